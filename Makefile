@@ -1,0 +1,53 @@
+# krbfleet - the two commands a newcomer needs are `make demo` and `make check`.
+# Both install missing Debian packages first (scripts/install-deps.sh).
+
+BUILD ?= build
+ASAN  ?= build-asan
+FUZZB ?= build-fuzz
+FUZZ_SECONDS ?= 15
+
+.PHONY: all deps build asan fuzz-build check unit demo fuzz banned clean install
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) >/dev/null
+	@ninja -C $(BUILD) >/dev/null
+
+asan: deps
+	@[ -f $(ASAN)/build.ninja ] || meson setup $(ASAN) -Db_sanitize=address,undefined \
+	    -Db_lundef=false -Dbuildtype=debug -Dfault_injection=true >/dev/null
+	@ninja -C $(ASAN) >/dev/null
+
+fuzz-build: deps
+	@[ -f $(FUZZB)/build.ninja ] || CC=clang meson setup $(FUZZB) -Dfuzz=true -Dtests=false \
+	    -Db_lundef=false -Dbuildtype=debug >/dev/null
+	@ninja -C $(FUZZB) >/dev/null
+
+banned:
+	@./scripts/check-banned.sh
+
+# Unit and integration tests, then the same suite under ASan+UBSan, then a
+# bounded fuzzing run of every parser of outside input.
+check: build asan fuzz-build banned
+	@./scripts/check.sh $(BUILD) $(ASAN) $(FUZZB) $(FUZZ_SECONDS)
+
+unit: build
+	@meson test -C $(BUILD) --suite unit --print-errorlogs
+
+# The whole story on a real lab, end to end.
+demo: build
+	@./scripts/demo.sh $(BUILD)
+
+# Longer fuzzing (FUZZ_SECONDS per target).
+fuzz: fuzz-build
+	@./scripts/run-fuzz.sh $(FUZZB) $(if $(filter 15,$(FUZZ_SECONDS)),300,$(FUZZ_SECONDS))
+
+install: build
+	@meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZB)
