@@ -12,7 +12,7 @@ PKGS=(
   libkrb5-dev libldap-dev libsasl2-dev libsasl2-modules-gssapi-mit
   libcurl4-openssl-dev valgrind
   # lab: a real Samba AD DC, MIT KDC, Apache + mod_auth_gssapi, peers
-  samba samba-ad-dc winbind krb5-user ldb-tools ldap-utils adcli msktutil
+  samba samba-ad-dc samba-ad-provision winbind krb5-user ldb-tools ldap-utils adcli msktutil
   krb5-kdc krb5-admin-server apache2 libapache2-mod-auth-gssapi
   iproute2 curl procps util-linux libnss-wrapper
 )
