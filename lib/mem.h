@@ -11,7 +11,7 @@
 
 /* Hand the pointer out and leave NULL behind, so cleanup does nothing. */
 #define TAKE_PTR(p)                                                                                \
-    ({                                                                                             \
+    __extension__({                                                                                \
         __typeof__(p) _tp = (p);                                                                   \
         (p) = NULL;                                                                                \
         _tp;                                                                                       \

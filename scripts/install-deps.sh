@@ -14,7 +14,7 @@ PKGS=(
   # lab: a real Samba AD DC, MIT KDC, Apache + mod_auth_gssapi, peers
   samba samba-ad-dc samba-ad-provision winbind krb5-user ldb-tools ldap-utils adcli msktutil
   krb5-kdc krb5-admin-server apache2 libapache2-mod-auth-gssapi
-  iproute2 curl procps util-linux libnss-wrapper
+  iproute2 curl procps util-linux libnss-wrapper sqlite3 jq
 )
 
 missing=()

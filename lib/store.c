@@ -1,0 +1,765 @@
+/* store.c - the SQLite store: schema, migrations, topology, audit. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "names.h"
+
+struct kf_store {
+    sqlite3 *db;
+    char *path;
+    bool in_tx;
+    char *user;
+    char *principal;
+    char *command;
+};
+
+/* Forward migrations: entry i brings user_version i to i + 1. */
+static const char *const migrations[] = {
+    /* 0 -> 1: topology and audit */
+    "CREATE TABLE site ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    "  ord INTEGER NOT NULL);"
+    "CREATE TABLE pool ("
+    "  id INTEGER PRIMARY KEY,"
+    "  site_id INTEGER NOT NULL REFERENCES site(id) ON DELETE CASCADE,"
+    "  fqdn TEXT NOT NULL UNIQUE,"
+    "  probe_url TEXT,"
+    "  ord INTEGER NOT NULL);"
+    "CREATE INDEX pool_site ON pool(site_id);"
+    "CREATE TABLE web_fqdn ("
+    "  fqdn TEXT PRIMARY KEY,"
+    "  pool_id INTEGER NOT NULL REFERENCES pool(id) ON DELETE CASCADE,"
+    "  ord INTEGER NOT NULL);"
+    "CREATE INDEX web_fqdn_pool ON web_fqdn(pool_id);"
+    "CREATE TABLE server ("
+    "  id INTEGER PRIMARY KEY,"
+    "  pool_id INTEGER NOT NULL REFERENCES pool(id) ON DELETE CASCADE,"
+    "  fqdn TEXT NOT NULL UNIQUE,"
+    "  address TEXT,"
+    "  agent_port INTEGER CHECK (agent_port IS NULL OR agent_port BETWEEN 1 AND 65535),"
+    "  ord INTEGER NOT NULL);"
+    "CREATE INDEX server_pool ON server(pool_id);"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  time TEXT NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  principal TEXT,"
+    "  command TEXT NOT NULL,"
+    "  object TEXT NOT NULL,"
+    "  detail TEXT);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int
+kf_store_schema_current(void)
+{
+    return N_MIGRATIONS;
+}
+
+static kf_status
+db_err(struct kf_store *st, struct kf_err *err, const char *what)
+{
+    return kf_err_set(err, KF_ERR_STORE, "store %s: %s: %s", st->path, what,
+                      sqlite3_errmsg(st->db));
+}
+
+/* Prepare SQL and bind arguments described by TYPES: 's' a string (NULL
+ * binds SQL NULL), 'i' an int64_t, 'n' an int (0 binds NULL). Returns the
+ * statement or NULL with ERR set. */
+static sqlite3_stmt *
+prep(struct kf_store *st, struct kf_err *err, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *stmt = NULL;
+    va_list ap;
+    int rc = SQLITE_OK;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        db_err(st, err, "prepare");
+        return NULL;
+    }
+    va_start(ap, types);
+    for (int i = 0; rc == SQLITE_OK && types[i] != '\0'; i++) {
+        if (types[i] == 's') {
+            const char *s = va_arg(ap, const char *);
+            rc = s ? sqlite3_bind_text(stmt, i + 1, s, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(stmt, i + 1);
+        } else if (types[i] == 'i') {
+            rc = sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+        } else {
+            int v = va_arg(ap, int);
+            rc = v ? sqlite3_bind_int(stmt, i + 1, v) : sqlite3_bind_null(stmt, i + 1);
+        }
+    }
+    va_end(ap);
+    if (rc != SQLITE_OK) {
+        db_err(st, err, "bind");
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+/* Step STMT to completion (no rows expected) and finalize it. */
+static kf_status
+run(struct kf_store *st, sqlite3_stmt *stmt, struct kf_err *err)
+{
+    int rc;
+
+    if (stmt == NULL)
+        return err ? err->code : KF_ERR_STORE;
+    rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return db_err(st, err, "write");
+    return KF_OK;
+}
+
+/* Run a query expected to return at most one integer; *OUT = -1 if none. */
+static kf_status
+query_int(struct kf_store *st, sqlite3_stmt *stmt, int64_t *out, struct kf_err *err)
+{
+    int rc;
+
+    *out = -1;
+    if (stmt == NULL)
+        return err ? err->code : KF_ERR_STORE;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_err(st, err, "read");
+    return KF_OK;
+}
+
+static kf_status
+exec_sql(struct kf_store *st, const char *sql, struct kf_err *err)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        kf_err_set(err, KF_ERR_STORE, "store %s: %s", st->path, msg ? msg : "error");
+        sqlite3_free(msg);
+        return KF_ERR_STORE;
+    }
+    return KF_OK;
+}
+
+int
+kf_store_schema_version(struct kf_store *st)
+{
+    int64_t v;
+
+    if (query_int(st, prep(st, NULL, "PRAGMA user_version", ""), &v, NULL) != KF_OK)
+        return -1;
+    return (int)v;
+}
+
+static kf_status
+migrate(struct kf_store *st, struct kf_err *err)
+{
+    int version = kf_store_schema_version(st);
+
+    if (version < 0)
+        return db_err(st, err, "reading the schema version");
+    if (version > N_MIGRATIONS)
+        return kf_err_set(err, KF_ERR_STORE,
+                          "store %s has schema version %d, newer than this krbfleet knows (%d); "
+                          "use a newer krbfleet",
+                          st->path, version, N_MIGRATIONS);
+    for (; version < N_MIGRATIONS; version++) {
+        char pragma[64];
+        kf_status rc;
+
+        if ((rc = exec_sql(st, "BEGIN IMMEDIATE", err)) != KF_OK)
+            return rc;
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version + 1);
+        if ((rc = exec_sql(st, migrations[version], err)) != KF_OK ||
+            (rc = exec_sql(st, pragma, err)) != KF_OK ||
+            (rc = exec_sql(st, "COMMIT", err)) != KF_OK) {
+            exec_sql(st, "ROLLBACK", NULL);
+            return kf_err_prefix(err, "migrating to schema %d", version + 1);
+        }
+    }
+    return KF_OK;
+}
+
+/* Create the file with mode 0600 (and a missing parent directory with
+ * 0700) so SQLite never creates it with the umask's mode. */
+static kf_status
+create_file(const char *path, struct kf_err *err)
+{
+    _cleanup_free_ char *copy = strdup(path);
+    int fd;
+
+    if (copy == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT) {
+        const char *dir = dirname(copy);
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return kf_err_set(err, KF_ERR_IO, "cannot create the store directory %s: %s", dir,
+                              strerror(errno));
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    }
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return KF_OK;
+        return kf_err_set(err, KF_ERR_IO, "cannot create the store %s: %s", path,
+                          strerror(errno));
+    }
+    close(fd);
+    return KF_OK;
+}
+
+kf_status
+kf_store_open(const char *path, struct kf_store **out, struct kf_err *err)
+{
+    struct kf_store *st;
+    kf_status rc;
+
+    *out = NULL;
+    if ((rc = create_file(path, err)) != KF_OK)
+        return rc;
+    st = calloc(1, sizeof(*st));
+    if (st == NULL || (st->path = strdup(path)) == NULL) {
+        free(st);
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    }
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+        SQLITE_OK) {
+        rc = kf_err_set(err, KF_ERR_STORE, "cannot open the store %s: %s", path,
+                        st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        kf_store_free(st);
+        return rc;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    sqlite3_extended_result_codes(st->db, 1);
+    if ((rc = exec_sql(st, "PRAGMA foreign_keys = ON", err)) != KF_OK ||
+        (rc = exec_sql(st, "PRAGMA secure_delete = ON", err)) != KF_OK ||
+        (rc = migrate(st, err)) != KF_OK) {
+        kf_store_free(st);
+        return rc;
+    }
+    *out = st;
+    return KF_OK;
+}
+
+void
+kf_store_free(struct kf_store *st)
+{
+    if (st == NULL)
+        return;
+    if (st->in_tx)
+        kf_store_rollback(st);
+    sqlite3_close(st->db);
+    free(st->path);
+    free(st->user);
+    free(st->principal);
+    free(st->command);
+    free(st);
+}
+
+kf_status
+kf_store_set_actor(struct kf_store *st, const char *user, const char *principal,
+                   const char *command)
+{
+    free(st->user);
+    free(st->principal);
+    free(st->command);
+    st->user = kf_strdup0(user ? user : "unknown");
+    st->principal = kf_strdup0(principal);
+    st->command = kf_strdup0(command ? command : "");
+    if (st->user == NULL || st->command == NULL || (principal && st->principal == NULL))
+        return KF_ERR_NOMEM;
+    return KF_OK;
+}
+
+kf_status
+kf_store_begin(struct kf_store *st, struct kf_err *err)
+{
+    kf_status rc = exec_sql(st, "BEGIN IMMEDIATE", err);
+
+    if (rc == KF_OK)
+        st->in_tx = true;
+    return rc;
+}
+
+kf_status
+kf_store_commit(struct kf_store *st, struct kf_err *err)
+{
+    kf_status rc = exec_sql(st, "COMMIT", err);
+
+    if (rc == KF_OK)
+        st->in_tx = false;
+    else
+        kf_store_rollback(st);
+    return rc;
+}
+
+void
+kf_store_rollback(struct kf_store *st)
+{
+    if (st->in_tx)
+        exec_sql(st, "ROLLBACK", NULL);
+    st->in_tx = false;
+}
+
+/* ---- reading the topology --------------------------------------------- */
+
+static const char *
+col_text(sqlite3_stmt *stmt, int i)
+{
+    return (const char *)sqlite3_column_text(stmt, i);
+}
+
+kf_status
+kf_store_topology_load(struct kf_store *st, struct kf_topology **out, struct kf_err *err)
+{
+    /* One ordered join; each row is a site, pool, web FQDN or server. */
+    static const char sql[] =
+        "SELECT 0, s.id, s.name, NULL, NULL, NULL, s.ord, -1, -1, -1 FROM site s "
+        "UNION ALL "
+        "SELECT 1, s.id, p.fqdn, p.probe_url, NULL, NULL, s.ord, p.ord, -1, -1 "
+        "  FROM pool p JOIN site s ON s.id = p.site_id "
+        "UNION ALL "
+        "SELECT 2, s.id, w.fqdn, NULL, NULL, NULL, s.ord, p.ord, 0, w.ord "
+        "  FROM web_fqdn w JOIN pool p ON p.id = w.pool_id JOIN site s ON s.id = p.site_id "
+        "UNION ALL "
+        "SELECT 3, s.id, v.fqdn, v.address, v.agent_port, NULL, s.ord, p.ord, 1, v.ord "
+        "  FROM server v JOIN pool p ON p.id = v.pool_id JOIN site s ON s.id = p.site_id "
+        "ORDER BY 7, 8, 9, 10";
+    struct kf_topology *topo = kf_topology_new();
+    struct kf_site *site = NULL;
+    struct kf_pool *pool = NULL;
+    sqlite3_stmt *stmt;
+    kf_status rc = KF_OK;
+    int step;
+
+    *out = NULL;
+    if (topo == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    stmt = prep(st, err, sql, "");
+    if (stmt == NULL) {
+        kf_topology_free(topo);
+        return KF_ERR_STORE;
+    }
+    while (rc == KF_OK && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int kind = sqlite3_column_int(stmt, 0);
+        const char *name = col_text(stmt, 2), *extra = col_text(stmt, 3);
+        bool ok = true;
+
+        if (kind == 0) {
+            ok = (site = kf_topology_add_site(topo, name)) != NULL;
+            pool = NULL;
+        } else if (kind == 1 && site != NULL) {
+            ok = (pool = kf_site_add_pool(site, name, extra)) != NULL;
+        } else if (kind == 2 && pool != NULL) {
+            ok = kf_pool_add_web_fqdn(pool, name) == 0;
+        } else if (kind == 3 && pool != NULL) {
+            ok = kf_pool_add_server(pool, name, extra, sqlite3_column_int(stmt, 4)) != NULL;
+        } else {
+            rc = kf_err_set(err, KF_ERR_STORE, "store %s: inconsistent topology rows", st->path);
+        }
+        if (!ok)
+            rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    }
+    if (rc == KF_OK && step != SQLITE_DONE)
+        rc = db_err(st, err, "reading the topology");
+    sqlite3_finalize(stmt);
+    if (rc != KF_OK) {
+        kf_topology_free(topo);
+        return rc;
+    }
+    *out = topo;
+    return KF_OK;
+}
+
+/* ---- writing the topology --------------------------------------------- */
+
+static kf_status
+site_id(struct kf_store *st, const char *name, int64_t *id, struct kf_err *err)
+{
+    kf_status rc = query_int(st, prep(st, err, "SELECT id FROM site WHERE name = ?", "s", name),
+                             id, err);
+    if (rc == KF_OK && *id < 0)
+        return kf_err_set(err, KF_ERR_NOT_FOUND,
+                          "site \"%s\" does not exist (see `krbfleet site list`)", name);
+    return rc;
+}
+
+static kf_status
+pool_id(struct kf_store *st, const char *fqdn, int64_t *id, struct kf_err *err)
+{
+    kf_status rc = query_int(st, prep(st, err, "SELECT id FROM pool WHERE fqdn = ?", "s", fqdn),
+                             id, err);
+    if (rc == KF_OK && *id < 0)
+        return kf_err_set(err, KF_ERR_NOT_FOUND,
+                          "pool \"%s\" does not exist (see `krbfleet pool list`)", fqdn);
+    return rc;
+}
+
+/* Which object already uses NAME, other than a server of pool OWN_POOL
+ * when NAME is that pool's FQDN? Writes a description to WHAT (empty when
+ * the name is free). KIND says what is being added, for the rules. */
+enum name_kind { NAME_POOL, NAME_WEB, NAME_SERVER };
+
+static kf_status
+name_user(struct kf_store *st, const char *name, enum name_kind kind, int64_t own_pool,
+          char *what, size_t what_size, struct kf_err *err)
+{
+    static const char sql[] =
+        "SELECT 'pool', p.fqdn, p.id FROM pool p WHERE p.fqdn = ?1 "
+        "UNION ALL SELECT 'web', p.fqdn, p.id FROM web_fqdn w JOIN pool p ON p.id = w.pool_id "
+        "  WHERE w.fqdn = ?1 "
+        "UNION ALL SELECT 'server', p.fqdn, p.id FROM server v JOIN pool p ON p.id = v.pool_id "
+        "  WHERE v.fqdn = ?1";
+    sqlite3_stmt *stmt = prep(st, err, sql, "s", name);
+    int step;
+
+    what[0] = '\0';
+    if (stmt == NULL)
+        return KF_ERR_STORE;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *type = col_text(stmt, 0), *pool = col_text(stmt, 1);
+        int64_t pid = sqlite3_column_int64(stmt, 2);
+
+        /* The one allowed overlap: a server named like its own pool. */
+        if (kind == NAME_SERVER && strcmp(type, "pool") == 0 && pid == own_pool)
+            continue;
+        if (kind == NAME_POOL && strcmp(type, "server") == 0 && pid == own_pool)
+            continue;
+        if (strcmp(type, "pool") == 0)
+            snprintf(what, what_size, "the FQDN of pool \"%s\"", pool);
+        else if (strcmp(type, "web") == 0)
+            snprintf(what, what_size, "a web FQDN of pool \"%s\"", pool);
+        else
+            snprintf(what, what_size, "the FQDN of a server of pool \"%s\"", pool);
+        break;
+    }
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return db_err(st, err, "checking names");
+    return KF_OK;
+}
+
+static kf_status
+name_free(struct kf_store *st, const char *name, enum name_kind kind, int64_t own_pool,
+          struct kf_err *err)
+{
+    char what[KF_FQDN_MAX + 64];
+    kf_status rc = name_user(st, name, kind, own_pool, what, sizeof(what), err);
+
+    if (rc != KF_OK)
+        return rc;
+    if (what[0] != '\0')
+        return kf_err_set(err, KF_ERR_EXISTS, "\"%s\" is already %s", name, what);
+    return KF_OK;
+}
+
+/* The next position among siblings: SQL takes the parent's id (PARENT),
+ * or no parameter when PARENT < 0. */
+static int64_t
+next_ord(struct kf_store *st, const char *sql, int64_t parent)
+{
+    int64_t v;
+    sqlite3_stmt *stmt = parent < 0 ? prep(st, NULL, sql, "") : prep(st, NULL, sql, "i", parent);
+
+    if (query_int(st, stmt, &v, NULL) != KF_OK || v < 0)
+        return 0;
+    return v;
+}
+
+static kf_status
+insert_site(struct kf_store *st, const char *name, int64_t ord, struct kf_err *err)
+{
+    int64_t id;
+    kf_status rc;
+
+    if ((rc = query_int(st, prep(st, err, "SELECT id FROM site WHERE name = ?", "s", name), &id,
+                        err)) != KF_OK)
+        return rc;
+    if (id >= 0)
+        return kf_err_set(err, KF_ERR_EXISTS, "site \"%s\" exists already", name);
+    return run(st, prep(st, err, "INSERT INTO site(name, ord) VALUES (?, ?)", "si", name, ord),
+               err);
+}
+
+static kf_status
+insert_pool(struct kf_store *st, int64_t site, const struct kf_pool *pool, int64_t ord,
+            int64_t *idp, struct kf_err *err)
+{
+    int64_t id;
+    kf_status rc;
+
+    if ((rc = name_free(st, pool->fqdn, NAME_POOL, -1, err)) != KF_OK)
+        return rc;
+    for (size_t i = 0; i < pool->n_web_fqdns; i++) {
+        if (strcmp(pool->web_fqdns[i], pool->fqdn) == 0)
+            return kf_err_set(err, KF_ERR_INVALID,
+                              "web FQDN \"%s\" is the pool's own FQDN; list only extra names",
+                              pool->fqdn);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(pool->web_fqdns[i], pool->web_fqdns[j]) == 0)
+                return kf_err_set(err, KF_ERR_INVALID, "web FQDN \"%s\" is listed twice",
+                                  pool->web_fqdns[i]);
+        if ((rc = name_free(st, pool->web_fqdns[i], NAME_WEB, -1, err)) != KF_OK)
+            return rc;
+    }
+    if ((rc = run(st,
+                  prep(st, err, "INSERT INTO pool(site_id, fqdn, probe_url, ord) VALUES (?,?,?,?)",
+                       "issi", site, pool->fqdn, pool->probe_url, ord),
+                  err)) != KF_OK)
+        return rc;
+    id = sqlite3_last_insert_rowid(st->db);
+    for (size_t i = 0; i < pool->n_web_fqdns; i++)
+        if ((rc = run(st,
+                      prep(st, err, "INSERT INTO web_fqdn(fqdn, pool_id, ord) VALUES (?,?,?)",
+                           "sii", pool->web_fqdns[i], id, (int64_t)i),
+                      err)) != KF_OK)
+            return rc;
+    if (idp != NULL)
+        *idp = id;
+    return KF_OK;
+}
+
+static kf_status
+insert_server(struct kf_store *st, int64_t pool, const struct kf_server *srv, int64_t ord,
+              struct kf_err *err)
+{
+    kf_status rc;
+
+    if ((rc = name_free(st, srv->fqdn, NAME_SERVER, pool, err)) != KF_OK)
+        return rc;
+    return run(st,
+               prep(st, err,
+                    "INSERT INTO server(pool_id, fqdn, address, agent_port, ord) "
+                    "VALUES (?,?,?,?,?)",
+                    "issni", pool, srv->fqdn, srv->address, srv->agent_port, ord),
+               err);
+}
+
+kf_status
+kf_store_site_add(struct kf_store *st, const char *name, struct kf_err *err)
+{
+    return insert_site(st, name, next_ord(st, "SELECT max(ord) + 1 FROM site", -1),
+                       err);
+}
+
+kf_status
+kf_store_pool_add(struct kf_store *st, const char *site, const struct kf_pool *pool,
+                  struct kf_err *err)
+{
+    int64_t sid;
+    kf_status rc;
+
+    if ((rc = site_id(st, site, &sid, err)) != KF_OK)
+        return rc;
+    return insert_pool(st, sid, pool,
+                       next_ord(st, "SELECT max(ord) + 1 FROM pool WHERE site_id = ?", sid), NULL,
+                       err);
+}
+
+kf_status
+kf_store_server_add(struct kf_store *st, const char *pool_fqdn, const struct kf_server *srv,
+                    struct kf_err *err)
+{
+    int64_t pid;
+    kf_status rc;
+
+    if ((rc = pool_id(st, pool_fqdn, &pid, err)) != KF_OK)
+        return rc;
+    return insert_server(st, pid, srv,
+                         next_ord(st, "SELECT max(ord) + 1 FROM server WHERE pool_id = ?", pid),
+                         err);
+}
+
+kf_status
+kf_store_site_remove(struct kf_store *st, const char *name, bool force, struct kf_err *err)
+{
+    int64_t sid, pools;
+    kf_status rc;
+
+    if ((rc = site_id(st, name, &sid, err)) != KF_OK ||
+        (rc = query_int(st, prep(st, err, "SELECT count(*) FROM pool WHERE site_id = ?", "i", sid),
+                        &pools, err)) != KF_OK)
+        return rc;
+    if (pools > 0 && !force)
+        return kf_err_set(err, KF_ERR_CONFLICT,
+                          "site \"%s\" still has %lld pool(s); remove them first, or add --force "
+                          "to remove the site with its pools and servers",
+                          name, (long long)pools);
+    return run(st, prep(st, err, "DELETE FROM site WHERE id = ?", "i", sid), err);
+}
+
+kf_status
+kf_store_pool_remove(struct kf_store *st, const char *fqdn, bool force, struct kf_err *err)
+{
+    int64_t pid, servers;
+    kf_status rc;
+
+    if ((rc = pool_id(st, fqdn, &pid, err)) != KF_OK ||
+        (rc = query_int(st,
+                        prep(st, err, "SELECT count(*) FROM server WHERE pool_id = ?", "i", pid),
+                        &servers, err)) != KF_OK)
+        return rc;
+    if (servers > 0 && !force)
+        return kf_err_set(err, KF_ERR_CONFLICT,
+                          "pool \"%s\" still has %lld server(s); remove them first, or add "
+                          "--force to remove the pool with its servers",
+                          fqdn, (long long)servers);
+    return run(st, prep(st, err, "DELETE FROM pool WHERE id = ?", "i", pid), err);
+}
+
+kf_status
+kf_store_server_remove(struct kf_store *st, const char *fqdn, struct kf_err *err)
+{
+    kf_status rc = run(st, prep(st, err, "DELETE FROM server WHERE fqdn = ?", "s", fqdn), err);
+
+    if (rc == KF_OK && sqlite3_changes(st->db) == 0)
+        return kf_err_set(err, KF_ERR_NOT_FOUND,
+                          "server \"%s\" does not exist (see `krbfleet server list`)", fqdn);
+    return rc;
+}
+
+kf_status
+kf_store_topology_replace(struct kf_store *st, const struct kf_topology *topo,
+                          struct kf_err *err)
+{
+    kf_status rc;
+
+    /* Sites keep their rows (and so whatever refers to them) when their
+     * name remains; pools and servers are written anew in document order. */
+    if ((rc = exec_sql(st, "DELETE FROM pool; UPDATE site SET ord = -1 - ord;", err)) != KF_OK)
+        return rc;
+    for (size_t i = 0; i < topo->n_sites; i++) {
+        const struct kf_site *site = &topo->sites[i];
+        int64_t sid;
+
+        if ((rc = query_int(st, prep(st, err, "SELECT id FROM site WHERE name = ?", "s", site->name),
+                            &sid, err)) != KF_OK)
+            return rc;
+        if (sid >= 0) {
+            int64_t ord;
+            if ((rc = query_int(st, prep(st, err, "SELECT ord FROM site WHERE id = ?", "i", sid),
+                                &ord, err)) != KF_OK)
+                return rc;
+            if (ord >= 0)
+                return kf_err_set(err, KF_ERR_EXISTS, "sites[%zu].name: site \"%s\" is listed twice",
+                                  i, site->name);
+            rc = run(st, prep(st, err, "UPDATE site SET name = ?, ord = ? WHERE id = ?", "sii",
+                              site->name, (int64_t)i, sid),
+                     err);
+        } else {
+            rc = insert_site(st, site->name, (int64_t)i, err);
+            sid = sqlite3_last_insert_rowid(st->db);
+        }
+        if (rc != KF_OK)
+            return kf_err_prefix(err, "sites[%zu]", i);
+        for (size_t j = 0; j < site->n_pools; j++) {
+            const struct kf_pool *pool = &site->pools[j];
+            int64_t pid;
+
+            if ((rc = insert_pool(st, sid, pool, (int64_t)j, &pid, err)) != KF_OK)
+                return kf_err_prefix(err, "sites[%zu].pools[%zu]", i, j);
+            for (size_t k = 0; k < pool->n_servers; k++)
+                if ((rc = insert_server(st, pid, &pool->servers[k], (int64_t)k, err)) != KF_OK)
+                    return kf_err_prefix(err, "sites[%zu].pools[%zu].servers[%zu]", i, j, k);
+        }
+    }
+    return exec_sql(st, "DELETE FROM site WHERE ord < 0", err);
+}
+
+/* ---- audit ------------------------------------------------------------ */
+
+kf_status
+kf_store_audit(struct kf_store *st, const char *object, const char *detail, struct kf_err *err)
+{
+    char now[32];
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return run(st,
+               prep(st, err,
+                    "INSERT INTO audit(time, user, principal, command, object, detail) "
+                    "VALUES (?,?,?,?,?,?)",
+                    "ssssss", now, st->user ? st->user : "unknown", st->principal,
+                    st->command ? st->command : "", object, detail),
+               err);
+}
+
+void
+kf_audit_list_free(struct kf_audit_entry *list, size_t n)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(list[i].time);
+        free(list[i].user);
+        free(list[i].principal);
+        free(list[i].command);
+        free(list[i].object);
+        free(list[i].detail);
+    }
+    free(list);
+}
+
+kf_status
+kf_store_audit_list(struct kf_store *st, struct kf_audit_entry **out, size_t *n,
+                    struct kf_err *err)
+{
+    sqlite3_stmt *stmt = prep(st, err,
+                              "SELECT id, time, user, principal, command, object, detail "
+                              "FROM audit ORDER BY id",
+                              "");
+    struct kf_audit_entry *list = NULL;
+    size_t count = 0;
+    int step;
+
+    *out = NULL;
+    *n = 0;
+    if (stmt == NULL)
+        return KF_ERR_STORE;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct kf_audit_entry *e, *bigger = realloc(list, (count + 1) * sizeof(*list));
+        if (bigger == NULL)
+            break;
+        list = bigger;
+        e = &list[count++];
+        e->id = sqlite3_column_int64(stmt, 0);
+        e->time = kf_strdup0(col_text(stmt, 1));
+        e->user = kf_strdup0(col_text(stmt, 2));
+        e->principal = kf_strdup0(col_text(stmt, 3));
+        e->command = kf_strdup0(col_text(stmt, 4));
+        e->object = kf_strdup0(col_text(stmt, 5));
+        e->detail = kf_strdup0(col_text(stmt, 6));
+        if (!e->time || !e->user || !e->command || !e->object)
+            break;
+    }
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_DONE) {
+        kf_audit_list_free(list, count);
+        if (step == SQLITE_ROW)
+            return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        return db_err(st, err, "reading the audit log");
+    }
+    *out = list;
+    *n = count;
+    return KF_OK;
+}

@@ -1,0 +1,92 @@
+/* store.h - the central management store: one SQLite file.
+ *
+ * This module alone owns the sqlite3 handle. The file is created on first
+ * use with mode 0600 (its directory 0700 when we create it), foreign keys
+ * are on, the schema version lives in PRAGMA user_version and is brought
+ * forward by migrations in order. Every write goes through prepared
+ * statements. A command makes all its changes between kf_store_begin() and
+ * kf_store_commit(), so it changes everything or nothing.
+ *
+ * Name rules enforced on every write, for single adds and imports alike:
+ * site names unique (case-insensitive); pool FQDNs unique; a web FQDN
+ * belongs to one pool and is no pool's FQDN and no server's; server FQDNs
+ * unique and no other pool's FQDN (a server FQDN may equal its own pool's).
+ */
+#ifndef KF_STORE_H
+#define KF_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errors.h"
+#include "topology.h"
+
+#define KF_STORE_DEFAULT_PATH "/var/lib/krbfleet/krbfleet.db"
+
+struct kf_store;
+
+/* Open (creating if needed) the store at PATH and migrate it to the
+ * current schema. *OUT is owned by the caller (kf_store_free). */
+kf_status kf_store_open(const char *path, struct kf_store **out, struct kf_err *err);
+void kf_store_free(struct kf_store *st); /* accepts NULL; rolls back an open transaction */
+
+/* The schema version this build writes, and the version of an open store. */
+int kf_store_schema_current(void);
+int kf_store_schema_version(struct kf_store *st);
+
+/* Who is acting, for the audit log. Strings are copied; PRINCIPAL may be
+ * NULL (no Kerberos ticket). */
+kf_status kf_store_set_actor(struct kf_store *st, const char *user, const char *principal,
+                             const char *command);
+
+/* One transaction per command (BEGIN IMMEDIATE: a concurrent writer waits
+ * up to 5 s, then gets KF_ERR_STORE). */
+kf_status kf_store_begin(struct kf_store *st, struct kf_err *err);
+kf_status kf_store_commit(struct kf_store *st, struct kf_err *err);
+void kf_store_rollback(struct kf_store *st);
+
+/* Read the whole topology, in stored order. */
+kf_status kf_store_topology_load(struct kf_store *st, struct kf_topology **out,
+                                 struct kf_err *err);
+
+/* Replace the whole topology with TOPO (inside the caller's transaction).
+ * Sites whose names remain keep their identity. Errors name the JSON path
+ * of the offending element (sites[i].pools[j]...). */
+kf_status kf_store_topology_replace(struct kf_store *st, const struct kf_topology *topo,
+                                    struct kf_err *err);
+
+/* Single changes. Names must already be validated and normalised (names.h).
+ * Removing an object with children fails with KF_ERR_CONFLICT unless FORCE. */
+kf_status kf_store_site_add(struct kf_store *st, const char *name, struct kf_err *err);
+kf_status kf_store_site_remove(struct kf_store *st, const char *name, bool force,
+                               struct kf_err *err);
+kf_status kf_store_pool_add(struct kf_store *st, const char *site, const struct kf_pool *pool,
+                            struct kf_err *err);
+kf_status kf_store_pool_remove(struct kf_store *st, const char *fqdn, bool force,
+                               struct kf_err *err);
+kf_status kf_store_server_add(struct kf_store *st, const char *pool_fqdn,
+                              const struct kf_server *srv, struct kf_err *err);
+kf_status kf_store_server_remove(struct kf_store *st, const char *fqdn, struct kf_err *err);
+
+/* Append an audit record for the current actor: OBJECT is what changed
+ * ("site:redmond"), DETAIL an optional human summary. */
+kf_status kf_store_audit(struct kf_store *st, const char *object, const char *detail,
+                         struct kf_err *err);
+
+struct kf_audit_entry {
+    int64_t id;
+    char *time; /* UTC, ISO 8601 */
+    char *user;
+    char *principal; /* NULL when no ticket */
+    char *command;
+    char *object;
+    char *detail; /* may be NULL */
+};
+
+/* All audit entries, oldest first. Free with kf_audit_list_free. */
+kf_status kf_store_audit_list(struct kf_store *st, struct kf_audit_entry **out, size_t *n,
+                              struct kf_err *err);
+void kf_audit_list_free(struct kf_audit_entry *list, size_t n);
+
+#endif

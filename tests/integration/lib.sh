@@ -1,0 +1,58 @@
+# lib.sh - helpers for integration tests that drive the built krbfleet CLI.
+# Source it; it sets up a private temporary directory removed on exit.
+# Every check prints "ok N - what" or "not ok N - what" and the test exits
+# non-zero if any failed (see finish).
+set -uo pipefail
+
+: "${KRBFLEET:?set KRBFLEET to the krbfleet binary}"
+T=$(mktemp -d /tmp/kf-it.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export KRBFLEET_STORE="$T/store.db"
+unset KRBFLEET_CONFIG
+export KRB5CCNAME="FILE:$T/no-ccache"
+N=0 FAILED=0
+
+ok()     { N=$((N + 1)); echo "ok $N - $*"; }
+not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
+
+kf() { "$KRBFLEET" "$@"; }
+
+# dump_store FILE: every table's rows (schema included), to compare states.
+dump_store() { sqlite3 "$KRBFLEET_STORE" .dump >"$1" 2>/dev/null || : >"$1"; }
+
+# run_ok "what" CMD...: CMD must exit 0. Its stdout is in $T/out.
+run_ok() {
+  local what=$1; shift
+  if "$@" >"$T/out" 2>"$T/err"; then ok "$what"
+  else not_ok "$what (exit $?; stderr: $(head -c 400 "$T/err"))"; fi
+}
+
+# expect_fail CODE "stderr substring" CMD...: CMD must exit CODE, print one
+# line naming the problem on stderr, and leave the store exactly as it was.
+expect_fail() {
+  local code=$1 msg=$2; shift 2
+  local rc=0
+  dump_store "$T/before"
+  "$@" >"$T/out" 2>"$T/err" || rc=$?
+  dump_store "$T/after"
+  if [ "$rc" -ne "$code" ]; then
+    not_ok "$* exits $code (got $rc; stderr: $(head -c 300 "$T/err"))"; return
+  fi
+  if ! grep -qF -- "$msg" "$T/err"; then
+    not_ok "$* says '$msg' (stderr: $(head -c 300 "$T/err"))"; return
+  fi
+  if ! cmp -s "$T/before" "$T/after"; then
+    not_ok "$* leaves the store unchanged"; diff "$T/before" "$T/after" | head -5; return
+  fi
+  ok "$* -> exit $code, '$msg', store unchanged"
+}
+
+# expect_out "what" "substring" : the last command's stdout contains it.
+expect_out() {
+  if grep -qF -- "$2" "$T/out"; then ok "$1"; else not_ok "$1 (stdout: $(head -c 400 "$T/out"))"; fi
+}
+
+finish() {
+  echo "$((N - FAILED)) passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}

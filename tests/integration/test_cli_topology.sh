@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The topology commands through the built CLI on a temporary store:
+# every command of the contract, --json, export/import round trip, and every
+# bad input (clear message, exit status, store unchanged).
+. "$(dirname "$0")/lib.sh"
+DATA="$(dirname "$0")/../data"
+
+# -- building a topology by hand ---------------------------------------------
+run_ok "site add redmond" kf site add redmond
+run_ok "site add dublin" kf site add dublin
+run_ok "pool add with web FQDNs and probe URL" kf pool add WEB.Redmond.example.com. --site redmond \
+  --web-fqdn lb.redmond.example.com --web-fqdn ext.example.com --probe-url https://web.redmond.example.com/login
+run_ok "pool add (store lower-cases)" kf pool add web.dublin.example.com --site Dublin
+run_ok "server add" kf server add fe01.redmond.example.com --pool web.redmond.example.com --address 192.0.2.11 --agent-port 7391
+run_ok "server add (IPv6)" kf server add fe02.redmond.example.com --pool web.redmond.example.com --address 2001:DB8::12
+run_ok "server named like its own pool" kf server add web.dublin.example.com --pool web.dublin.example.com
+
+run_ok "site list" kf site list
+expect_out "site list shows counts" "redmond  1      2"
+run_ok "pool list" kf pool list
+expect_out "pool list shows web FQDNs" "lb.redmond.example.com,ext.example.com"
+expect_out "pool list shows the default probe URL" "https://web.dublin.example.com/"
+run_ok "server list" kf server list
+expect_out "server list shows canonical IPv6" "2001:db8::12"
+run_ok "service list --webserver" kf service list --webserver
+expect_out "service list names the service" "WebServer:web.redmond.example.com  fe01.redmond.example.com  web.redmond.example.com  redmond"
+
+run_ok "server list --json" kf server list --json
+if jq -e '.servers | length == 3 and .[0].agent_port == 7391 and (.[1] | has("agent_port") | not)' "$T/out" >/dev/null
+then ok "server list --json schema"; else not_ok "server list --json schema: $(cat "$T/out")"; fi
+run_ok "site list --json (global option first)" kf --json site list
+if jq -e '.sites[0] == {"name":"redmond","pools":1,"servers":2}' "$T/out" >/dev/null
+then ok "site list --json schema"; else not_ok "site list --json schema: $(cat "$T/out")"; fi
+run_ok "pool list --json" kf pool list --json
+if jq -e '.pools[0].web_fqdns == ["lb.redmond.example.com","ext.example.com"] and .pools[1].web_fqdns == [] and (.pools[1] | has("probe_url") | not)' "$T/out" >/dev/null
+then ok "pool list --json schema"; else not_ok "pool list --json schema: $(cat "$T/out")"; fi
+run_ok "service list --json" kf service list --webserver --json
+if jq -e '.services | length == 3 and .[2].identity == "WebServer:web.dublin.example.com"' "$T/out" >/dev/null
+then ok "service list --json schema"; else not_ok "service list --json: $(cat "$T/out")"; fi
+
+# -- bad input: message, exit status, store unchanged -------------------------
+expect_fail 1 'site "REDMOND" exists already' kf site add REDMOND
+expect_fail 1 '"bad site/name" is not a valid site name' kf site add "bad site/name"
+expect_fail 2 'missing argument' kf site add
+expect_fail 2 'unexpected argument "b"' kf site add a b
+expect_fail 2 "option '--frobnicate' is unknown" kf site add x --frobnicate
+expect_fail 2 'unknown command "site frob"' kf site frob
+expect_fail 2 '--site is required' kf pool add web.x.example.com
+expect_fail 1 '"bad_name..x" is not a valid DNS name' kf pool add bad_name..x --site redmond
+expect_fail 1 'site "nowhere" does not exist' kf pool add web.x.example.com --site nowhere
+expect_fail 1 '"web.redmond.example.com" is already the FQDN of pool "web.redmond.example.com"' kf pool add web.redmond.example.com --site dublin
+expect_fail 1 '"lb.redmond.example.com" is already a web FQDN of pool "web.redmond.example.com"' kf pool add lb.redmond.example.com --site dublin
+expect_fail 1 '"web.dublin.example.com" is already the FQDN of pool "web.dublin.example.com"' kf pool add web.y.example.com --site dublin --web-fqdn web.dublin.example.com
+expect_fail 1 'is the pool'"'"'s own FQDN' kf pool add web.z.example.com --site dublin --web-fqdn WEB.z.example.com
+expect_fail 1 'is listed twice' kf pool add web.z.example.com --site dublin --web-fqdn a.example.com --web-fqdn a.example.com
+expect_fail 1 'is not a valid probe URL' kf pool add web.z.example.com --site dublin --probe-url ftp://web.z.example.com/
+expect_fail 1 '--web-fqdn: "-lb.example.com" is not a valid DNS name' kf pool add web.z.example.com --site dublin --web-fqdn -lb.example.com
+expect_fail 2 '--pool is required' kf server add fe09.example.com
+expect_fail 1 '"300.1.1.1" is not a valid IPv4 or IPv6 address' kf server add fe09.example.com --pool web.dublin.example.com --address 300.1.1.1
+expect_fail 1 '"0" is not a valid port (1-65535)' kf server add fe09.example.com --pool web.dublin.example.com --agent-port 0
+expect_fail 1 '"70000" is not a valid port (1-65535)' kf server add fe09.example.com --pool web.dublin.example.com --agent-port 70000
+expect_fail 1 'pool "web.nowhere.example.com" does not exist' kf server add fe09.example.com --pool web.nowhere.example.com
+expect_fail 1 '"fe01.redmond.example.com" is already the FQDN of a server of pool "web.redmond.example.com"' kf server add FE01.redmond.example.com --pool web.dublin.example.com
+expect_fail 1 '"web.redmond.example.com" is already the FQDN of pool "web.redmond.example.com"' kf server add web.redmond.example.com --pool web.dublin.example.com
+expect_fail 1 'site "redmond" still has 1 pool(s)' kf site remove redmond
+expect_fail 1 'pool "web.redmond.example.com" still has 2 server(s)' kf pool remove web.redmond.example.com
+expect_fail 1 'server "fe99.example.com" does not exist' kf server remove fe99.example.com
+expect_fail 1 'site "nowhere" does not exist' kf site remove nowhere
+expect_fail 2 "option '--store' needs a value" kf site list --store
+
+# -- export / import ----------------------------------------------------------
+run_ok "topology export to stdout" kf topology export
+cp "$T/out" "$T/export1.json"
+run_ok "topology export FILE" kf topology export "$T/export1b.json"
+if cmp -s "$T/export1.json" "$T/export1b.json"; then ok "export FILE = export stdout"; else not_ok "export FILE differs"; fi
+if jq -e '.sites[0].pools[0] | keys_unsorted == ["fqdn","web_fqdns","probe_url","servers"]' "$T/export1.json" >/dev/null
+then ok "export keeps the key order"; else not_ok "export key order: $(head -c 600 "$T/export1.json")"; fi
+if jq -e '.sites[1].pools[0] | has("web_fqdns") or has("probe_url") | not' "$T/export1.json" >/dev/null
+then ok "export leaves out fields never set"; else not_ok "export writes unset fields"; fi
+rm -f "$KRBFLEET_STORE"
+run_ok "import into a new store" kf topology import "$T/export1.json"
+expect_out "import reports counts" "imported 2 sites, 2 pools, 3 servers"
+run_ok "export again" kf topology export
+if cmp -s "$T/export1.json" "$T/out"; then ok "export -> import -> export is byte-identical"
+else not_ok "round trip differs"; diff "$T/export1.json" "$T/out" | head; fi
+run_ok "import the same document again" kf topology import "$T/export1.json"
+run_ok "export after re-import" kf topology export
+if cmp -s "$T/export1.json" "$T/out"; then ok "re-import is stable"; else not_ok "re-import changes export"; fi
+run_ok "import from stdin" sh -c "\"$KRBFLEET\" topology import - < '$DATA/topology-2sites.json'"
+run_ok "export sample" kf topology export
+if cmp -s "$DATA/topology-2sites.json" "$T/out"; then ok "sample topology round-trips"; else not_ok "sample differs"; diff "$DATA/topology-2sites.json" "$T/out" | head; fi
+
+# bad documents: all or nothing, JSON path of the first error
+bad() { printf '%s' "$2" >"$T/bad.json"; expect_fail 1 "$1" kf topology import "$T/bad.json"; }
+bad 'sites[1].pools[0].fqdn: "bad_name..x" is not a valid DNS name' \
+  '{"sites":[{"name":"a","pools":[]},{"name":"b","pools":[{"fqdn":"bad_name..x"}]}]}'
+bad 'sites[1].pools[0]: "p.example.com" is already the FQDN of pool "p.example.com"' \
+  '{"sites":[{"name":"a","pools":[{"fqdn":"p.example.com"}]},{"name":"b","pools":[{"fqdn":"p.example.com"}]}]}'
+bad 'sites[1].name: site "A" is listed twice' '{"sites":[{"name":"a"},{"name":"A"}]}'
+bad 'sites[0].pools[0].servers[1]: "s.example.com" is already the FQDN of a server' \
+  '{"sites":[{"name":"a","pools":[{"fqdn":"p.example.com","servers":[{"fqdn":"s.example.com"},{"fqdn":"s.example.com"}]}]}]}'
+bad 'line 1, column' '{"sites": [ '
+bad 'unknown key "pool"' '{"sites":[{"name":"a","pool":[]}]}'
+bad 'sites[0].pools[0].servers[0].agent_port: must be a port number' \
+  '{"sites":[{"name":"a","pools":[{"fqdn":"p.example.com","servers":[{"fqdn":"s.example.com","agent_port":0}]}]}]}'
+expect_fail 1 'cannot open' kf topology import "$T/does-not-exist.json"
+head -c $((16 * 1024 * 1024 + 10)) /dev/zero | tr '\0' ' ' >"$T/huge.json"
+expect_fail 1 'larger than 16 MiB; refused' kf topology import "$T/huge.json"
+expect_fail 2 'missing argument' kf topology import
+
+# -- removal with --force lists what goes --------------------------------------
+run_ok "server remove" kf server remove FE01.dublin.lab.test
+run_ok "server list after remove" kf server list
+if grep -q fe01.dublin "$T/out"; then not_ok "server still listed"; else ok "server gone"; fi
+run_ok "pool remove --force" kf pool remove web.dublin.lab.test --force
+expect_out "pool remove lists its servers" "and its server fe02.dublin.lab.test"
+run_ok "site remove --force" kf site remove redmond --force
+expect_out "site remove lists pools" "and its pool web.redmond.lab.test"
+expect_out "site remove lists servers" "and its server fe01.redmond.lab.test"
+
+# -- the store and the audit log -----------------------------------------------
+mode=$(stat -c %a "$KRBFLEET_STORE")
+[ "$mode" = 600 ] && ok "store is mode 0600" || not_ok "store mode is $mode"
+run_ok "audit list" kf audit list
+expect_out "audit names the command" "site remove redmond --force"
+expect_out "audit names the object" "site:redmond"
+run_ok "audit list --json" kf audit list --json
+if jq -e --arg u "$(id -un)" '.audit | length >= 5 and (.[-1] | .user == $u and .command == "site remove redmond --force" and .object == "site:redmond" and .principal == null and .detail == null)' "$T/out" >/dev/null
+then ok "audit --json records user, command, object"; else not_ok "audit json: $(head -c 500 "$T/out")"; fi
+
+# -- help and version ------------------------------------------------------------
+run_ok "--help" kf --help
+expect_out "--help lists commands" "topology import"
+run_ok "help pool add" kf help pool add
+expect_out "help pool add explains --web-fqdn" "--web-fqdn FQDN"
+run_ok "pool add --help" kf pool add --help
+run_ok "--version" kf --version
+expect_out "version" "krbfleet "
+expect_fail 2 'Usage:' kf
+
+finish

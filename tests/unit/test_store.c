@@ -1,0 +1,253 @@
+/* test_store.c - the SQLite store: creation, migrations, name rules, audit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* The model's strings are mutable; tests point them at literals. */
+#define W(s) ((char *)(uintptr_t)(s))
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct kf_store *st;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/kf-test-store.XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/sub/krbfleet.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[160];
+
+    kf_store_free(f->st);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static struct kf_store *
+open_store(struct fixture *f)
+{
+    struct kf_err err = {0};
+
+    if (kf_store_open(f->path, &f->st, &err) != KF_OK)
+        fail_msg("open: %s", err.msg);
+    kf_store_set_actor(f->st, "tester", NULL, "unit test");
+    return f->st;
+}
+
+static void
+test_created_private_and_migrated(void **state)
+{
+    struct fixture *f = *state;
+    struct stat sb;
+
+    open_store(f);
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(kf_store_schema_version(f->st), kf_store_schema_current());
+    /* opening again is a no-op migration */
+    kf_store_free(f->st);
+    f->st = NULL;
+    open_store(f);
+    assert_int_equal(kf_store_schema_version(f->st), kf_store_schema_current());
+}
+
+static void
+test_migrates_empty_file(void **state)
+{
+    struct fixture *f = *state;
+    FILE *fp;
+
+    snprintf(f->path, sizeof(f->path), "%s/empty.db", f->dir);
+    fp = fopen(f->path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    open_store(f);
+    assert_int_equal(kf_store_schema_version(f->st), kf_store_schema_current());
+}
+
+static void
+test_refuses_newer_schema(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_err err = {0};
+    sqlite3 *db;
+
+    snprintf(f->path, sizeof(f->path), "%s/newer.db", f->dir);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(kf_store_open(f->path, &f->st, &err), KF_ERR_STORE);
+    assert_non_null(strstr(err.msg, "newer than this krbfleet knows"));
+}
+
+static void
+add_basics(struct kf_store *st)
+{
+    struct kf_pool pool = {.fqdn = W("web.a.test")};
+    char *webs[] = {W("lb.a.test")};
+    struct kf_server srv = {.fqdn = W("fe01.a.test"), .address = W("192.0.2.1")};
+
+    pool.web_fqdns = webs;
+    pool.n_web_fqdns = 1;
+    assert_int_equal(kf_store_site_add(st, "alpha", NULL), KF_OK);
+    assert_int_equal(kf_store_pool_add(st, "alpha", &pool, NULL), KF_OK);
+    assert_int_equal(kf_store_server_add(st, "web.a.test", &srv, NULL), KF_OK);
+}
+
+static void
+test_name_rules(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f);
+    struct kf_err err = {0};
+    struct kf_pool p2 = {.fqdn = W("lb.a.test")};
+    struct kf_pool p3 = {.fqdn = W("fe01.a.test")};
+    struct kf_pool p4 = {.fqdn = W("web.b.test")};
+    char *webs[] = {W("web.a.test")};
+    struct kf_server own = {.fqdn = W("web.a.test")};
+    struct kf_server other = {.fqdn = W("web.b.test")};
+    struct kf_server dup = {.fqdn = W("fe01.a.test")};
+    struct kf_server lb = {.fqdn = W("lb.a.test")};
+
+    add_basics(st);
+    assert_int_equal(kf_store_site_add(st, "ALPHA", &err), KF_ERR_EXISTS);
+    assert_int_equal(kf_store_site_add(st, "beta", NULL), KF_OK);
+    assert_int_equal(kf_store_pool_add(st, "nosuch", &p4, &err), KF_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "site \"nosuch\" does not exist"));
+    /* a pool FQDN may not be another pool's web FQDN, nor a server's */
+    assert_int_equal(kf_store_pool_add(st, "beta", &p2, &err), KF_ERR_EXISTS);
+    assert_non_null(strstr(err.msg, "a web FQDN of pool \"web.a.test\""));
+    assert_int_equal(kf_store_pool_add(st, "beta", &p3, &err), KF_ERR_EXISTS);
+    /* a web FQDN may not be another pool's FQDN */
+    p4.web_fqdns = webs;
+    p4.n_web_fqdns = 1;
+    assert_int_equal(kf_store_pool_add(st, "beta", &p4, &err), KF_ERR_EXISTS);
+    assert_non_null(strstr(err.msg, "the FQDN of pool \"web.a.test\""));
+    p4.n_web_fqdns = 0;
+    assert_int_equal(kf_store_pool_add(st, "beta", &p4, NULL), KF_OK);
+    /* a server may be named like its own pool, not like another */
+    assert_int_equal(kf_store_server_add(st, "web.a.test", &own, NULL), KF_OK);
+    assert_int_equal(kf_store_server_add(st, "web.a.test", &other, &err), KF_ERR_EXISTS);
+    assert_int_equal(kf_store_server_add(st, "web.b.test", &dup, &err), KF_ERR_EXISTS);
+    assert_int_equal(kf_store_server_add(st, "web.a.test", &lb, &err), KF_ERR_EXISTS);
+    assert_int_equal(kf_store_server_add(st, "nosuch.test", &lb, &err), KF_ERR_NOT_FOUND);
+}
+
+static void
+test_remove_children(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f);
+    struct kf_topology *topo = NULL;
+    struct kf_err err = {0};
+
+    add_basics(st);
+    assert_int_equal(kf_store_site_remove(st, "alpha", false, &err), KF_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "--force"));
+    assert_int_equal(kf_store_pool_remove(st, "web.a.test", false, &err), KF_ERR_CONFLICT);
+    assert_int_equal(kf_store_site_remove(st, "alpha", true, NULL), KF_OK);
+    assert_int_equal(kf_store_topology_load(st, &topo, NULL), KF_OK);
+    assert_int_equal(topo->n_sites, 0);
+    kf_topology_free(topo);
+    assert_int_equal(kf_store_server_remove(st, "fe01.a.test", &err), KF_ERR_NOT_FOUND);
+}
+
+static void
+test_replace_is_ordered_and_checked(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f);
+    struct kf_topology *in = kf_topology_new(), *out = NULL;
+    struct kf_err err = {0};
+    struct kf_site *s1, *s2;
+    struct kf_pool *p;
+
+    add_basics(st);
+    s2 = kf_topology_add_site(in, "zeta");
+    kf_site_add_pool(s2, "z.test", NULL);
+    s1 = kf_topology_add_site(in, "Alpha");
+    p = kf_site_add_pool(s1, "web2.a.test", "https://web2.a.test/");
+    kf_pool_add_server(p, "fe09.a.test", NULL, 7391);
+    assert_int_equal(kf_store_begin(st, NULL), KF_OK);
+    assert_int_equal(kf_store_topology_replace(st, in, &err), KF_OK);
+    assert_int_equal(kf_store_commit(st, NULL), KF_OK);
+    assert_int_equal(kf_store_topology_load(st, &out, NULL), KF_OK);
+    assert_int_equal(out->n_sites, 2);
+    assert_string_equal(out->sites[0].name, "zeta");
+    assert_string_equal(out->sites[1].name, "Alpha");
+    assert_int_equal(out->sites[1].n_pools, 1);
+    assert_int_equal(out->sites[1].pools[0].servers[0].agent_port, 7391);
+    kf_topology_free(out);
+
+    /* a duplicate inside the document names its path, and nothing changes */
+    p = kf_site_add_pool(s2, "web2.a.test", NULL);
+    assert_int_equal(kf_store_begin(st, NULL), KF_OK);
+    assert_int_equal(kf_store_topology_replace(st, in, &err), KF_ERR_EXISTS);
+    kf_store_rollback(st);
+    assert_non_null(strstr(err.msg, "sites[1].pools[0]"));
+    assert_int_equal(kf_store_topology_load(st, &out, NULL), KF_OK);
+    assert_int_equal(out->sites[0].n_pools, 1);
+    kf_topology_free(out);
+    kf_topology_free(in);
+}
+
+static void
+test_audit(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f);
+    struct kf_audit_entry *list = NULL;
+    size_t n = 0;
+
+    kf_store_set_actor(st, "alice", "alice@LAB.TEST", "site add x");
+    assert_int_equal(kf_store_audit(st, "site:x", NULL, NULL), KF_OK);
+    assert_int_equal(kf_store_audit_list(st, &list, &n, NULL), KF_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].user, "alice");
+    assert_string_equal(list[0].principal, "alice@LAB.TEST");
+    assert_string_equal(list[0].command, "site add x");
+    assert_string_equal(list[0].object, "site:x");
+    assert_int_equal(strlen(list[0].time), 20);
+    kf_audit_list_free(list, n);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_created_private_and_migrated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_empty_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_children, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replace_is_ordered_and_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

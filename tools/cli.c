@@ -1,0 +1,208 @@
+/* cli.c - shared plumbing of the krbfleet commands. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <krb5.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+kf_status
+kf_cli_config(struct kf_cli *cli)
+{
+    if (cli->cfg != NULL)
+        return KF_OK;
+    return kf_config_load(cli->config_opt, &cli->cfg, &cli->err);
+}
+
+/* The caller's Kerberos principal, if a ticket cache names one; no KDC
+ * traffic. Returns a new string or NULL. */
+static char *
+current_principal(void)
+{
+    krb5_context ctx = NULL;
+    krb5_ccache cc = NULL;
+    krb5_principal princ = NULL;
+    char *name = NULL, *out = NULL;
+
+    if (krb5_init_context(&ctx) != 0)
+        return NULL;
+    if (krb5_cc_default(ctx, &cc) == 0 && krb5_cc_get_principal(ctx, cc, &princ) == 0 &&
+        krb5_unparse_name(ctx, princ, &name) == 0)
+        out = strdup(name);
+    krb5_free_unparsed_name(ctx, name);
+    krb5_free_principal(ctx, princ);
+    if (cc != NULL)
+        krb5_cc_close(ctx, cc);
+    krb5_free_context(ctx);
+    return out;
+}
+
+kf_status
+kf_cli_store(struct kf_cli *cli)
+{
+    const char *path = cli->store_opt;
+    struct passwd *pw;
+    _cleanup_free_ char *principal = NULL;
+    char user[256];
+    kf_status rc;
+
+    if (cli->store != NULL)
+        return KF_OK;
+    if (path == NULL)
+        path = getenv("KRBFLEET_STORE");
+    if (path == NULL || *path == '\0') {
+        if ((rc = kf_cli_config(cli)) != KF_OK)
+            return rc;
+        path = cli->cfg->store.path;
+    }
+    if ((rc = kf_store_open(path, &cli->store, &cli->err)) != KF_OK)
+        return rc;
+    pw = getpwuid(getuid());
+    if (pw != NULL && getenv("SUDO_USER") != NULL && getuid() == 0)
+        snprintf(user, sizeof(user), "%s (sudo by %s)", pw->pw_name, getenv("SUDO_USER"));
+    else
+        snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "unknown");
+    principal = current_principal();
+    if (kf_store_set_actor(cli->store, user, principal, cli->command_line) != KF_OK)
+        return kf_err_set(&cli->err, KF_ERR_NOMEM, "out of memory");
+    return KF_OK;
+}
+
+int
+kf_cli_fail(struct kf_cli *cli, kf_status rc)
+{
+    const char *msg = cli->err.code == rc && cli->err.msg[0] ? cli->err.msg : kf_strerror(rc);
+
+    fprintf(stderr, "krbfleet: %s\n", msg);
+    return kf_status_exit_code(rc);
+}
+
+int
+kf_cli_usage(const struct kf_command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "krbfleet %s: ", cmd->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nUsage: krbfleet %s %s\nTry 'krbfleet help %s'.\n", cmd->name, cmd->args,
+            cmd->name);
+    return 2;
+}
+
+void
+kf_cli_help(const struct kf_command *cmd)
+{
+    printf("Usage: krbfleet %s %s\n\n%s.\n", cmd->name, cmd->args, cmd->summary);
+    if (cmd->help != NULL)
+        printf("\n%s", cmd->help);
+    printf("\nGlobal options: --store PATH, --config PATH, --json, --help, --version.\n");
+}
+
+int
+kf_cli_getopt(const struct kf_command *cmd, int argc, char **argv, const char *shortopts,
+              const struct option *longopts)
+{
+    int idx = 0, c;
+
+    opterr = 0;
+    c = getopt_long(argc, argv, shortopts, longopts, &idx);
+    if (c == '?') {
+        if (optopt != 0)
+            kf_cli_usage(cmd, "option '-%c' is unknown or needs a value", optopt);
+        else
+            kf_cli_usage(cmd, "option '%s' is unknown or needs a value", argv[optind - 1]);
+        return '?';
+    }
+    if (c == ':') {
+        kf_cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+        return '?';
+    }
+    if (c == 'h') {
+        kf_cli_help(cmd);
+        return 'h';
+    }
+    return c;
+}
+
+int
+kf_cli_print_json(json_t *root)
+{
+    int rc = 0;
+
+    if (root == NULL || json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+        fprintf(stderr, "krbfleet: out of memory writing JSON\n");
+        rc = 1;
+    } else {
+        fputc('\n', stdout);
+    }
+    json_decref(root);
+    return rc;
+}
+
+kf_status
+kf_cli_read_file(const char *path, size_t max, char **data, size_t *len, struct kf_err *err)
+{
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    const char *name = fd == STDIN_FILENO ? "standard input" : path;
+    size_t cap = 65536, n = 0;
+    char *buf = NULL;
+    kf_status rc = KF_OK;
+
+    *data = NULL;
+    *len = 0;
+    if (fd < 0)
+        return kf_err_set(err, KF_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    buf = malloc(cap + 1);
+    while (buf != NULL) {
+        ssize_t r;
+        if (n == cap) {
+            char *bigger;
+            if (cap > max) {
+                rc = kf_err_set(err, KF_ERR_INVALID, "%s is larger than %zu MiB; refused", name,
+                                max >> 20);
+                break;
+            }
+            cap *= 2;
+            bigger = realloc(buf, cap + 1);
+            if (bigger == NULL)
+                break;
+            buf = bigger;
+        }
+        r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = kf_err_set(err, KF_ERR_IO, "cannot read %s: %s", name, strerror(errno));
+            break;
+        }
+        if (r == 0) {
+            if (n > max) {
+                rc = kf_err_set(err, KF_ERR_INVALID, "%s is larger than %zu MiB; refused", name,
+                                max >> 20);
+                break;
+            }
+            buf[n] = '\0';
+            *data = buf;
+            *len = n;
+            buf = NULL;
+            break;
+        }
+        n += (size_t)r;
+    }
+    if (fd != STDIN_FILENO)
+        close(fd);
+    if (buf == NULL && *data == NULL && rc == KF_OK)
+        rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory reading %s", name);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,79 @@
+/* cli.h - what every krbfleet command shares: the global options, the
+ * lazily opened configuration and store, output helpers and the command
+ * handlers' signatures. */
+#ifndef KF_CLI_H
+#define KF_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "errors.h"
+#include "store.h"
+
+struct kf_cli {
+    const char *store_opt;  /* --store */
+    const char *config_opt; /* --config */
+    bool json;              /* --json */
+    char *command_line;     /* what was run, for the audit log */
+    struct kf_config *cfg;  /* loaded by kf_cli_config() */
+    struct kf_store *store; /* opened by kf_cli_store() */
+    struct kf_err err;
+};
+
+struct kf_command {
+    const char *name; /* "site add" */
+    int (*run)(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv);
+    const char *args;    /* "NAME" */
+    const char *summary; /* one line */
+    const char *help;    /* paragraphs for `krbfleet help NAME`; may be NULL */
+};
+
+/* Load the configuration once (--config, $KRBFLEET_CONFIG, default). */
+kf_status kf_cli_config(struct kf_cli *cli);
+
+/* Open the store once: --store, $KRBFLEET_STORE, [store] path, default. */
+kf_status kf_cli_store(struct kf_cli *cli);
+
+/* Print "krbfleet: MESSAGE" for the failure in cli->err (or RC) on stderr
+ * and return the exit code (2 for usage errors, else 1). */
+int kf_cli_fail(struct kf_cli *cli, kf_status rc);
+
+/* Print a usage error for CMD and return 2. */
+int kf_cli_usage(const struct kf_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print CMD's full help on stdout. */
+void kf_cli_help(const struct kf_command *cmd);
+
+/* Parse CMD's options. Returns the option character, -1 at the end, or
+ * '?' after printing a usage error (the caller returns 2), or 'h' after
+ * printing help (the caller returns 0). */
+int kf_cli_getopt(const struct kf_command *cmd, int argc, char **argv, const char *shortopts,
+                  const struct option *longopts);
+
+/* Print ROOT (taken) as one JSON document on stdout; returns 0 or 1. */
+int kf_cli_print_json(json_t *root);
+
+/* Read a whole file (or stdin for "-") of at most MAX bytes. */
+kf_status kf_cli_read_file(const char *path, size_t max, char **data, size_t *len,
+                           struct kf_err *err);
+
+/* Commands (tools/cmd_*.c). */
+#define KF_CMD(fn) int fn(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv)
+KF_CMD(kf_cmd_site_add);
+KF_CMD(kf_cmd_site_list);
+KF_CMD(kf_cmd_site_remove);
+KF_CMD(kf_cmd_pool_add);
+KF_CMD(kf_cmd_pool_list);
+KF_CMD(kf_cmd_pool_remove);
+KF_CMD(kf_cmd_server_add);
+KF_CMD(kf_cmd_server_list);
+KF_CMD(kf_cmd_server_remove);
+KF_CMD(kf_cmd_topology_import);
+KF_CMD(kf_cmd_topology_export);
+KF_CMD(kf_cmd_service_list);
+KF_CMD(kf_cmd_audit_list);
+
+#endif

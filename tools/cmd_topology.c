@@ -1,0 +1,573 @@
+/* cmd_topology.c - site, pool, server, topology import/export, service list. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mem.h"
+#include "names.h"
+#include "table.h"
+#include "topology.h"
+
+KF_DEFINE_CLEANUP(struct kf_topology, kf_topology_free)
+KF_DEFINE_CLEANUP(struct kf_table, kf_table_free)
+
+static const struct option opts_none[] = {
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option opts_force[] = {
+    {"force", no_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Parse options that are only --help (and --force when FORCE is not
+ * NULL); then expect exactly NPOS positional arguments (NPOS_MAX at most).
+ * Returns -1 to go on, else the exit code. */
+static int
+simple_args(const struct kf_command *cmd, int argc, char **argv, bool *force, int npos,
+            int npos_max)
+{
+    int c;
+
+    while ((c = kf_cli_getopt(cmd, argc, argv, "", force ? opts_force : opts_none)) != -1) {
+        if (c == '?')
+            return 2;
+        if (c == 'h')
+            return 0;
+        if (c == 'f')
+            *force = true;
+    }
+    if (argc - optind < npos)
+        return kf_cli_usage(cmd, "missing argument");
+    if (argc - optind > npos_max)
+        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind + npos_max]);
+    return -1;
+}
+
+/* Run FN inside one transaction with an audit record; print nothing. */
+static kf_status
+commit_change(struct kf_cli *cli, const char *object, const char *detail)
+{
+    kf_status rc = kf_store_audit(cli->store, object, detail, &cli->err);
+
+    if (rc == KF_OK)
+        rc = kf_store_commit(cli->store, &cli->err);
+    return rc;
+}
+
+static int
+fail_rollback(struct kf_cli *cli, kf_status rc)
+{
+    if (cli->store != NULL)
+        kf_store_rollback(cli->store);
+    return kf_cli_fail(cli, rc);
+}
+
+/* Load the store's topology into *TOPO. */
+static kf_status
+load(struct kf_cli *cli, struct kf_topology **topo)
+{
+    kf_status rc = kf_cli_store(cli);
+
+    if (rc == KF_OK)
+        rc = kf_store_topology_load(cli->store, topo, &cli->err);
+    return rc;
+}
+
+static const struct kf_site *
+find_site(const struct kf_topology *topo, const char *name)
+{
+    for (size_t i = 0; i < topo->n_sites; i++)
+        if (strcasecmp(topo->sites[i].name, name) == 0)
+            return &topo->sites[i];
+    return NULL;
+}
+
+static const struct kf_pool *
+find_pool(const struct kf_topology *topo, const char *fqdn, const struct kf_site **site)
+{
+    for (size_t i = 0; i < topo->n_sites; i++)
+        for (size_t j = 0; j < topo->sites[i].n_pools; j++)
+            if (strcmp(topo->sites[i].pools[j].fqdn, fqdn) == 0) {
+                if (site != NULL)
+                    *site = &topo->sites[i];
+                return &topo->sites[i].pools[j];
+            }
+    return NULL;
+}
+
+static size_t
+site_servers(const struct kf_site *site)
+{
+    size_t n = 0;
+
+    for (size_t j = 0; j < site->n_pools; j++)
+        n += site->pools[j].n_servers;
+    return n;
+}
+
+/* ---- site ------------------------------------------------------------- */
+
+KF_CMD(kf_cmd_site_add)
+{
+    char object[128];
+    kf_status rc;
+    int r;
+
+    if ((r = simple_args(cmd, argc, argv, NULL, 1, 1)) >= 0)
+        return r;
+    if (kf_site_name_check(argv[optind], &cli->err) != KF_OK)
+        return kf_cli_fail(cli, cli->err.code);
+    if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    snprintf(object, sizeof(object), "site:%s", argv[optind]);
+    if ((rc = kf_store_site_add(cli->store, argv[optind], &cli->err)) != KF_OK ||
+        (rc = commit_change(cli, object, NULL)) != KF_OK)
+        return fail_rollback(cli, rc);
+    printf("added site %s\n", argv[optind]);
+    return 0;
+}
+
+KF_CMD(kf_cmd_site_list)
+{
+    _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
+    _cleanup_(kf_table_freep) struct kf_table *t = NULL;
+    static const char *const hdr[] = {"SITE", "POOLS", "SERVERS", NULL};
+    kf_status rc;
+    int r;
+
+    if ((r = simple_args(cmd, argc, argv, NULL, 0, 0)) >= 0)
+        return r;
+    if ((rc = load(cli, &topo)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if (cli->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < topo->n_sites; i++)
+            json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "name", topo->sites[i].name,
+                                                 "pools", (json_int_t)topo->sites[i].n_pools,
+                                                 "servers",
+                                                 (json_int_t)site_servers(&topo->sites[i])));
+        return kf_cli_print_json(json_pack("{s:o}", "sites", arr));
+    }
+    if ((t = kf_table_new(hdr)) == NULL)
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    for (size_t i = 0; i < topo->n_sites; i++) {
+        char pools[24], servers[24];
+        snprintf(pools, sizeof(pools), "%zu", topo->sites[i].n_pools);
+        snprintf(servers, sizeof(servers), "%zu", site_servers(&topo->sites[i]));
+        const char *row[] = {topo->sites[i].name, pools, servers};
+        if (kf_table_add(t, row) != 0)
+            return kf_cli_fail(cli, KF_ERR_NOMEM);
+    }
+    kf_table_print(t, stdout);
+    return 0;
+}
+
+KF_CMD(kf_cmd_site_remove)
+{
+    _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
+    const struct kf_site *site;
+    char object[128];
+    bool force = false;
+    kf_status rc;
+    int r;
+
+    if ((r = simple_args(cmd, argc, argv, &force, 1, 1)) >= 0)
+        return r;
+    if ((rc = load(cli, &topo)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    snprintf(object, sizeof(object), "site:%s", argv[optind]);
+    if ((rc = kf_store_site_remove(cli->store, argv[optind], force, &cli->err)) != KF_OK ||
+        (rc = commit_change(cli, object, NULL)) != KF_OK)
+        return fail_rollback(cli, rc);
+    site = find_site(topo, argv[optind]);
+    printf("removed site %s\n", site ? site->name : argv[optind]);
+    for (size_t j = 0; site && j < site->n_pools; j++) {
+        printf("  and its pool %s\n", site->pools[j].fqdn);
+        for (size_t k = 0; k < site->pools[j].n_servers; k++)
+            printf("    and its server %s\n", site->pools[j].servers[k].fqdn);
+    }
+    return 0;
+}
+
+/* ---- pool ------------------------------------------------------------- */
+
+KF_CMD(kf_cmd_pool_add)
+{
+    static const struct option opts[] = {
+        {"site", required_argument, NULL, 's'},
+        {"web-fqdn", required_argument, NULL, 'w'},
+        {"probe-url", required_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    _cleanup_(kf_topology_freep) struct kf_topology *scratch = kf_topology_new();
+    struct kf_site *holder;
+    struct kf_pool *pool;
+    const char *site = NULL, *url = NULL;
+    char fqdn[KF_FQDN_MAX + 1], object[KF_FQDN_MAX + 8];
+    char **webs = calloc((size_t)argc, sizeof(char *));
+    size_t n_webs = 0;
+    kf_status rc;
+    int c;
+
+    if (scratch == NULL || webs == NULL) {
+        free(webs);
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    }
+    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
+        if (c == '?' || c == 'h') {
+            free(webs);
+            return c == 'h' ? 0 : 2;
+        }
+        if (c == 's')
+            site = optarg;
+        else if (c == 'u')
+            url = optarg;
+        else if (c == 'w')
+            webs[n_webs++] = optarg;
+    }
+    rc = -1;
+    if (argc - optind != 1)
+        rc = kf_cli_usage(cmd, argc - optind < 1 ? "missing FQDN" : "unexpected argument \"%s\"",
+                          argv[optind + 1]);
+    else if (site == NULL)
+        rc = kf_cli_usage(cmd, "--site is required");
+    if ((int)rc >= 0) {
+        free(webs);
+        return (int)rc;
+    }
+    holder = kf_topology_add_site(scratch, site);
+    if (holder == NULL)
+        goto nomem;
+    if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
+        (url != NULL && kf_url_check(url, &cli->err) != KF_OK)) {
+        free(webs);
+        return kf_cli_fail(cli, cli->err.code);
+    }
+    if ((pool = kf_site_add_pool(holder, fqdn, url)) == NULL)
+        goto nomem;
+    for (size_t i = 0; i < n_webs; i++) {
+        char web[KF_FQDN_MAX + 1];
+        if (kf_fqdn_normalize(webs[i], web, sizeof(web), &cli->err) != KF_OK) {
+            free(webs);
+            return kf_cli_fail(cli, kf_err_prefix(&cli->err, "--web-fqdn"));
+        }
+        if (kf_pool_add_web_fqdn(pool, web) != 0)
+            goto nomem;
+    }
+    free(webs);
+    webs = NULL;
+    if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    snprintf(object, sizeof(object), "pool:%s", fqdn);
+    if ((rc = kf_store_pool_add(cli->store, site, pool, &cli->err)) != KF_OK ||
+        (rc = commit_change(cli, object, NULL)) != KF_OK)
+        return fail_rollback(cli, rc);
+    printf("added pool %s to site %s\n", fqdn, site);
+    return 0;
+nomem:
+    free(webs);
+    return kf_cli_fail(cli, KF_ERR_NOMEM);
+}
+
+static json_t *
+web_fqdns_json(const struct kf_pool *pool)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; i < pool->n_web_fqdns; i++)
+        json_array_append_new(arr, json_string(pool->web_fqdns[i]));
+    return arr;
+}
+
+KF_CMD(kf_cmd_pool_list)
+{
+    _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
+    _cleanup_(kf_table_freep) struct kf_table *t = NULL;
+    static const char *const hdr[] = {"POOL", "SITE", "SERVERS", "WEB FQDNS", "PROBE URL", NULL};
+    json_t *arr;
+    kf_status rc;
+    int r;
+
+    if ((r = simple_args(cmd, argc, argv, NULL, 0, 0)) >= 0)
+        return r;
+    if ((rc = load(cli, &topo)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if ((t = kf_table_new(hdr)) == NULL || (arr = json_array()) == NULL)
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    for (size_t i = 0; i < topo->n_sites; i++) {
+        const struct kf_site *site = &topo->sites[i];
+        for (size_t j = 0; j < site->n_pools; j++) {
+            const struct kf_pool *p = &site->pools[j];
+            char servers[24], webs[1024] = "", url[KF_FQDN_MAX + 16];
+            json_t *jp = json_pack("{s:s, s:s, s:o, s:I}", "fqdn", p->fqdn, "site", site->name,
+                                   "web_fqdns", web_fqdns_json(p), "servers",
+                                   (json_int_t)p->n_servers);
+            if (p->probe_url != NULL)
+                json_object_set_new(jp, "probe_url", json_string(p->probe_url));
+            json_array_append_new(arr, jp);
+            snprintf(servers, sizeof(servers), "%zu", p->n_servers);
+            for (size_t k = 0; k < p->n_web_fqdns; k++) {
+                size_t used = strlen(webs);
+                snprintf(webs + used, sizeof(webs) - used, "%s%s", k ? "," : "", p->web_fqdns[k]);
+            }
+            snprintf(url, sizeof(url), "https://%s/", p->fqdn);
+            const char *row[] = {p->fqdn, site->name, servers, webs[0] ? webs : NULL,
+                                 p->probe_url ? p->probe_url : url};
+            if (kf_table_add(t, row) != 0) {
+                json_decref(arr);
+                return kf_cli_fail(cli, KF_ERR_NOMEM);
+            }
+        }
+    }
+    if (cli->json)
+        return kf_cli_print_json(json_pack("{s:o}", "pools", arr));
+    json_decref(arr);
+    kf_table_print(t, stdout);
+    return 0;
+}
+
+KF_CMD(kf_cmd_pool_remove)
+{
+    _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
+    const struct kf_pool *pool;
+    char fqdn[KF_FQDN_MAX + 1], object[KF_FQDN_MAX + 8];
+    bool force = false;
+    kf_status rc;
+    int r;
+
+    if ((r = simple_args(cmd, argc, argv, &force, 1, 1)) >= 0)
+        return r;
+    if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK)
+        return kf_cli_fail(cli, cli->err.code);
+    if ((rc = load(cli, &topo)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    snprintf(object, sizeof(object), "pool:%s", fqdn);
+    if ((rc = kf_store_pool_remove(cli->store, fqdn, force, &cli->err)) != KF_OK ||
+        (rc = commit_change(cli, object, NULL)) != KF_OK)
+        return fail_rollback(cli, rc);
+    printf("removed pool %s\n", fqdn);
+    pool = find_pool(topo, fqdn, NULL);
+    for (size_t k = 0; pool && k < pool->n_servers; k++)
+        printf("  and its server %s\n", pool->servers[k].fqdn);
+    return 0;
+}
+
+/* ---- server ----------------------------------------------------------- */
+
+KF_CMD(kf_cmd_server_add)
+{
+    static const struct option opts[] = {
+        {"pool", required_argument, NULL, 'p'},
+        {"address", required_argument, NULL, 'a'},
+        {"agent-port", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *pool_arg = NULL, *addr_arg = NULL, *port_arg = NULL;
+    char fqdn[KF_FQDN_MAX + 1], pool[KF_FQDN_MAX + 1], addr[64], object[KF_FQDN_MAX + 8];
+    struct kf_server srv = {0};
+    kf_status rc;
+    int c;
+
+    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
+        if (c == '?' || c == 'h')
+            return c == 'h' ? 0 : 2;
+        if (c == 'p')
+            pool_arg = optarg;
+        else if (c == 'a')
+            addr_arg = optarg;
+        else if (c == 'P')
+            port_arg = optarg;
+    }
+    if (argc - optind < 1)
+        return kf_cli_usage(cmd, "missing FQDN");
+    if (argc - optind > 1)
+        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind + 1]);
+    if (pool_arg == NULL)
+        return kf_cli_usage(cmd, "--pool is required");
+    if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
+        kf_fqdn_normalize(pool_arg, pool, sizeof(pool), &cli->err) != KF_OK ||
+        (addr_arg && kf_address_normalize(addr_arg, addr, sizeof(addr), &cli->err) != KF_OK) ||
+        (port_arg && kf_port_parse(port_arg, &srv.agent_port, &cli->err) != KF_OK))
+        return kf_cli_fail(cli, cli->err.code);
+    srv.fqdn = fqdn;
+    srv.address = addr_arg ? addr : NULL;
+    if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    snprintf(object, sizeof(object), "server:%s", fqdn);
+    if ((rc = kf_store_server_add(cli->store, pool, &srv, &cli->err)) != KF_OK ||
+        (rc = commit_change(cli, object, NULL)) != KF_OK)
+        return fail_rollback(cli, rc);
+    printf("added server %s to pool %s\n", fqdn, pool);
+    return 0;
+}
+
+/* One row per server, for `server list` and `service list`. */
+static int
+list_servers(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv,
+             bool services)
+{
+    static const struct option opts[] = {
+        {"webserver", no_argument, NULL, 'w'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const char *const hdr_srv[] = {"SERVER", "POOL", "SITE", "ADDRESS", "AGENT PORT",
+                                          NULL};
+    static const char *const hdr_svc[] = {"IDENTITY", "SERVER", "POOL", "SITE", NULL};
+    _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
+    _cleanup_(kf_table_freep) struct kf_table *t = NULL;
+    json_t *arr;
+    kf_status rc;
+    int c;
+
+    while ((c = kf_cli_getopt(cmd, argc, argv, "", services ? opts : opts_none)) != -1)
+        if (c == '?' || c == 'h')
+            return c == 'h' ? 0 : 2;
+    if (argc - optind > 0)
+        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
+    if ((rc = load(cli, &topo)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if ((t = kf_table_new(services ? hdr_svc : hdr_srv)) == NULL || (arr = json_array()) == NULL)
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    for (size_t i = 0; i < topo->n_sites; i++)
+        for (size_t j = 0; j < topo->sites[i].n_pools; j++) {
+            const struct kf_pool *p = &topo->sites[i].pools[j];
+            const char *site = topo->sites[i].name;
+            for (size_t k = 0; k < p->n_servers; k++) {
+                const struct kf_server *s = &p->servers[k];
+                char port[16], identity[KF_FQDN_MAX + 16];
+                json_t *js;
+                int bad;
+                snprintf(port, sizeof(port), "%d", s->agent_port);
+                snprintf(identity, sizeof(identity), "WebServer:%s", p->fqdn);
+                if (services) {
+                    const char *row[] = {identity, s->fqdn, p->fqdn, site};
+                    js = json_pack("{s:s, s:s, s:s, s:s}", "identity", identity, "server",
+                                   s->fqdn, "pool", p->fqdn, "site", site);
+                    bad = kf_table_add(t, row);
+                } else {
+                    const char *row[] = {s->fqdn, p->fqdn, site, s->address,
+                                         s->agent_port ? port : NULL};
+                    js = json_pack("{s:s, s:s, s:s}", "fqdn", s->fqdn, "pool", p->fqdn, "site",
+                                   site);
+                    if (js && s->address)
+                        json_object_set_new(js, "address", json_string(s->address));
+                    if (js && s->agent_port)
+                        json_object_set_new(js, "agent_port", json_integer(s->agent_port));
+                    bad = kf_table_add(t, row);
+                }
+                if (bad || json_array_append_new(arr, js) != 0) {
+                    json_decref(arr);
+                    return kf_cli_fail(cli, KF_ERR_NOMEM);
+                }
+            }
+        }
+    if (cli->json)
+        return kf_cli_print_json(json_pack("{s:o}", services ? "services" : "servers", arr));
+    json_decref(arr);
+    kf_table_print(t, stdout);
+    return 0;
+}
+
+KF_CMD(kf_cmd_server_list)
+{
+    return list_servers(cli, cmd, argc, argv, false);
+}
+
+KF_CMD(kf_cmd_service_list)
+{
+    return list_servers(cli, cmd, argc, argv, true);
+}
+
+KF_CMD(kf_cmd_server_remove)
+{
+    char fqdn[KF_FQDN_MAX + 1], object[KF_FQDN_MAX + 8];
+    kf_status rc;
+    int r;
+
+    if ((r = simple_args(cmd, argc, argv, NULL, 1, 1)) >= 0)
+        return r;
+    if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK)
+        return kf_cli_fail(cli, cli->err.code);
+    if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    snprintf(object, sizeof(object), "server:%s", fqdn);
+    if ((rc = kf_store_server_remove(cli->store, fqdn, &cli->err)) != KF_OK ||
+        (rc = commit_change(cli, object, NULL)) != KF_OK)
+        return fail_rollback(cli, rc);
+    printf("removed server %s\n", fqdn);
+    return 0;
+}
+
+/* ---- topology import / export ----------------------------------------- */
+
+KF_CMD(kf_cmd_topology_import)
+{
+    _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
+    _cleanup_free_ char *data = NULL;
+    char detail[128];
+    size_t len, n_pools = 0;
+    kf_status rc;
+    int r;
+
+    if ((r = simple_args(cmd, argc, argv, NULL, 1, 1)) >= 0)
+        return r;
+    if ((rc = kf_cli_read_file(argv[optind], KF_TOPOLOGY_MAX_BYTES, &data, &len, &cli->err)) !=
+        KF_OK)
+        return kf_cli_fail(cli, rc);
+    if ((rc = kf_topology_from_json(data, len, &topo, &cli->err)) != KF_OK) {
+        kf_err_prefix(&cli->err, "%s", argv[optind]);
+        return kf_cli_fail(cli, rc);
+    }
+    for (size_t i = 0; i < topo->n_sites; i++)
+        n_pools += topo->sites[i].n_pools;
+    snprintf(detail, sizeof(detail), "%zu sites, %zu pools, %zu servers", topo->n_sites, n_pools,
+             kf_topology_count_servers(topo));
+    if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if ((rc = kf_store_topology_replace(cli->store, topo, &cli->err)) != KF_OK) {
+        kf_err_prefix(&cli->err, "%s", argv[optind]);
+        return fail_rollback(cli, rc);
+    }
+    if ((rc = commit_change(cli, "topology", detail)) != KF_OK)
+        return fail_rollback(cli, rc);
+    printf("imported %s\n", detail);
+    return 0;
+}
+
+KF_CMD(kf_cmd_topology_export)
+{
+    _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
+    _cleanup_free_ char *text = NULL;
+    FILE *fp = stdout;
+    kf_status rc;
+    int r;
+
+    if ((r = simple_args(cmd, argc, argv, NULL, 0, 1)) >= 0)
+        return r;
+    if ((rc = load(cli, &topo)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if ((text = kf_topology_to_json(topo)) == NULL)
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    if (optind < argc && strcmp(argv[optind], "-") != 0) {
+        fp = fopen(argv[optind], "we");
+        if (fp == NULL) {
+            kf_err_set(&cli->err, KF_ERR_IO, "cannot write %s: %s", argv[optind], strerror(errno));
+            return kf_cli_fail(cli, KF_ERR_IO);
+        }
+    }
+    if (fputs(text, fp) == EOF || (fp != stdout && fclose(fp) != 0) ||
+        (fp == stdout && fflush(stdout) != 0)) {
+        kf_err_set(&cli->err, KF_ERR_IO, "cannot write %s: %s",
+                   fp == stdout ? "standard output" : argv[optind], strerror(errno));
+        return kf_cli_fail(cli, KF_ERR_IO);
+    }
+    return 0;
+}

@@ -1,0 +1,263 @@
+/* krbfleet.c - the command-line tool: global options and the command table. */
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mem.h"
+
+static const struct kf_command commands[] = {
+    {"site add", kf_cmd_site_add, "NAME", "Add a site: a group of pools administered together",
+     NULL},
+    {"site list", kf_cmd_site_list, "[--json]", "List the sites with their pool and server counts",
+     NULL},
+    {"site remove", kf_cmd_site_remove, "NAME [--force]", "Remove a site",
+     "A site that still has pools is kept unless --force is given; then its pools and\n"
+     "their servers are removed with it, and listed.\n"},
+    {"pool add", kf_cmd_pool_add,
+     "FQDN --site NAME [--web-fqdn FQDN]... [--probe-url URL]",
+     "Add a pool: a load-balanced web service name",
+     "  --site NAME        the site the pool belongs to (required)\n"
+     "  --web-fqdn FQDN    an extra name clients use for the pool (an internal or\n"
+     "                     external load balancer); repeat for several. Each gets an\n"
+     "                     HTTP/ SPN on the site's Kerberos account.\n"
+     "  --probe-url URL    the page a real SPNEGO login is tried on after a rotation\n"
+     "                     (default https://FQDN/)\n"},
+    {"pool list", kf_cmd_pool_list, "[--json]", "List the pools", NULL},
+    {"pool remove", kf_cmd_pool_remove, "FQDN [--force]", "Remove a pool",
+     "A pool that still has servers is kept unless --force is given; then its servers\n"
+     "are removed with it, and listed.\n"},
+    {"server add", kf_cmd_server_add, "FQDN --pool FQDN [--address IP] [--agent-port N]",
+     "Add a web server (it runs krbfleetd) to a pool",
+     "  --pool FQDN        the pool the server belongs to (required)\n"
+     "  --address IP       how the admin host reaches the server's agent and web port\n"
+     "                     (default: resolve FQDN)\n"
+     "  --agent-port N     the agent's TCP port (default: [agent] port, 7390)\n"
+     "A server's FQDN may equal its own pool's FQDN (a one-server pool).\n"},
+    {"server list", kf_cmd_server_list, "[--json]", "List the web servers", NULL},
+    {"server remove", kf_cmd_server_remove, "FQDN", "Remove a web server", NULL},
+    {"topology import", kf_cmd_topology_import, "FILE",
+     "Replace the whole topology with the document in FILE ('-' reads standard input)",
+     "The import is all or nothing: the first error names its JSON path, e.g.\n"
+     "  sites[1].pools[0].fqdn: \"bad_name..x\" is not a valid DNS name\n"
+     "and the store is left as it was. Documents over 16 MiB are refused.\n"
+     "The format is the one `krbfleet topology export` writes:\n"
+     "  { \"sites\": [ { \"name\": \"redmond\",\n"
+     "      \"pools\": [ { \"fqdn\": \"web.redmond.example.com\",\n"
+     "                   \"web_fqdns\": [\"lb.redmond.example.com\"],\n"
+     "                   \"probe_url\": \"https://web.redmond.example.com/\",\n"
+     "                   \"servers\": [ { \"fqdn\": \"fe01.redmond.example.com\",\n"
+     "                                  \"address\": \"192.0.2.11\", \"agent_port\": 7390 } ] } ] } ] }\n"},
+    {"topology export", kf_cmd_topology_export, "[FILE]",
+     "Write the topology document to FILE or standard output",
+     "Fields never set are left out, keys come in a fixed order with a two-space\n"
+     "indent and a final newline, so export -> import -> export is byte-identical.\n"},
+    {"service list", kf_cmd_service_list, "[--webserver] [--json]",
+     "List the web services: every web server with its pool and site (Get-CsService -WebServer)",
+     NULL},
+    {"audit list", kf_cmd_audit_list, "[--json]",
+     "Show the audit log: every change, when, by which local user and Kerberos principal",
+     NULL},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+usage_all(FILE *fp)
+{
+    fprintf(fp, "Usage: krbfleet [--store PATH] [--config PATH] [--json] COMMAND [ARGS]\n\n"
+                "One Kerberos identity for a whole fleet of web servers, kept correct.\n\n"
+                "Commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(fp, "  %-17s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp,
+            "\nGlobal options:\n"
+            "  --store PATH    the store (else $KRBFLEET_STORE, the config's [store] path,\n"
+            "                  /var/lib/krbfleet/krbfleet.db)\n"
+            "  --config PATH   the configuration (else $KRBFLEET_CONFIG,\n"
+            "                  /etc/krbfleet/krbfleet.conf)\n"
+            "  --json          one JSON document on stdout instead of a table\n"
+            "  --help          this text; `krbfleet help COMMAND` for one command\n"
+            "  --version       the version\n"
+            "\nExit status: 0 ok, 1 failed (or a test found problems), 2 usage error.\n"
+            "See krbfleet(1).\n");
+}
+
+/* Find the command named by the first one or two words of ARGV. */
+static const struct kf_command *
+find_command(int argc, char **argv, int *words)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const char *name = commands[i].name, *sp = strchr(name, ' ');
+        size_t n1 = (size_t)(sp - name);
+        if (argc >= 2 && strlen(argv[0]) == n1 && strncmp(argv[0], name, n1) == 0 &&
+            strcmp(argv[1], sp + 1) == 0) {
+            *words = 2;
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+help_command(int argc, char **argv)
+{
+    const struct kf_command *cmd;
+    int words;
+
+    if (argc == 0) {
+        usage_all(stdout);
+        return 0;
+    }
+    cmd = find_command(argc, argv, &words);
+    if (cmd == NULL) {
+        /* "help site": every command of that group */
+        int found = 0;
+        for (size_t i = 0; i < N_COMMANDS; i++) {
+            size_t n = strlen(argv[0]);
+            if (strncmp(commands[i].name, argv[0], n) == 0 && commands[i].name[n] == ' ') {
+                printf("krbfleet %s %s\n    %s\n", commands[i].name, commands[i].args,
+                       commands[i].summary);
+                found = 1;
+            }
+        }
+        if (found)
+            return 0;
+        fprintf(stderr, "krbfleet: no command \"%s\"; try 'krbfleet help'\n", argv[0]);
+        return 2;
+    }
+    kf_cli_help(cmd);
+    return 0;
+}
+
+/* Move the global options out of ARGV, wherever they stand (before "--"),
+ * leaving the command words and the command's own options. */
+static int
+take_globals(struct kf_cli *cli, int *argc, char **argv, bool *help, bool *version)
+{
+    int out = 0;
+
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        const char **dest = NULL;
+
+        if (strcmp(a, "--") == 0) {
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (strcmp(a, "--json") == 0) {
+            cli->json = true;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            *help = true;
+            continue;
+        }
+        if (strcmp(a, "--version") == 0) {
+            *version = true;
+            continue;
+        }
+        if (strncmp(a, "--store", 7) == 0 && (a[7] == '\0' || a[7] == '='))
+            dest = &cli->store_opt;
+        else if (strncmp(a, "--config", 8) == 0 && (a[8] == '\0' || a[8] == '='))
+            dest = &cli->config_opt;
+        if (dest == NULL) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        val = strchr(a, '=');
+        if (val != NULL) {
+            val++;
+        } else if (i + 1 < *argc) {
+            val = argv[++i];
+        } else {
+            fprintf(stderr, "krbfleet: option '%s' needs a value\n", a);
+            return 2;
+        }
+        if (*val == '\0') {
+            fprintf(stderr, "krbfleet: option '%.8s' needs a non-empty value\n", a);
+            return 2;
+        }
+        *dest = val;
+    }
+    *argc = out;
+    return 0;
+}
+
+/* "site add redmond" for the audit log; no secrets ever reach argv. */
+static char *
+join_args(int argc, char **argv)
+{
+    size_t len = 1;
+    char *s, *p;
+
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    s = p = malloc(len);
+    if (s == NULL)
+        return NULL;
+    *p = '\0';
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (i > 0)
+            *p++ = ' ';
+        memcpy(p, argv[i], n);
+        p += n;
+        *p = '\0';
+    }
+    return s;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct kf_cli cli = {0};
+    const struct kf_command *cmd;
+    bool help = false, version = false;
+    int words = 0, rc, cargc;
+    char **cargv;
+
+    setlocale(LC_CTYPE, "");
+    argc--;
+    argv++;
+    if ((rc = take_globals(&cli, &argc, argv, &help, &version)) != 0)
+        return rc;
+    if (version) {
+        printf("krbfleet %s\n", KF_VERSION);
+        return 0;
+    }
+    if (argc == 0) {
+        usage_all(help ? stdout : stderr);
+        return help ? 0 : 2;
+    }
+    if (strcmp(argv[0], "help") == 0)
+        return help_command(argc - 1, argv + 1);
+    cmd = find_command(argc, argv, &words);
+    if (cmd == NULL) {
+        if (help)
+            return help_command(argc, argv);
+        fprintf(stderr, "krbfleet: unknown command \"%s%s%s\"; try 'krbfleet help'\n", argv[0],
+                argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+        return 2;
+    }
+    if (help) {
+        kf_cli_help(cmd);
+        return 0;
+    }
+    cli.command_line = join_args(argc, argv);
+    if (cli.command_line == NULL) {
+        fprintf(stderr, "krbfleet: out of memory\n");
+        return 1;
+    }
+    /* The command sees argv[0] = its name, then its own arguments. */
+    cargc = argc - words + 1;
+    cargv = argv + words - 1;
+    optind = 0;
+    rc = cmd->run(&cli, cmd, cargc, cargv);
+    kf_store_free(cli.store);
+    kf_config_free(cli.cfg);
+    free(cli.command_line);
+    return rc;
+}
