@@ -1,0 +1,119 @@
+/* directory.h - the directory that holds the Kerberos account: one
+ * interface, several backends (ad: Active Directory over LDAP; mit later).
+ *
+ * Rotation and `topology enable` talk only to this interface and never
+ * know which backend is behind it. A struct kf_dir is a connection to ONE
+ * server (a DC), authenticated with the caller's Kerberos ticket
+ * (KRB5CCNAME); every call of one command goes to that same server, so
+ * replication lag cannot make a command read its own writes wrongly.
+ * Every call has a timeout ([directory] timeout, default 10 s); a dead
+ * server is reported naming it.
+ *
+ * Accounts are named by their short name: "kerbauth" (sAMAccountName
+ * "kerbauth$" on AD). Names passed in are validated by the caller
+ * (kf_account_name_parse in account.h).
+ *
+ * Errors: KF_ERR_CREDENTIALS (no/expired ticket: the message says to run
+ * kinit), KF_ERR_PERMISSION (names the object/container and the right),
+ * KF_ERR_DIRECTORY (server unreachable or refused; names the server),
+ * KF_ERR_NOT_FOUND, KF_ERR_EXISTS, KF_ERR_CONFLICT (e.g. SPN held elsewhere).
+ */
+#ifndef KF_DIRECTORY_H
+#define KF_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "errors.h"
+
+/* msDS-SupportedEncryptionTypes bits */
+#define KF_ENCTYPE_DES_CBC_CRC 0x01
+#define KF_ENCTYPE_DES_CBC_MD5 0x02
+#define KF_ENCTYPE_RC4_HMAC 0x04
+#define KF_ENCTYPE_AES128 0x08
+#define KF_ENCTYPE_AES256 0x10
+#define KF_ENCTYPES_DEFAULT (KF_ENCTYPE_AES128 | KF_ENCTYPE_AES256)
+
+struct kf_dir;
+
+/* What the directory holds about one account. All strings owned. */
+struct kf_dir_account {
+    char *name;      /* short name, no '$' ("kerbauth") */
+    char *dn;        /* distinguished name (AD) or principal (MIT) */
+    char **spns;     /* servicePrincipalName values, as stored */
+    size_t n_spns;
+    int kvno;        /* msDS-KeyVersionNumber; -1 if unknown */
+    unsigned enctypes; /* msDS-SupportedEncryptionTypes; 0 if unset */
+    bool disabled;   /* userAccountControl ACCOUNTDISABLE */
+    bool expired;    /* accountExpires in the past */
+    int64_t usn_changed; /* uSNChanged (AD), for "nothing was written" checks; -1 */
+};
+
+/* Who holds an SPN (kf_dir_spn_owner). */
+struct kf_dir_owner {
+    char *dn;   /* the object's DN */
+    char *name; /* its sAMAccountName without a trailing '$', or NULL */
+};
+
+/* Connect to the directory named by CFG ([directory] backend, domain,
+ * server / ldap_uri / DNS SRV, tls, ca_file, timeout) and authenticate
+ * with the caller's ticket. */
+kf_status kf_dir_open(const struct kf_config *cfg, struct kf_dir **out, struct kf_err *err);
+void kf_dir_free(struct kf_dir *dir); /* accepts NULL */
+
+/* The server this connection talks to ("dc1.lab.test"), the realm
+ * ("LAB.TEST"), the DNS domain ("lab.test"), the NetBIOS domain ("LAB"),
+ * and the base DN (AD). Owned by DIR. */
+const char *kf_dir_server(const struct kf_dir *dir);
+const char *kf_dir_realm(const struct kf_dir *dir);
+const char *kf_dir_domain(const struct kf_dir *dir);
+const char *kf_dir_netbios(const struct kf_dir *dir);
+const char *kf_dir_base_dn(const struct kf_dir *dir);
+
+/* Read an account. KF_ERR_NOT_FOUND when there is none. */
+kf_status kf_dir_account_get(struct kf_dir *dir, const char *name, struct kf_dir_account **out,
+                             struct kf_err *err);
+void kf_dir_account_free(struct kf_dir_account *acct); /* accepts NULL */
+
+/* Create a computer account NAME in CONTAINER (a DN; NULL: the domain's
+ * Computers container, found through wellKnownObjects) with ENCTYPES and a
+ * random 120-character password that is never shown or stored (wiped).
+ * KF_ERR_EXISTS when an object with that sAMAccountName exists. */
+kf_status kf_dir_account_create(struct kf_dir *dir, const char *name, const char *container,
+                                unsigned enctypes, struct kf_err *err);
+
+/* Delete the account's directory object. */
+kf_status kf_dir_account_delete(struct kf_dir *dir, const char *name, struct kf_err *err);
+
+/* Change the account's SPNs in ONE write: remove DEL, add ADD. Either list
+ * may be empty; when both are, nothing is written. */
+kf_status kf_dir_spn_modify(struct kf_dir *dir, const char *name, const char *const *add,
+                            size_t n_add, const char *const *del, size_t n_del,
+                            struct kf_err *err);
+
+/* The same for any object named by its DN (for --take-over from an object
+ * krbfleet does not manage, which may be a user or another computer). */
+kf_status kf_dir_spn_modify_dn(struct kf_dir *dir, const char *dn, const char *const *add,
+                               size_t n_add, const char *const *del, size_t n_del,
+                               struct kf_err *err);
+
+/* Which object holds SPN (case-insensitive), searching the global catalog
+ * where there is one (SPN uniqueness is forest-wide), else the domain.
+ * *OUT is NULL when no object holds it. */
+kf_status kf_dir_spn_owner(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out,
+                           struct kf_err *err);
+void kf_dir_owner_free(struct kf_dir_owner *owner); /* accepts NULL */
+
+/* Set the account's password (the caller wipes PASSWORD). On AD: unicodePwd
+ * over this same sealed connection, or kpasswd set-password when
+ * [directory] password_method = kpasswd. */
+kf_status kf_dir_set_password(struct kf_dir *dir, const char *name, const char *password,
+                              struct kf_err *err);
+
+/* Counters of requests sent on this connection, for benchmarks and for
+ * tests that prove "no write happened". */
+void kf_dir_counters(const struct kf_dir *dir, unsigned long *reads, unsigned long *writes);
+
+#endif
