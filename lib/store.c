@@ -59,6 +59,26 @@ static const char *const migrations[] = {
     "  command TEXT NOT NULL,"
     "  object TEXT NOT NULL,"
     "  detail TEXT);",
+    /* 1 -> 2: Kerberos accounts, assignments, SPNs krbfleet added, state */
+    "CREATE TABLE account ("
+    "  id INTEGER PRIMARY KEY,"
+    "  domain TEXT NOT NULL,"
+    "  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    "  dn TEXT,"
+    "  enctypes INTEGER NOT NULL,"
+    "  adopted INTEGER NOT NULL DEFAULT 0,"
+    "  created TEXT NOT NULL);"
+    "CREATE TABLE assignment ("
+    "  site_id INTEGER PRIMARY KEY REFERENCES site(id) ON DELETE CASCADE,"
+    "  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE RESTRICT);"
+    "CREATE INDEX assignment_account ON assignment(account_id);"
+    "CREATE TABLE owned_spn ("
+    "  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+    "  spn TEXT NOT NULL COLLATE NOCASE,"
+    "  PRIMARY KEY (account_id, spn));"
+    "CREATE TABLE state ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -390,6 +410,8 @@ kf_store_topology_load(struct kf_store *st, struct kf_topology **out, struct kf_
 
 /* ---- writing the topology --------------------------------------------- */
 
+static kf_status mark_enable_needed(struct kf_store *st, struct kf_err *err);
+
 static kf_status
 site_id(struct kf_store *st, const char *name, int64_t *id, struct kf_err *err)
 {
@@ -533,7 +555,7 @@ insert_pool(struct kf_store *st, int64_t site, const struct kf_pool *pool, int64
             return rc;
     if (idp != NULL)
         *idp = id;
-    return KF_OK;
+    return mark_enable_needed(st, err);
 }
 
 static kf_status
@@ -602,7 +624,9 @@ kf_store_site_remove(struct kf_store *st, const char *name, bool force, struct k
                           "site \"%s\" still has %lld pool(s); remove them first, or add --force "
                           "to remove the site with its pools and servers",
                           name, (long long)pools);
-    return run(st, prep(st, err, "DELETE FROM site WHERE id = ?", "i", sid), err);
+    if ((rc = run(st, prep(st, err, "DELETE FROM site WHERE id = ?", "i", sid), err)) != KF_OK)
+        return rc;
+    return pools > 0 ? mark_enable_needed(st, err) : KF_OK;
 }
 
 kf_status
@@ -621,7 +645,9 @@ kf_store_pool_remove(struct kf_store *st, const char *fqdn, bool force, struct k
                           "pool \"%s\" still has %lld server(s); remove them first, or add "
                           "--force to remove the pool with its servers",
                           fqdn, (long long)servers);
-    return run(st, prep(st, err, "DELETE FROM pool WHERE id = ?", "i", pid), err);
+    if ((rc = run(st, prep(st, err, "DELETE FROM pool WHERE id = ?", "i", pid), err)) != KF_OK)
+        return rc;
+    return mark_enable_needed(st, err);
 }
 
 kf_status
@@ -680,7 +706,9 @@ kf_store_topology_replace(struct kf_store *st, const struct kf_topology *topo,
                     return kf_err_prefix(err, "sites[%zu].pools[%zu].servers[%zu]", i, j, k);
         }
     }
-    return exec_sql(st, "DELETE FROM site WHERE ord < 0", err);
+    if ((rc = exec_sql(st, "DELETE FROM site WHERE ord < 0", err)) != KF_OK)
+        return rc;
+    return mark_enable_needed(st, err);
 }
 
 /* ---- audit ------------------------------------------------------------ */
@@ -762,4 +790,356 @@ kf_store_audit_list(struct kf_store *st, struct kf_audit_entry **out, size_t *n,
     *out = list;
     *n = count;
     return KF_OK;
+}
+
+/* ---- state ------------------------------------------------------------ */
+
+kf_status
+kf_store_state_get(struct kf_store *st, const char *key, char **value, struct kf_err *err)
+{
+    sqlite3_stmt *stmt = prep(st, err, "SELECT value FROM state WHERE key = ?", "s", key);
+    int step;
+
+    *value = NULL;
+    if (stmt == NULL)
+        return KF_ERR_STORE;
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW && (*value = strdup(col_text(stmt, 0))) == NULL) {
+        sqlite3_finalize(stmt);
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    }
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return db_err(st, err, "reading state");
+    return KF_OK;
+}
+
+kf_status
+kf_store_state_set(struct kf_store *st, const char *key, const char *value, struct kf_err *err)
+{
+    if (value == NULL)
+        return run(st, prep(st, err, "DELETE FROM state WHERE key = ?", "s", key), err);
+    return run(st,
+               prep(st, err, "INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)", "ss", key,
+                    value),
+               err);
+}
+
+static kf_status
+mark_enable_needed(struct kf_store *st, struct kf_err *err)
+{
+    return kf_store_state_set(st, KF_STATE_ENABLE_NEEDED, "1", err);
+}
+
+/* ---- accounts --------------------------------------------------------- */
+
+void
+kf_strv_free(char **v, size_t n)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void
+account_done(struct kf_account *a)
+{
+    free(a->domain);
+    free(a->name);
+    free(a->dn);
+    free(a->created);
+    kf_strv_free(a->sites, a->n_sites);
+}
+
+void
+kf_account_free(struct kf_account *acct)
+{
+    if (acct == NULL)
+        return;
+    account_done(acct);
+    free(acct);
+}
+
+void
+kf_account_list_free(struct kf_account *list, size_t n)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        account_done(&list[i]);
+    free(list);
+}
+
+static int
+strv_append(char ***v, size_t *n, const char *s)
+{
+    char *copy = strdup(s);
+    char **bigger;
+
+    if (copy == NULL)
+        return -1;
+    bigger = realloc(*v, (*n + 1) * sizeof(char *));
+    if (bigger == NULL) {
+        free(copy);
+        return -1;
+    }
+    *v = bigger;
+    (*v)[(*n)++] = copy;
+    return 0;
+}
+
+/* Read accounts (all, or the one named NAME) with their sites. */
+static kf_status
+accounts_read(struct kf_store *st, const char *name, struct kf_account **out, size_t *n,
+              struct kf_err *err)
+{
+    static const char sql_all[] =
+        "SELECT a.id, a.domain, a.name, a.dn, a.enctypes, a.adopted, a.created, s.name "
+        "FROM account a LEFT JOIN assignment g ON g.account_id = a.id "
+        "LEFT JOIN site s ON s.id = g.site_id ORDER BY a.name COLLATE NOCASE, s.ord";
+    static const char sql_one[] =
+        "SELECT a.id, a.domain, a.name, a.dn, a.enctypes, a.adopted, a.created, s.name "
+        "FROM account a LEFT JOIN assignment g ON g.account_id = a.id "
+        "LEFT JOIN site s ON s.id = g.site_id WHERE a.name = ? ORDER BY s.ord";
+    sqlite3_stmt *stmt = name ? prep(st, err, sql_one, "s", name) : prep(st, err, sql_all, "");
+    struct kf_account *list = NULL, *cur = NULL;
+    size_t count = 0;
+    bool nomem = false;
+    int step;
+
+    *out = NULL;
+    *n = 0;
+    if (stmt == NULL)
+        return KF_ERR_STORE;
+    while (!nomem && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(stmt, 0);
+        if (cur == NULL || cur->id != id) {
+            struct kf_account *bigger = realloc(list, (count + 1) * sizeof(*list));
+            if (bigger == NULL) {
+                nomem = true;
+                break;
+            }
+            list = bigger;
+            cur = &list[count++];
+            memset(cur, 0, sizeof(*cur));
+            cur->id = id;
+            cur->domain = kf_strdup0(col_text(stmt, 1));
+            cur->name = kf_strdup0(col_text(stmt, 2));
+            cur->dn = kf_strdup0(col_text(stmt, 3));
+            cur->enctypes = (unsigned)sqlite3_column_int64(stmt, 4);
+            cur->adopted = sqlite3_column_int(stmt, 5) != 0;
+            cur->created = kf_strdup0(col_text(stmt, 6));
+            nomem = !cur->domain || !cur->name || !cur->created;
+        }
+        if (!nomem && col_text(stmt, 7) != NULL)
+            nomem = strv_append(&cur->sites, &cur->n_sites, col_text(stmt, 7)) != 0;
+    }
+    sqlite3_finalize(stmt);
+    if (nomem || step != SQLITE_DONE) {
+        kf_account_list_free(list, count);
+        return nomem ? kf_err_set(err, KF_ERR_NOMEM, "out of memory")
+                     : db_err(st, err, "reading accounts");
+    }
+    *out = list;
+    *n = count;
+    return KF_OK;
+}
+
+kf_status
+kf_store_account_list(struct kf_store *st, struct kf_account **out, size_t *n,
+                      struct kf_err *err)
+{
+    return accounts_read(st, NULL, out, n, err);
+}
+
+kf_status
+kf_store_account_get(struct kf_store *st, const char *name, struct kf_account **out,
+                     struct kf_err *err)
+{
+    size_t n;
+    kf_status rc = accounts_read(st, name, out, &n, err);
+
+    if (rc == KF_OK && n == 0)
+        return kf_err_set(err, KF_ERR_NOT_FOUND,
+                          "account \"%s\" is not managed by krbfleet (see `krbfleet account "
+                          "list`; create it with `krbfleet account new` or take over an existing "
+                          "one with `krbfleet account adopt`)",
+                          name);
+    return rc;
+}
+
+kf_status
+kf_store_account_add(struct kf_store *st, const char *domain, const char *name, const char *dn,
+                     unsigned enctypes, bool adopted, struct kf_err *err)
+{
+    char now[32];
+    struct timespec ts;
+    struct tm tm;
+    int64_t id, other;
+    kf_status rc;
+
+    if ((rc = query_int(st, prep(st, err, "SELECT id FROM account WHERE name = ?", "s", name), &id,
+                        err)) != KF_OK)
+        return rc;
+    if (id >= 0)
+        return kf_err_set(err, KF_ERR_EXISTS, "account \"%s\" is already managed by krbfleet",
+                          name);
+    if ((rc = query_int(st,
+                        prep(st, err,
+                             "SELECT count(*) FROM account WHERE domain <> ? COLLATE NOCASE", "s",
+                             domain),
+                        &other, err)) != KF_OK)
+        return rc;
+    if (other > 0)
+        return kf_err_set(err, KF_ERR_CONFLICT,
+                          "this store manages accounts of another domain; one domain per store "
+                          "(use another --store for domain %s)",
+                          domain);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return run(st,
+               prep(st, err,
+                    "INSERT INTO account(domain, name, dn, enctypes, adopted, created) "
+                    "VALUES (?,?,?,?,?,?)",
+                    "sssiis", domain, name, dn, (int64_t)enctypes, (int64_t)adopted, now),
+               err);
+}
+
+kf_status
+kf_store_account_set_dn(struct kf_store *st, const char *name, const char *dn,
+                        struct kf_err *err)
+{
+    return run(st, prep(st, err, "UPDATE account SET dn = ? WHERE name = ?", "ss", dn, name), err);
+}
+
+kf_status
+kf_store_account_remove(struct kf_store *st, const char *name, struct kf_err *err)
+{
+    struct kf_account *acct = NULL;
+    kf_status rc = kf_store_account_get(st, name, &acct, err);
+
+    if (rc != KF_OK)
+        return rc;
+    if (acct->n_sites > 0) {
+        char sites[512] = "";
+        for (size_t i = 0; i < acct->n_sites; i++) {
+            size_t used = strlen(sites);
+            snprintf(sites + used, sizeof(sites) - used, "%s%s", i ? ", " : "", acct->sites[i]);
+        }
+        rc = kf_err_set(err, KF_ERR_CONFLICT,
+                        "account \"%s\" is assigned to site(s) %s; remove those assignments "
+                        "first (`krbfleet assignment remove --site NAME`)",
+                        name, sites);
+        kf_account_free(acct);
+        return rc;
+    }
+    kf_account_free(acct);
+    return run(st, prep(st, err, "DELETE FROM account WHERE name = ?", "s", name), err);
+}
+
+kf_status
+kf_store_assignment_set(struct kf_store *st, const char *site, const char *account, bool create,
+                        struct kf_err *err)
+{
+    struct kf_account *acct = NULL;
+    int64_t sid, current;
+    kf_status rc;
+
+    if ((rc = site_id(st, site, &sid, err)) != KF_OK ||
+        (rc = kf_store_account_get(st, account, &acct, err)) != KF_OK)
+        return rc;
+    rc = query_int(st, prep(st, err, "SELECT account_id FROM assignment WHERE site_id = ?", "i", sid),
+                   &current, err);
+    if (rc == KF_OK && create && current >= 0)
+        rc = kf_err_set(err, KF_ERR_EXISTS,
+                        "site \"%s\" already has a Kerberos account assignment; change it with "
+                        "`krbfleet assignment set --site %s --account %s`",
+                        site, site, account);
+    else if (rc == KF_OK && !create && current < 0)
+        rc = kf_err_set(err, KF_ERR_NOT_FOUND,
+                        "site \"%s\" has no Kerberos account assignment yet; create it with "
+                        "`krbfleet assignment new --site %s --account %s`",
+                        site, site, account);
+    if (rc == KF_OK)
+        rc = run(st,
+                 prep(st, err, "INSERT OR REPLACE INTO assignment(site_id, account_id) VALUES (?,?)",
+                      "ii", sid, acct->id),
+                 err);
+    kf_account_free(acct);
+    if (rc == KF_OK)
+        rc = mark_enable_needed(st, err);
+    return rc;
+}
+
+kf_status
+kf_store_assignment_remove(struct kf_store *st, const char *site, struct kf_err *err)
+{
+    int64_t sid;
+    kf_status rc;
+
+    if ((rc = site_id(st, site, &sid, err)) != KF_OK ||
+        (rc = run(st, prep(st, err, "DELETE FROM assignment WHERE site_id = ?", "i", sid), err)) !=
+            KF_OK)
+        return rc;
+    if (sqlite3_changes(st->db) == 0)
+        return kf_err_set(err, KF_ERR_NOT_FOUND, "site \"%s\" has no Kerberos account assignment",
+                          site);
+    return mark_enable_needed(st, err);
+}
+
+kf_status
+kf_store_owned_spns(struct kf_store *st, const char *account, char ***out, size_t *n,
+                    struct kf_err *err)
+{
+    sqlite3_stmt *stmt = prep(st, err,
+                              "SELECT o.spn FROM owned_spn o JOIN account a ON a.id = o.account_id "
+                              "WHERE a.name = ? ORDER BY o.spn",
+                              "s", account);
+    char **v = NULL;
+    size_t count = 0;
+    int step;
+
+    *out = NULL;
+    *n = 0;
+    if (stmt == NULL)
+        return KF_ERR_STORE;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
+        if (strv_append(&v, &count, col_text(stmt, 0)) != 0)
+            break;
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_DONE) {
+        kf_strv_free(v, count);
+        return step == SQLITE_ROW ? kf_err_set(err, KF_ERR_NOMEM, "out of memory")
+                                  : db_err(st, err, "reading SPNs");
+    }
+    *out = v;
+    *n = count;
+    return KF_OK;
+}
+
+kf_status
+kf_store_owned_spn_add(struct kf_store *st, const char *account, const char *spn,
+                       struct kf_err *err)
+{
+    return run(st,
+               prep(st, err,
+                    "INSERT OR IGNORE INTO owned_spn(account_id, spn) "
+                    "SELECT id, ? FROM account WHERE name = ?",
+                    "ss", spn, account),
+               err);
+}
+
+kf_status
+kf_store_owned_spn_remove(struct kf_store *st, const char *account, const char *spn,
+                          struct kf_err *err)
+{
+    return run(st,
+               prep(st, err,
+                    "DELETE FROM owned_spn WHERE spn = ? AND account_id = "
+                    "(SELECT id FROM account WHERE name = ?)",
+                    "ss", spn, account),
+               err);
 }

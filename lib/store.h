@@ -74,6 +74,61 @@ kf_status kf_store_server_remove(struct kf_store *st, const char *fqdn, struct k
 kf_status kf_store_audit(struct kf_store *st, const char *object, const char *detail,
                          struct kf_err *err);
 
+/* ---- Kerberos accounts and assignments -------------------------------- */
+
+struct kf_account {
+    int64_t id;
+    char *domain;  /* NetBIOS domain, upper case */
+    char *name;    /* short name, lower case, no '$' */
+    char *dn;      /* where the directory object was when last seen */
+    unsigned enctypes;
+    bool adopted;  /* taken over with `account adopt`, not created by us */
+    char *created; /* UTC ISO 8601 */
+    char **sites;  /* the sites assigned to it, in site order */
+    size_t n_sites;
+};
+
+/* Record an account. KF_ERR_EXISTS if the name is taken; KF_ERR_CONFLICT
+ * if the store already holds accounts of another domain (one per store). */
+kf_status kf_store_account_add(struct kf_store *st, const char *domain, const char *name,
+                               const char *dn, unsigned enctypes, bool adopted,
+                               struct kf_err *err);
+/* KF_ERR_NOT_FOUND names the account and `krbfleet account list`. */
+kf_status kf_store_account_get(struct kf_store *st, const char *name, struct kf_account **out,
+                               struct kf_err *err);
+kf_status kf_store_account_list(struct kf_store *st, struct kf_account **out, size_t *n,
+                                struct kf_err *err);
+void kf_account_free(struct kf_account *acct);
+void kf_account_list_free(struct kf_account *list, size_t n);
+/* Refused (KF_ERR_CONFLICT, naming the sites) while sites are assigned. */
+kf_status kf_store_account_remove(struct kf_store *st, const char *name, struct kf_err *err);
+kf_status kf_store_account_set_dn(struct kf_store *st, const char *name, const char *dn,
+                                  struct kf_err *err);
+
+/* Assign ACCOUNT to SITE. CREATE: `assignment new`, refused when the site
+ * has one; else `assignment set`, refused when it has none. */
+kf_status kf_store_assignment_set(struct kf_store *st, const char *site, const char *account,
+                                  bool create, struct kf_err *err);
+kf_status kf_store_assignment_remove(struct kf_store *st, const char *site, struct kf_err *err);
+
+/* SPNs krbfleet recorded as added by it to ACCOUNT. */
+kf_status kf_store_owned_spns(struct kf_store *st, const char *account, char ***out, size_t *n,
+                              struct kf_err *err);
+kf_status kf_store_owned_spn_add(struct kf_store *st, const char *account, const char *spn,
+                                 struct kf_err *err);
+kf_status kf_store_owned_spn_remove(struct kf_store *st, const char *account, const char *spn,
+                                    struct kf_err *err);
+void kf_strv_free(char **v, size_t n);
+
+/* Small named state values ("enable_needed" = "1" after a topology or
+ * assignment change that `topology enable` has not yet published).
+ * *VALUE is NULL when unset. */
+kf_status kf_store_state_get(struct kf_store *st, const char *key, char **value,
+                             struct kf_err *err);
+kf_status kf_store_state_set(struct kf_store *st, const char *key, const char *value,
+                             struct kf_err *err);
+#define KF_STATE_ENABLE_NEEDED "enable_needed"
+
 struct kf_audit_entry {
     int64_t id;
     char *time; /* UTC, ISO 8601 */

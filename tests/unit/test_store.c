@@ -186,6 +186,7 @@ test_replace_is_ordered_and_checked(void **state)
     struct kf_topology *in = kf_topology_new(), *out = NULL;
     struct kf_err err = {0};
     struct kf_site *s1, *s2;
+    /* (pointers to elements stay valid only until their array grows) */
     struct kf_pool *p;
 
     add_basics(st);
@@ -206,7 +207,7 @@ test_replace_is_ordered_and_checked(void **state)
     kf_topology_free(out);
 
     /* a duplicate inside the document names its path, and nothing changes */
-    p = kf_site_add_pool(s2, "web2.a.test", NULL);
+    p = kf_site_add_pool(&in->sites[0], "web2.a.test", NULL); /* s2 moved with the array */
     assert_int_equal(kf_store_begin(st, NULL), KF_OK);
     assert_int_equal(kf_store_topology_replace(st, in, &err), KF_ERR_EXISTS);
     kf_store_rollback(st);
@@ -237,6 +238,75 @@ test_audit(void **state)
     kf_audit_list_free(list, n);
 }
 
+static void
+test_accounts_and_assignments(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f);
+    struct kf_account *acct = NULL, *list = NULL;
+    struct kf_err err = {0};
+    char *value = NULL, **spns = NULL;
+    size_t n = 0;
+
+    add_basics(st);
+    assert_int_equal(kf_store_site_add(st, "beta", NULL), KF_OK);
+    assert_int_equal(kf_store_state_set(st, KF_STATE_ENABLE_NEEDED, NULL, NULL), KF_OK);
+    assert_int_equal(kf_store_account_add(st, "LAB", "kerbauth", "CN=kerbauth,CN=Computers", 24,
+                                          false, NULL),
+                     KF_OK);
+    assert_int_equal(kf_store_account_add(st, "LAB", "KERBAUTH", NULL, 24, false, &err),
+                     KF_ERR_EXISTS);
+    assert_int_equal(kf_store_account_add(st, "OTHER", "x", NULL, 24, false, &err),
+                     KF_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "one domain per store"));
+    assert_int_equal(kf_store_account_get(st, "nosuch", &acct, &err), KF_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "krbfleet account new"));
+
+    /* new refuses a second one, set refuses a first one */
+    assert_int_equal(kf_store_assignment_set(st, "beta", "kerbauth", false, &err),
+                     KF_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "krbfleet assignment new --site beta"));
+    assert_int_equal(kf_store_assignment_set(st, "alpha", "kerbauth", true, NULL), KF_OK);
+    assert_int_equal(kf_store_assignment_set(st, "ALPHA", "kerbauth", true, &err), KF_ERR_EXISTS);
+    assert_int_equal(kf_store_assignment_set(st, "alpha", "kerbauth", false, NULL), KF_OK);
+    assert_int_equal(kf_store_assignment_set(st, "beta", "kerbauth", true, NULL), KF_OK);
+    assert_int_equal(kf_store_assignment_set(st, "gamma", "kerbauth", true, &err),
+                     KF_ERR_NOT_FOUND);
+    assert_int_equal(kf_store_state_get(st, KF_STATE_ENABLE_NEEDED, &value, NULL), KF_OK);
+    assert_string_equal(value, "1");
+    free(value);
+
+    assert_int_equal(kf_store_account_get(st, "KerbAuth", &acct, NULL), KF_OK);
+    assert_string_equal(acct->domain, "LAB");
+    assert_int_equal(acct->enctypes, 24);
+    assert_int_equal(acct->n_sites, 2);
+    assert_string_equal(acct->sites[0], "alpha");
+    kf_account_free(acct);
+    assert_int_equal(kf_store_account_list(st, &list, &n, NULL), KF_OK);
+    assert_int_equal(n, 1);
+    kf_account_list_free(list, n);
+
+    assert_int_equal(kf_store_account_remove(st, "kerbauth", &err), KF_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "alpha, beta"));
+
+    /* owned SPNs */
+    assert_int_equal(kf_store_owned_spn_add(st, "kerbauth", "HTTP/web.a.test", NULL), KF_OK);
+    assert_int_equal(kf_store_owned_spn_add(st, "kerbauth", "http/WEB.a.test", NULL), KF_OK);
+    assert_int_equal(kf_store_owned_spns(st, "kerbauth", &spns, &n, NULL), KF_OK);
+    assert_int_equal(n, 1);
+    kf_strv_free(spns, n);
+    assert_int_equal(kf_store_owned_spn_remove(st, "kerbauth", "HTTP/web.a.test", NULL), KF_OK);
+    assert_int_equal(kf_store_owned_spns(st, "kerbauth", &spns, &n, NULL), KF_OK);
+    assert_int_equal(n, 0);
+    kf_strv_free(spns, n);
+
+    /* removing a site drops its assignment */
+    assert_int_equal(kf_store_assignment_remove(st, "beta", NULL), KF_OK);
+    assert_int_equal(kf_store_assignment_remove(st, "beta", &err), KF_ERR_NOT_FOUND);
+    assert_int_equal(kf_store_site_remove(st, "alpha", true, NULL), KF_OK);
+    assert_int_equal(kf_store_account_remove(st, "kerbauth", NULL), KF_OK);
+}
+
 int
 main(void)
 {
@@ -248,6 +318,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_remove_children, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_is_ordered_and_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accounts_and_assignments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
