@@ -394,6 +394,7 @@ cmd_up() {
   [ "$(id -u)" = 0 ] || die "up needs root (ip addr, samba)"
   [ -d "$1" ] || die "no such directory: $1"
   dir=$(cd "$1" && pwd -P)
+  [[ "$dir" =~ ^[A-Za-z0-9._/+-]+$ ]] || die "unsupported characters in directory name: $dir"
   [ -e "$dir/lab.state" ] && die "$dir already holds a lab (lab.sh down $dir first)"
   for c in samba samba-tool ip kinit klist ldapsearch setsid unshare "$PY"; do
     command -v "$c" >/dev/null || die "missing command $c (run scripts/install-deps.sh)"
@@ -417,6 +418,10 @@ cmd_up() {
   fi
   mkdir -p "$dir/log" "$dir/secrets"
   chmod 0700 "$dir/secrets"
+  # Traversable (not listable) by everyone: Apache workers run as www-data
+  # and must read krb5.conf and the keytabs tests put here. Secrets,
+  # ccaches and the DC's files stay 0700/0600.
+  chmod 0711 "$dir"
   conf=$dir/samba/etc/smb.conf
   S_CONF=$conf
 
