@@ -79,6 +79,33 @@ static const char *const migrations[] = {
     "CREATE TABLE state ("
     "  key TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL);",
+    /* 2 -> 3: rotation: keys given to servers, kvno history, lock, journal */
+    "CREATE TABLE server_key ("
+    "  server TEXT NOT NULL,"
+    "  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+    "  kvno INTEGER NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('staged', 'committed')),"
+    "  time TEXT NOT NULL,"
+    "  PRIMARY KEY (server, account_id, kvno));"
+    "CREATE TABLE account_kvno ("
+    "  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+    "  kvno INTEGER NOT NULL,"
+    "  committed INTEGER NOT NULL,"
+    "  PRIMARY KEY (account_id, kvno));"
+    "CREATE TABLE rotation_lock ("
+    "  account_id INTEGER PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,"
+    "  holder TEXT NOT NULL,"
+    "  host TEXT NOT NULL,"
+    "  pid INTEGER NOT NULL,"
+    "  since TEXT NOT NULL);"
+    "CREATE TABLE journal ("
+    "  id INTEGER PRIMARY KEY,"
+    "  run TEXT NOT NULL,"
+    "  account TEXT NOT NULL,"
+    "  time TEXT NOT NULL,"
+    "  step TEXT NOT NULL,"
+    "  detail TEXT);"
+    "CREATE INDEX journal_run ON journal(run);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1142,4 +1169,167 @@ kf_store_owned_spn_remove(struct kf_store *st, const char *account, const char *
                     "(SELECT id FROM account WHERE name = ?)",
                     "ss", spn, account),
                err);
+}
+
+/* ---- rotation state ----------------------------------------------------- */
+
+static void
+utc_now(char *buf, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static kf_status
+account_id(struct kf_store *st, const char *name, int64_t *id, struct kf_err *err)
+{
+    kf_status rc = query_int(st, prep(st, err, "SELECT id FROM account WHERE name = ?", "s", name),
+                             id, err);
+    if (rc == KF_OK && *id < 0)
+        return kf_err_set(err, KF_ERR_NOT_FOUND, "account \"%s\" is not managed by krbfleet",
+                          name);
+    return rc;
+}
+
+kf_status
+kf_store_lock_take(struct kf_store *st, const char *account, const char *holder,
+                   const char *host, long pid, bool (*alive)(const char *host, long pid),
+                   struct kf_err *err)
+{
+    int64_t id;
+    sqlite3_stmt *stmt;
+    char now[32];
+    kf_status rc;
+    int step;
+
+    if ((rc = account_id(st, account, &id, err)) != KF_OK)
+        return rc;
+    stmt = prep(st, err, "SELECT holder, host, pid, since FROM rotation_lock WHERE account_id = ?",
+                "i", id);
+    if (stmt == NULL)
+        return KF_ERR_STORE;
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
+        const char *h = col_text(stmt, 1);
+        long p = (long)sqlite3_column_int64(stmt, 2);
+        if (alive == NULL || alive(h, p)) {
+            rc = kf_err_set(err, KF_ERR_CONFLICT,
+                            "account %s is being rotated by %s on %s (pid %ld) since %s; wait "
+                            "for it to finish%s",
+                            account, col_text(stmt, 0), h, p, col_text(stmt, 3),
+                            alive == NULL ? "" : " (a killed run's lock is freed automatically "
+                                                 "on the same host)");
+            sqlite3_finalize(stmt);
+            return rc;
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return db_err(st, err, "reading the lock");
+    utc_now(now, sizeof(now));
+    return run(st,
+               prep(st, err,
+                    "INSERT OR REPLACE INTO rotation_lock(account_id, holder, host, pid, since) "
+                    "VALUES (?,?,?,?,?)",
+                    "issis", id, holder, host, (int64_t)pid, now),
+               err);
+}
+
+kf_status
+kf_store_lock_release(struct kf_store *st, const char *account, long pid, struct kf_err *err)
+{
+    return run(st,
+               prep(st, err,
+                    "DELETE FROM rotation_lock WHERE pid = ? AND account_id = "
+                    "(SELECT id FROM account WHERE name = ?)",
+                    "is", (int64_t)pid, account),
+               err);
+}
+
+kf_status
+kf_store_journal(struct kf_store *st, const char *run_id, const char *account, const char *step,
+                 const char *detail, struct kf_err *err)
+{
+    char now[32];
+
+    utc_now(now, sizeof(now));
+    return run(st,
+               prep(st, err,
+                    "INSERT INTO journal(run, account, time, step, detail) VALUES (?,?,?,?,?)",
+                    "sssss", run_id, account, now, step, detail),
+               err);
+}
+
+kf_status
+kf_store_server_key_set(struct kf_store *st, const char *server, const char *account,
+                        int kvno, const char *state, struct kf_err *err)
+{
+    int64_t id;
+    char now[32];
+    kf_status rc;
+
+    if ((rc = account_id(st, account, &id, err)) != KF_OK)
+        return rc;
+    utc_now(now, sizeof(now));
+    if (state == NULL)
+        return run(st,
+                   prep(st, err,
+                        "DELETE FROM server_key WHERE server = ? AND account_id = ? AND kvno = ?",
+                        "sii", server, id, (int64_t)kvno),
+                   err);
+    return run(st,
+               prep(st, err,
+                    "INSERT OR REPLACE INTO server_key(server, account_id, kvno, state, time) "
+                    "VALUES (?,?,?,?,?)",
+                    "siiss", server, id, (int64_t)kvno, state, now),
+               err);
+}
+
+kf_status
+kf_store_server_kvno(struct kf_store *st, const char *server, const char *account, int *kvno,
+                     struct kf_err *err)
+{
+    int64_t v;
+    kf_status rc = query_int(st,
+                             prep(st, err,
+                                  "SELECT max(k.kvno) FROM server_key k JOIN account a ON "
+                                  "a.id = k.account_id WHERE k.server = ? AND a.name = ? AND "
+                                  "k.state = 'committed'",
+                                  "ss", server, account),
+                             &v, err);
+    *kvno = rc == KF_OK && v > 0 ? (int)v : -1;
+    return rc;
+}
+
+kf_status
+kf_store_kvno_committed(struct kf_store *st, const char *account, int kvno, int64_t when,
+                        struct kf_err *err)
+{
+    int64_t id;
+    kf_status rc;
+
+    if ((rc = account_id(st, account, &id, err)) != KF_OK)
+        return rc;
+    return run(st,
+               prep(st, err,
+                    "INSERT OR REPLACE INTO account_kvno(account_id, kvno, committed) "
+                    "VALUES (?,?,?)",
+                    "iii", id, (int64_t)kvno, when),
+               err);
+}
+
+kf_status
+kf_store_kvno_committed_at(struct kf_store *st, const char *account, int kvno, int64_t *when,
+                           struct kf_err *err)
+{
+    return query_int(st,
+                     prep(st, err,
+                          "SELECT k.committed FROM account_kvno k JOIN account a ON "
+                          "a.id = k.account_id WHERE a.name = ? AND k.kvno = ?",
+                          "si", account, (int64_t)kvno),
+                     when, err);
 }

@@ -129,6 +129,37 @@ kf_status kf_store_state_set(struct kf_store *st, const char *key, const char *v
                              struct kf_err *err);
 #define KF_STATE_ENABLE_NEEDED "enable_needed"
 
+/* ---- rotation ---------------------------------------------------------- */
+
+/* Take ACCOUNT's rotation lock for HOLDER (user) on HOST with PID, inside
+ * the caller's transaction. A lock held by someone else is refused
+ * (KF_ERR_CONFLICT, naming them) unless ALIVE says its holder is gone. */
+kf_status kf_store_lock_take(struct kf_store *st, const char *account, const char *holder,
+                             const char *host, long pid,
+                             bool (*alive)(const char *host, long pid), struct kf_err *err);
+kf_status kf_store_lock_release(struct kf_store *st, const char *account, long pid,
+                                struct kf_err *err);
+
+/* Append one step of run RUN_ID to the journal (its own statement; commit
+ * it with a transaction or autocommit). */
+kf_status kf_store_journal(struct kf_store *st, const char *run_id, const char *account,
+                           const char *step, const char *detail, struct kf_err *err);
+
+/* Which kvno of ACCOUNT a server was given: STATE "staged" or
+ * "committed"; NULL deletes the record. */
+kf_status kf_store_server_key_set(struct kf_store *st, const char *server, const char *account,
+                                  int kvno, const char *state, struct kf_err *err);
+/* The highest committed kvno recorded for SERVER, or -1. */
+kf_status kf_store_server_kvno(struct kf_store *st, const char *server, const char *account,
+                               int *kvno, struct kf_err *err);
+
+/* When (Unix time) KVNO of ACCOUNT was committed in the directory; -1 if
+ * unknown. */
+kf_status kf_store_kvno_committed(struct kf_store *st, const char *account, int kvno,
+                                  int64_t when, struct kf_err *err);
+kf_status kf_store_kvno_committed_at(struct kf_store *st, const char *account, int kvno,
+                                     int64_t *when, struct kf_err *err);
+
 struct kf_audit_entry {
     int64_t id;
     char *time; /* UTC, ISO 8601 */

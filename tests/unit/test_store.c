@@ -307,6 +307,74 @@ test_accounts_and_assignments(void **state)
     assert_int_equal(kf_store_account_remove(st, "kerbauth", NULL), KF_OK);
 }
 
+static bool
+never_alive(const char *host, long pid)
+{
+    (void)host;
+    (void)pid;
+    return false;
+}
+
+static bool
+always_alive(const char *host, long pid)
+{
+    (void)host;
+    (void)pid;
+    return true;
+}
+
+static void
+test_rotation_state(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f);
+    struct kf_err err = {0};
+    int kvno;
+    int64_t when;
+
+    assert_int_equal(kf_store_account_add(st, "LAB", "kerbauth", NULL, 24, false, NULL), KF_OK);
+    /* the lock: refused while its holder lives, taken over when it died */
+    assert_int_equal(kf_store_lock_take(st, "kerbauth", "alice", "adm1", 100, always_alive, NULL),
+                     KF_OK);
+    assert_int_equal(kf_store_lock_take(st, "kerbauth", "bob", "adm1", 200, always_alive, &err),
+                     KF_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "being rotated by alice on adm1 (pid 100)"));
+    assert_int_equal(kf_store_lock_take(st, "kerbauth", "bob", "adm1", 200, never_alive, NULL),
+                     KF_OK);
+    assert_int_equal(kf_store_lock_release(st, "kerbauth", 100, NULL), KF_OK); /* not ours */
+    assert_int_equal(kf_store_lock_take(st, "kerbauth", "carol", "adm1", 300, always_alive, &err),
+                     KF_ERR_CONFLICT);
+    assert_int_equal(kf_store_lock_release(st, "kerbauth", 200, NULL), KF_OK);
+    assert_int_equal(kf_store_lock_take(st, "kerbauth", "carol", "adm1", 300, always_alive, NULL),
+                     KF_OK);
+    assert_int_equal(kf_store_lock_take(st, "nosuch", "x", "h", 1, NULL, &err), KF_ERR_NOT_FOUND);
+
+    /* keys given to servers */
+    assert_int_equal(kf_store_server_kvno(st, "fe01.a.test", "kerbauth", &kvno, NULL), KF_OK);
+    assert_int_equal(kvno, -1);
+    assert_int_equal(kf_store_server_key_set(st, "fe01.a.test", "kerbauth", 3, "staged", NULL),
+                     KF_OK);
+    assert_int_equal(kf_store_server_kvno(st, "fe01.a.test", "kerbauth", &kvno, NULL), KF_OK);
+    assert_int_equal(kvno, -1);
+    assert_int_equal(kf_store_server_key_set(st, "fe01.a.test", "kerbauth", 3, "committed", NULL),
+                     KF_OK);
+    assert_int_equal(kf_store_server_key_set(st, "fe01.a.test", "kerbauth", 2, "committed", NULL),
+                     KF_OK);
+    assert_int_equal(kf_store_server_kvno(st, "fe01.a.test", "kerbauth", &kvno, NULL), KF_OK);
+    assert_int_equal(kvno, 3);
+    assert_int_equal(kf_store_server_key_set(st, "fe01.a.test", "kerbauth", 3, NULL, NULL), KF_OK);
+    assert_int_equal(kf_store_server_kvno(st, "fe01.a.test", "kerbauth", &kvno, NULL), KF_OK);
+    assert_int_equal(kvno, 2);
+
+    /* kvno history and the journal */
+    assert_int_equal(kf_store_kvno_committed(st, "kerbauth", 3, 1700000000, NULL), KF_OK);
+    assert_int_equal(kf_store_kvno_committed_at(st, "kerbauth", 3, &when, NULL), KF_OK);
+    assert_int_equal(when, 1700000000);
+    assert_int_equal(kf_store_kvno_committed_at(st, "kerbauth", 4, &when, NULL), KF_OK);
+    assert_int_equal(when, -1);
+    assert_int_equal(kf_store_journal(st, "run1", "kerbauth", "plan", "4 servers", NULL), KF_OK);
+}
+
 int
 main(void)
 {
@@ -319,6 +387,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_replace_is_ordered_and_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts_and_assignments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
