@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define PW_FIRST 0x21 /* '!' */
-#define PW_LAST 0x7e  /* '~' */
+#define PW_FIRST 0x21                     /* '!' */
+#define PW_LAST 0x7e                      /* '~' */
 #define PW_RANGE (PW_LAST - PW_FIRST + 1) /* 94 */
 /* Bytes at or above the largest multiple of PW_RANGE that fits in a byte
  * would make the first characters likelier: they are drawn again. */

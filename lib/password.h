@@ -10,8 +10,8 @@
 
 #include "errors.h"
 
-#define KF_PASSWORD_LEN 120   /* what the rotation and `account new` use */
-#define KF_PASSWORD_MAX 4096  /* longer requests are refused */
+#define KF_PASSWORD_LEN 120  /* what the rotation and `account new` use */
+#define KF_PASSWORD_MAX 4096 /* longer requests are refused */
 
 /* Store in *OUT a new NUL-terminated string of LEN random printable ASCII
  * characters (0x21 '!' .. 0x7e '~', no space), each drawn uniformly from

@@ -1,0 +1,325 @@
+/* directory.c - the directory interface: picks a backend, checks arguments,
+ * dispatches. Backends plug in through struct kf_dir_ops (dir_backend.h). */
+#include "directory.h"
+
+#include "dir_backend.h"
+#include "mem.h"
+#include "password.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define NAME_MAX_LEN 256  /* an account name; real ones are at most 15 */
+#define SPN_MAX_LEN 1024  /* one servicePrincipalName value, a DN */
+#define SPN_LIST_MAX 1024 /* values added or removed in one call */
+
+static const struct kf_dir_ops *const backends[] = {
+    &kf_dir_ad_ops,
+};
+
+/* Backends that are planned and named in the design, but not built yet. */
+static const char *const planned[] = {"mit"};
+
+static const struct kf_dir_ops *
+find_backend(const char *name)
+{
+    for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+        if (strcmp(backends[i]->name, name) == 0)
+            return backends[i];
+    return NULL;
+}
+
+kf_status
+kf_dir_open(const struct kf_config *cfg, struct kf_dir **out, struct kf_err *err)
+{
+    const char *bname;
+    const struct kf_dir_ops *ops;
+    struct kf_dir *dir;
+    kf_status st;
+
+    *out = NULL;
+    if (cfg == NULL)
+        return kf_err_set(err, KF_ERR_UNEXPECTED, "kf_dir_open: no configuration");
+    bname = cfg->directory.backend != NULL ? cfg->directory.backend : "ad";
+    ops = find_backend(bname);
+    if (ops == NULL) {
+        for (size_t i = 0; i < sizeof(planned) / sizeof(planned[0]); i++)
+            if (strcmp(planned[i], bname) == 0)
+                return kf_err_set(err, KF_ERR_CONFIG,
+                                  "%s: [directory] backend = %s is not implemented yet "
+                                  "(only \"ad\" is)",
+                                  cfg->file != NULL ? cfg->file : "configuration", bname);
+        return kf_err_set(err, KF_ERR_CONFIG,
+                          "%s: [directory] backend = \"%s\" is unknown (use ad)",
+                          cfg->file != NULL ? cfg->file : "configuration", bname);
+    }
+    dir = calloc(1, sizeof(*dir));
+    if (dir == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    dir->ops = ops;
+    dir->cfg = cfg;
+    st = ops->open(dir, err);
+    if (st != KF_OK) {
+        kf_dir_free(dir);
+        return st;
+    }
+    if (dir->server == NULL || dir->realm == NULL || dir->domain == NULL) {
+        kf_dir_free(dir);
+        return kf_err_set(err, KF_ERR_UNEXPECTED, "directory backend %s left its server unnamed",
+                          ops->name);
+    }
+    *out = dir;
+    return KF_OK;
+}
+
+void
+kf_dir_free(struct kf_dir *dir)
+{
+    if (dir == NULL)
+        return;
+    if (dir->ops != NULL && dir->ops->free != NULL)
+        dir->ops->free(dir);
+    free(dir->server);
+    free(dir->realm);
+    free(dir->domain);
+    free(dir->netbios);
+    free(dir->base_dn);
+    free(dir);
+}
+
+const char *
+kf_dir_server(const struct kf_dir *dir)
+{
+    return dir->server;
+}
+
+const char *
+kf_dir_realm(const struct kf_dir *dir)
+{
+    return dir->realm;
+}
+
+const char *
+kf_dir_domain(const struct kf_dir *dir)
+{
+    return dir->domain;
+}
+
+const char *
+kf_dir_netbios(const struct kf_dir *dir)
+{
+    return dir->netbios;
+}
+
+const char *
+kf_dir_base_dn(const struct kf_dir *dir)
+{
+    return dir->base_dn;
+}
+
+void
+kf_dir_counters(const struct kf_dir *dir, unsigned long *reads, unsigned long *writes)
+{
+    if (reads != NULL)
+        *reads = dir->reads;
+    if (writes != NULL)
+        *writes = dir->writes;
+}
+
+/* A string from the caller that goes into a directory request: non-empty,
+ * at most MAX bytes, no control characters. */
+static kf_status
+check_text(const char *what, const char *s, size_t max, struct kf_err *err)
+{
+    size_t n;
+
+    if (s == NULL || *s == '\0')
+        return kf_err_set(err, KF_ERR_INVALID, "%s is empty", what);
+    n = strnlen(s, max + 1);
+    if (n > max)
+        return kf_err_set(err, KF_ERR_INVALID, "%s is longer than %zu characters", what, max);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return kf_err_set(err, KF_ERR_INVALID, "%s contains a control character", what);
+    return KF_OK;
+}
+
+static kf_status
+check_name(const char *name, struct kf_err *err)
+{
+    kf_status st = check_text("account name", name, NAME_MAX_LEN, err);
+
+    if (st == KF_OK && name[strlen(name) - 1] == '$')
+        return kf_err_set(err, KF_ERR_INVALID,
+                          "account name \"%s\" must be given without the trailing '$'", name);
+    return st;
+}
+
+/* Each SPN valid, none twice in LIST (SPNs compare case-insensitively, as
+ * the directory compares them). */
+static kf_status
+check_spn_list(const char *what, const char *const *list, size_t n, struct kf_err *err)
+{
+    if (n > SPN_LIST_MAX)
+        return kf_err_set(err, KF_ERR_INVALID, "%zu SPNs to %s in one change; at most %d", n, what,
+                          SPN_LIST_MAX);
+    if (n > 0 && list == NULL)
+        return kf_err_set(err, KF_ERR_UNEXPECTED, "SPN list to %s is NULL", what);
+    for (size_t i = 0; i < n; i++) {
+        kf_status st = check_text("SPN", list[i], SPN_MAX_LEN, err);
+        if (st != KF_OK)
+            return st;
+        for (size_t j = 0; j < i; j++)
+            if (strcasecmp(list[i], list[j]) == 0)
+                return kf_err_set(err, KF_ERR_INVALID, "SPN \"%s\" is given twice to %s", list[i],
+                                  what);
+    }
+    return KF_OK;
+}
+
+kf_status
+kf_dir_account_get(struct kf_dir *dir, const char *name, struct kf_dir_account **out,
+                   struct kf_err *err)
+{
+    kf_status st;
+
+    *out = NULL;
+    st = check_name(name, err);
+    if (st != KF_OK)
+        return st;
+    return dir->ops->account_get(dir, name, out, err);
+}
+
+void
+kf_dir_account_free(struct kf_dir_account *acct)
+{
+    if (acct == NULL)
+        return;
+    free(acct->name);
+    free(acct->dn);
+    for (size_t i = 0; i < acct->n_spns; i++)
+        free(acct->spns[i]);
+    free(acct->spns);
+    free(acct);
+}
+
+kf_status
+kf_dir_account_create(struct kf_dir *dir, const char *name, const char *container,
+                      unsigned enctypes, struct kf_err *err)
+{
+    kf_status st = check_name(name, err);
+
+    if (st != KF_OK)
+        return st;
+    if (container != NULL) {
+        st = check_text("container", container, SPN_MAX_LEN, err);
+        if (st != KF_OK)
+            return st;
+    }
+    if (enctypes == 0 || (enctypes & ~0x1fu) != 0)
+        return kf_err_set(err, KF_ERR_INVALID,
+                          "encryption types 0x%x are not a valid msDS-SupportedEncryptionTypes "
+                          "value (bits 0x01..0x10)",
+                          enctypes);
+    return dir->ops->account_create(dir, name, container, enctypes, err);
+}
+
+kf_status
+kf_dir_account_delete(struct kf_dir *dir, const char *name, struct kf_err *err)
+{
+    kf_status st = check_name(name, err);
+
+    if (st != KF_OK)
+        return st;
+    return dir->ops->account_delete(dir, name, err);
+}
+
+/* The checks both SPN writes share: valid lists, no SPN both added and
+ * removed. Sets *NOTHING when there is nothing to write. */
+static kf_status
+check_spn_change(const char *const *add, size_t n_add, const char *const *del, size_t n_del,
+                 bool *nothing, struct kf_err *err)
+{
+    kf_status st = check_spn_list("add", add, n_add, err);
+
+    if (st != KF_OK)
+        return st;
+    st = check_spn_list("remove", del, n_del, err);
+    if (st != KF_OK)
+        return st;
+    for (size_t i = 0; i < n_add; i++)
+        for (size_t j = 0; j < n_del; j++)
+            if (strcasecmp(add[i], del[j]) == 0)
+                return kf_err_set(err, KF_ERR_INVALID, "SPN \"%s\" is both added and removed",
+                                  add[i]);
+    *nothing = n_add == 0 && n_del == 0;
+    return KF_OK;
+}
+
+kf_status
+kf_dir_spn_modify(struct kf_dir *dir, const char *name, const char *const *add, size_t n_add,
+                  const char *const *del, size_t n_del, struct kf_err *err)
+{
+    bool nothing = false;
+    kf_status st = check_name(name, err);
+
+    if (st == KF_OK)
+        st = check_spn_change(add, n_add, del, n_del, &nothing, err);
+    if (st != KF_OK || nothing)
+        return st; /* nothing to write: nothing is sent, not even a read */
+    return dir->ops->spn_modify(dir, name, add, n_add, del, n_del, err);
+}
+
+kf_status
+kf_dir_spn_modify_dn(struct kf_dir *dir, const char *dn, const char *const *add, size_t n_add,
+                     const char *const *del, size_t n_del, struct kf_err *err)
+{
+    bool nothing = false;
+    kf_status st = check_text("DN", dn, SPN_MAX_LEN, err);
+
+    if (st == KF_OK)
+        st = check_spn_change(add, n_add, del, n_del, &nothing, err);
+    if (st != KF_OK || nothing)
+        return st;
+    return dir->ops->spn_modify_dn(dir, dn, add, n_add, del, n_del, err);
+}
+
+kf_status
+kf_dir_spn_owner(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out, struct kf_err *err)
+{
+    kf_status st;
+
+    *out = NULL;
+    st = check_text("SPN", spn, SPN_MAX_LEN, err);
+    if (st != KF_OK)
+        return st;
+    return dir->ops->spn_owner(dir, spn, out, err);
+}
+
+void
+kf_dir_owner_free(struct kf_dir_owner *owner)
+{
+    if (owner == NULL)
+        return;
+    free(owner->dn);
+    free(owner->name);
+    free(owner);
+}
+
+kf_status
+kf_dir_set_password(struct kf_dir *dir, const char *name, const char *password, struct kf_err *err)
+{
+    kf_status st = check_name(name, err);
+
+    if (st != KF_OK)
+        return st;
+    /* Never quote the password itself in a message. */
+    if (password == NULL || *password == '\0')
+        return kf_err_set(err, KF_ERR_INVALID, "the new password for %s is empty", name);
+    if (strnlen(password, KF_PASSWORD_MAX + 1) > KF_PASSWORD_MAX)
+        return kf_err_set(err, KF_ERR_INVALID,
+                          "the new password for %s is longer than %d characters", name,
+                          KF_PASSWORD_MAX);
+    return dir->ops->set_password(dir, name, password, err);
+}
