@@ -22,6 +22,18 @@ kf_cli_config(struct kf_cli *cli)
     return kf_config_load(cli->config_opt, &cli->cfg, &cli->err);
 }
 
+kf_status
+kf_cli_dir(struct kf_cli *cli)
+{
+    kf_status rc;
+
+    if (cli->dir != NULL)
+        return KF_OK;
+    if ((rc = kf_cli_config(cli)) != KF_OK)
+        return rc;
+    return kf_dir_open(cli->cfg, &cli->dir, &cli->err);
+}
+
 /* The caller's Kerberos principal, if a ticket cache names one; no KDC
  * traffic. Returns a new string or NULL. */
 static char *
@@ -56,13 +68,14 @@ kf_cli_store(struct kf_cli *cli)
 
     if (cli->store != NULL)
         return KF_OK;
+    /* The configuration is read even when the store is named elsewhere: a
+     * broken file the admin named is reported, not ignored. */
+    if ((rc = kf_cli_config(cli)) != KF_OK)
+        return rc;
     if (path == NULL)
         path = getenv("KRBFLEET_STORE");
-    if (path == NULL || *path == '\0') {
-        if ((rc = kf_cli_config(cli)) != KF_OK)
-            return rc;
+    if (path == NULL || *path == '\0')
         path = cli->cfg->store.path;
-    }
     if ((rc = kf_store_open(path, &cli->store, &cli->err)) != KF_OK)
         return rc;
     pw = getpwuid(getuid());

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "directory.h"
 #include "errors.h"
 #include "store.h"
 
@@ -19,6 +20,7 @@ struct kf_cli {
     char *command_line;     /* what was run, for the audit log */
     struct kf_config *cfg;  /* loaded by kf_cli_config() */
     struct kf_store *store; /* opened by kf_cli_store() */
+    struct kf_dir *dir;     /* opened by kf_cli_dir() */
     struct kf_err err;
 };
 
@@ -35,6 +37,9 @@ kf_status kf_cli_config(struct kf_cli *cli);
 
 /* Open the store once: --store, $KRBFLEET_STORE, [store] path, default. */
 kf_status kf_cli_store(struct kf_cli *cli);
+
+/* Connect to the directory once (one server for the whole command). */
+kf_status kf_cli_dir(struct kf_cli *cli);
 
 /* Print "krbfleet: MESSAGE" for the failure in cli->err (or RC) on stderr
  * and return the exit code (2 for usage errors, else 1). */
@@ -75,5 +80,17 @@ KF_CMD(kf_cmd_topology_import);
 KF_CMD(kf_cmd_topology_export);
 KF_CMD(kf_cmd_service_list);
 KF_CMD(kf_cmd_audit_list);
+KF_CMD(kf_cmd_account_new);
+KF_CMD(kf_cmd_account_adopt);
+KF_CMD(kf_cmd_account_list);
+KF_CMD(kf_cmd_account_show);
+KF_CMD(kf_cmd_account_remove);
+KF_CMD(kf_cmd_assignment_new);
+KF_CMD(kf_cmd_assignment_set);
+KF_CMD(kf_cmd_assignment_get);
+KF_CMD(kf_cmd_assignment_remove);
+KF_CMD(kf_cmd_spn_list);
+KF_CMD(kf_cmd_topology_enable);
+KF_CMD(kf_cmd_topology_test);
 
 #endif

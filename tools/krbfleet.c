@@ -1,5 +1,6 @@
 /* krbfleet.c - the command-line tool: global options and the command table. */
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,9 +54,54 @@ static const struct kf_command commands[] = {
      "Write the topology document to FILE or standard output",
      "Fields never set are left out, keys come in a fixed order with a two-space\n"
      "indent and a final newline, so export -> import -> export is byte-identical.\n"},
+    {"topology enable", kf_cmd_topology_enable, "[--dry-run] [--take-over]",
+     "Publish the topology: make every managed account hold exactly the SPNs it implies",
+     "An account's SPNs are HTTP/<pool> and HTTP/<web fqdn> for every pool of every\n"
+     "site assigned to it. Missing ones are added; ones krbfleet added earlier and\n"
+     "the topology no longer implies are removed; SPNs added by hand are left alone.\n"
+     "An SPN held by another account krbfleet manages (a site moved) is moved. An\n"
+     "SPN held by any other object is refused, naming it, and nothing is written,\n"
+     "unless --take-over, which moves it from there (migrating from setspn).\n"
+     "  --dry-run     print the plan, write nothing\n"
+     "  --take-over   move SPNs from objects krbfleet does not manage\n"
+     "A second run changes nothing. Safe first-time order: account new ->\n"
+     "assignment new -> password set -> topology enable.\n"},
+    {"topology test", kf_cmd_topology_test, "[--json]",
+     "Check the published topology: assignments, accounts and their SPNs",
+     "Every site with pools has an assignment; every assigned account exists, is\n"
+     "enabled, not expired, has AES enctypes and holds exactly the implied SPNs; a\n"
+     "pending change is reported. Each problem comes with the command that fixes it.\n"
+     "Exit status 1 if anything failed.\n"},
     {"service list", kf_cmd_service_list, "[--webserver] [--json]",
      "List the web services: every web server with its pool and site (Get-CsService -WebServer)",
      NULL},
+    {"account new", kf_cmd_account_new, "'DOMAIN\\name' [--container DN] [--enctypes LIST]",
+     "Create the shared Kerberos account: a computer object name$ in the directory",
+     "  --container DN   where to create it (default: the domain's Computers\n"
+     "                   container, found through wellKnownObjects)\n"
+     "  --enctypes LIST  aes256,aes128 (the default); rc4 only if you must (warned)\n"
+     "The initial password is 120 random characters, never shown or stored. Your\n"
+     "Kerberos ticket (KRB5CCNAME) is the credential; no password on a command line.\n"},
+    {"account adopt", kf_cmd_account_adopt, "'DOMAIN\\name'",
+     "Take over an existing computer account created elsewhere (adcli, msktutil, ADUC)",
+     "Its existing SPNs are left alone: krbfleet removes only SPNs it added itself.\n"},
+    {"account list", kf_cmd_account_list, "[--json]", "List the accounts krbfleet manages", NULL},
+    {"account show", kf_cmd_account_show, "NAME [--json]",
+     "Show an account as the directory holds it now: DN, kvno, enctypes, SPNs", NULL},
+    {"account remove", kf_cmd_account_remove, "NAME [--delete-from-directory]",
+     "Stop managing an account",
+     "Refused while sites are assigned to it. The directory object stays unless\n"
+     "--delete-from-directory is given.\n"},
+    {"assignment new", kf_cmd_assignment_new, "--site NAME --account NAME",
+     "Assign a Kerberos account to a site (refused if the site has one)", NULL},
+    {"assignment set", kf_cmd_assignment_set, "--site NAME --account NAME",
+     "Change the account of a site that has one", NULL},
+    {"assignment get", kf_cmd_assignment_get, "[--site NAME] [--json]",
+     "Show which account each site uses", NULL},
+    {"assignment remove", kf_cmd_assignment_remove, "--site NAME",
+     "Remove a site's assignment", NULL},
+    {"spn list", kf_cmd_spn_list, "NAME [--json]",
+     "The SPNs the directory holds for an account now (setspn -L)", NULL},
     {"audit list", kf_cmd_audit_list, "[--json]",
      "Show the audit log: every change, when, by which local user and Kerberos principal",
      NULL},
@@ -220,6 +266,9 @@ main(int argc, char **argv)
     char **cargv;
 
     setlocale(LC_CTYPE, "");
+    /* A peer that closes its socket (a dying DC or agent) must give an
+     * error, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     argc--;
     argv++;
     if ((rc = take_globals(&cli, &argc, argv, &help, &version)) != 0)
@@ -256,6 +305,7 @@ main(int argc, char **argv)
     cargv = argv + words - 1;
     optind = 0;
     rc = cmd->run(&cli, cmd, cargc, cargv);
+    kf_dir_free(cli.dir);
     kf_store_free(cli.store);
     kf_config_free(cli.cfg);
     free(cli.command_line);

@@ -9,13 +9,32 @@ T=$(mktemp -d /tmp/kf-it.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export KRBFLEET_STORE="$T/store.db"
 unset KRBFLEET_CONFIG
-export KRB5CCNAME="FILE:$T/no-ccache"
+# Outside a lab no ticket is used; inside one (LAB_DIR set) the lab's admin
+# ticket is the credential.
+[ -n "${LAB_DIR:-}" ] || export KRB5CCNAME="FILE:$T/no-ccache"
 N=0 FAILED=0
 
 ok()     { N=$((N + 1)); echo "ok $N - $*"; }
 not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
 
 kf() { "$KRBFLEET" "$@"; }
+
+# in_lab "$0" "$@": re-run this script inside a fresh lab (tests/lab) unless
+# already inside one; skip (exit 77) when not root.
+in_lab() {
+  [ -n "${LAB_DIR:-}" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for the lab (Samba AD DC)"; exit 77; fi
+  local root
+  root=$(cd "$(dirname "$1")/../.." && pwd -P)
+  rm -rf "$T"
+  exec "$root/tests/lab/with-lab.sh" bash "$@"
+}
+
+# ldap_attr DN ATTR: the value(s) of ATTR of DN, as the lab DC holds them.
+ldap_attr() {
+  ldapsearch -Q -LLL -o ldif-wrap=no -Y GSSAPI -H "$LAB_LDAP_URI" -b "$1" -s base "$2" 2>/dev/null |
+    sed -n "s/^$2: //p"
+}
 
 # dump_store FILE: every table's rows (schema included), to compare states.
 dump_store() { sqlite3 "$KRBFLEET_STORE" .dump >"$1" 2>/dev/null || : >"$1"; }

@@ -128,6 +128,21 @@ run_ok "audit list --json" kf audit list --json
 if jq -e --arg u "$(id -un)" '.audit | length >= 5 and (.[-1] | .user == $u and .command == "site remove redmond --force" and .object == "site:redmond" and .principal == null and .detail == null)' "$T/out" >/dev/null
 then ok "audit --json records user, command, object"; else not_ok "audit json: $(head -c 500 "$T/out")"; fi
 
+# -- configuration ---------------------------------------------------------------
+printf '[store]\npath = %s/from-config.db\n' "$T" >"$T/k.conf"
+run_ok "[store] path from --config" env -u KRBFLEET_STORE "$KRBFLEET" --config "$T/k.conf" site add cfgsite
+[ -f "$T/from-config.db" ] && ok "the configured store was created" || not_ok "configured store missing"
+run_ok "\$KRBFLEET_CONFIG is read" env -u KRBFLEET_STORE KRBFLEET_CONFIG="$T/k.conf" "$KRBFLEET" site list
+expect_out "same store through the environment" "cfgsite"
+run_ok "--store wins over the configuration" kf --config "$T/k.conf" site list
+if grep -q cfgsite "$T/out"; then not_ok "--store ignored"; else ok "--store wins"; fi
+printf '[store]\npath = /x.db\n[rotation]\ngrace = 10 hours\n' >"$T/bad.conf"
+expect_fail 1 "bad.conf:4:" kf --config "$T/bad.conf" site list
+printf '[stor]\n' >"$T/bad2.conf"
+expect_fail 1 "bad2.conf:1:" kf --config "$T/bad2.conf" site list
+expect_fail 1 "$T/missing.conf" kf --config "$T/missing.conf" site list
+expect_fail 1 "$T/missing.conf" env KRBFLEET_CONFIG="$T/missing.conf" "$KRBFLEET" site list
+
 # -- help and version ------------------------------------------------------------
 run_ok "--help" kf --help
 expect_out "--help lists commands" "topology import"

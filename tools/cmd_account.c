@@ -1,0 +1,706 @@
+/* cmd_account.c - account, assignment, spn list, topology enable/test. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "account.h"
+#include "cli.h"
+#include "enable.h"
+#include "mem.h"
+#include "table.h"
+
+KF_DEFINE_CLEANUP(struct kf_table, kf_table_free)
+KF_DEFINE_CLEANUP(struct kf_account, kf_account_free)
+KF_DEFINE_CLEANUP(struct kf_dir_account, kf_dir_account_free)
+
+static int
+fail_rollback(struct kf_cli *cli, kf_status rc)
+{
+    if (cli->store != NULL)
+        kf_store_rollback(cli->store);
+    return kf_cli_fail(cli, rc);
+}
+
+/* Parse options common to these commands; returns -1 to go on, else the
+ * exit code. Positional arguments are checked by the caller. */
+static int
+parse(const struct kf_command *cmd, int argc, char **argv, const struct option *opts,
+      int (*set)(int c, void *ctx), void *ctx)
+{
+    int c;
+
+    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
+        if (c == '?')
+            return 2;
+        if (c == 'h')
+            return 0;
+        if (set(c, ctx) != 0)
+            return 2;
+    }
+    return -1;
+}
+
+static int
+positional(const struct kf_command *cmd, int argc, char **argv, int n)
+{
+    if (argc - optind < n)
+        return kf_cli_usage(cmd, "missing argument");
+    if (argc - optind > n)
+        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind + n]);
+    return -1;
+}
+
+/* Resolve an account argument (name, name$ or DOMAIN\name) to its short
+ * name, checking the domain against the store's. */
+static kf_status
+account_arg(struct kf_cli *cli, const char *arg, struct kf_account **out)
+{
+    struct kf_account_name an;
+    kf_status rc;
+
+    *out = NULL;
+    if (kf_account_name_parse(arg, false, &an, &cli->err) != KF_OK)
+        return cli->err.code;
+    if ((rc = kf_cli_store(cli)) != KF_OK ||
+        (rc = kf_store_account_get(cli->store, an.name, out, &cli->err)) != KF_OK)
+        return rc;
+    if (an.domain[0] != '\0' && strcasecmp(an.domain, (*out)->domain) != 0) {
+        rc = kf_err_set(&cli->err, KF_ERR_NOT_FOUND,
+                        "account %s is in domain %s, not %s (see `krbfleet account list`)",
+                        an.name, (*out)->domain, an.domain);
+        kf_account_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* ---- account new / adopt ---------------------------------------------- */
+
+struct new_opts {
+    const char *container;
+    const char *enctypes;
+};
+
+static int
+set_new(int c, void *vctx)
+{
+    struct new_opts *o = vctx;
+
+    if (c == 'c')
+        o->container = optarg;
+    else if (c == 'e')
+        o->enctypes = optarg;
+    return 0;
+}
+
+static kf_status
+check_domain(struct kf_cli *cli, const struct kf_account_name *an)
+{
+    if (strcasecmp(an->domain, kf_dir_netbios(cli->dir)) != 0)
+        return kf_err_set(&cli->err, KF_ERR_INVALID,
+                          "domain %s is not the directory's: %s (%s) is domain %s; write the "
+                          "account as %s\\%s",
+                          an->domain, kf_dir_server(cli->dir), kf_dir_domain(cli->dir),
+                          kf_dir_netbios(cli->dir), kf_dir_netbios(cli->dir), an->name);
+    return KF_OK;
+}
+
+static int
+account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv,
+                        bool adopt)
+{
+    static const struct option opts_new[] = {
+        {"container", required_argument, NULL, 'c'},
+        {"enctypes", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct option opts_adopt[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    _cleanup_(kf_dir_account_freep) struct kf_dir_account *dacct = NULL;
+    struct new_opts o = {0};
+    struct kf_account_name an;
+    unsigned enctypes = KF_ENCTYPES_DEFAULT;
+    char object[64], encs[64];
+    bool rc4 = false;
+    kf_status rc;
+    int r;
+
+    if ((r = parse(cmd, argc, argv, adopt ? opts_adopt : opts_new, set_new, &o)) >= 0 ||
+        (r = positional(cmd, argc, argv, 1)) >= 0)
+        return r;
+    if (kf_account_name_parse(argv[optind], true, &an, &cli->err) != KF_OK ||
+        (o.enctypes && kf_enctypes_parse(o.enctypes, &enctypes, &rc4, &cli->err) != KF_OK))
+        return kf_cli_fail(cli, cli->err.code);
+    if (rc4)
+        fprintf(stderr, "krbfleet: warning: RC4 is weak and disabled by default on current "
+                        "Windows; enable it only for clients that cannot do AES\n");
+    if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK ||
+        (rc = check_domain(cli, &an)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    /* Record first (inside the transaction), then create: a directory
+     * failure rolls the record back. */
+    if ((rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if (adopt) {
+        if ((rc = kf_dir_account_get(cli->dir, an.name, &dacct, &cli->err)) != KF_OK) {
+            if (rc == KF_ERR_NOT_FOUND)
+                kf_err_set(&cli->err, rc,
+                           "the directory (%s) has no computer account %s$ to adopt; create "
+                           "one with `krbfleet account new '%s\\%s'`",
+                           kf_dir_server(cli->dir), an.name, an.domain, an.name);
+            return fail_rollback(cli, rc);
+        }
+        enctypes = dacct->enctypes ? dacct->enctypes : KF_ENCTYPES_DEFAULT;
+    }
+    snprintf(object, sizeof(object), "account:%s\\%s", an.domain, an.name);
+    if ((rc = kf_store_account_add(cli->store, an.domain, an.name, dacct ? dacct->dn : NULL,
+                                   enctypes, adopt, &cli->err)) != KF_OK ||
+        (rc = kf_store_audit(cli->store, object, adopt ? "adopted" : "created", &cli->err)) !=
+            KF_OK)
+        return fail_rollback(cli, rc);
+    if (!adopt) {
+        if ((rc = kf_dir_account_create(cli->dir, an.name, o.container, enctypes, &cli->err)) !=
+                KF_OK ||
+            (rc = kf_dir_account_get(cli->dir, an.name, &dacct, &cli->err)) != KF_OK ||
+            (rc = kf_store_account_set_dn(cli->store, an.name, dacct->dn, &cli->err)) != KF_OK)
+            return fail_rollback(cli, rc);
+    }
+    if ((rc = kf_store_commit(cli->store, &cli->err)) != KF_OK) {
+        if (!adopt)
+            kf_err_prefix(&cli->err, "%s was created in the directory but not recorded; run "
+                                     "`krbfleet account adopt '%s\\%s'`",
+                          dacct->dn, an.domain, an.name);
+        return kf_cli_fail(cli, rc);
+    }
+    kf_enctypes_format(enctypes, encs, sizeof(encs));
+    printf("%s %s\\%s (%s), enctypes %s, kvno %d\n", adopt ? "adopted" : "created", an.domain,
+           an.name, dacct->dn, encs, dacct->kvno);
+    if (!adopt)
+        printf("Its password is random and known to nobody; `krbfleet password set` gives its "
+               "keys to the web servers.\n");
+    printf("Next: krbfleet assignment new --site SITE --account %s\n", an.name);
+    return 0;
+}
+
+KF_CMD(kf_cmd_account_new)
+{
+    return account_create_or_adopt(cli, cmd, argc, argv, false);
+}
+
+KF_CMD(kf_cmd_account_adopt)
+{
+    return account_create_or_adopt(cli, cmd, argc, argv, true);
+}
+
+static int
+set_none(int c, void *ctx)
+{
+    (void)c;
+    (void)ctx;
+    return 0;
+}
+
+static const struct option opts_help[] = {
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static json_t *
+strv_json(char **v, size_t n)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(v[i]));
+    return arr;
+}
+
+static void
+join(char *out, size_t size, char **v, size_t n)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "%s%s", i ? "," : "", v[i]);
+    }
+}
+
+KF_CMD(kf_cmd_account_list)
+{
+    static const char *const hdr[] = {"ACCOUNT", "SITES", "ENCTYPES", "ORIGIN", "SINCE", NULL};
+    _cleanup_(kf_table_freep) struct kf_table *t = NULL;
+    struct kf_account *list = NULL;
+    size_t n = 0;
+    json_t *arr;
+    kf_status rc;
+    int r;
+
+    if ((r = parse(cmd, argc, argv, opts_help, set_none, NULL)) >= 0 ||
+        (r = positional(cmd, argc, argv, 0)) >= 0)
+        return r;
+    if ((rc = kf_cli_store(cli)) != KF_OK ||
+        (rc = kf_store_account_list(cli->store, &list, &n, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    t = kf_table_new(hdr);
+    arr = json_array();
+    for (size_t i = 0; t && i < n; i++) {
+        char name[64], sites[1024], encs[64];
+        snprintf(name, sizeof(name), "%s\\%s", list[i].domain, list[i].name);
+        join(sites, sizeof(sites), list[i].sites, list[i].n_sites);
+        kf_enctypes_format(list[i].enctypes, encs, sizeof(encs));
+        const char *row[] = {name, sites[0] ? sites : NULL, encs,
+                             list[i].adopted ? "adopted" : "created", list[i].created};
+        kf_table_add(t, row);
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s?, s:o, s:I, s:s, s:s}", "account", name, "name",
+                           list[i].name, "dn", list[i].dn, "sites",
+                           strv_json(list[i].sites, list[i].n_sites), "enctypes",
+                           (json_int_t)list[i].enctypes, "origin",
+                           list[i].adopted ? "adopted" : "created", "since", list[i].created));
+    }
+    kf_account_list_free(list, n);
+    if (t == NULL) {
+        json_decref(arr);
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    }
+    if (cli->json)
+        return kf_cli_print_json(json_pack("{s:o}", "accounts", arr));
+    json_decref(arr);
+    kf_table_print(t, stdout);
+    return 0;
+}
+
+KF_CMD(kf_cmd_account_show)
+{
+    _cleanup_(kf_account_freep) struct kf_account *acct = NULL;
+    _cleanup_(kf_dir_account_freep) struct kf_dir_account *d = NULL;
+    char encs[64], sites[1024];
+    kf_status rc;
+    int r;
+
+    if ((r = parse(cmd, argc, argv, opts_help, set_none, NULL)) >= 0 ||
+        (r = positional(cmd, argc, argv, 1)) >= 0)
+        return r;
+    if ((rc = account_arg(cli, argv[optind], &acct)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK ||
+        (rc = kf_dir_account_get(cli->dir, acct->name, &d, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    kf_enctypes_format(d->enctypes, encs, sizeof(encs));
+    join(sites, sizeof(sites), acct->sites, acct->n_sites);
+    if (cli->json)
+        return kf_cli_print_json(json_pack(
+            "{s:s, s:s, s:s, s:s, s:i, s:I, s:b, s:b, s:o, s:o, s:s}", "account", acct->name,
+            "domain", acct->domain, "dn", d->dn, "server", kf_dir_server(cli->dir), "kvno",
+            d->kvno, "enctypes", (json_int_t)d->enctypes, "disabled", d->disabled, "expired",
+            d->expired, "spns", strv_json(d->spns, d->n_spns), "sites",
+            strv_json(acct->sites, acct->n_sites), "origin",
+            acct->adopted ? "adopted" : "created"));
+    printf("account:   %s\\%s\n", acct->domain, acct->name);
+    printf("dn:        %s\n", d->dn);
+    printf("kvno:      %d (as %s reports it)\n", d->kvno, kf_dir_server(cli->dir));
+    printf("enctypes:  %s (%u)\n", encs, d->enctypes);
+    printf("status:    %s%s\n", d->disabled ? "DISABLED" : "enabled",
+           d->expired ? ", EXPIRED" : "");
+    printf("sites:     %s\n", sites[0] ? sites : "(none assigned)");
+    printf("origin:    %s %s\n", acct->adopted ? "adopted" : "created", acct->created);
+    printf("spns:      %zu\n", d->n_spns);
+    for (size_t i = 0; i < d->n_spns; i++)
+        printf("           %s\n", d->spns[i]);
+    return 0;
+}
+
+static int
+set_delete(int c, void *ctx)
+{
+    if (c == 'd')
+        *(bool *)ctx = true;
+    return 0;
+}
+
+KF_CMD(kf_cmd_account_remove)
+{
+    static const struct option opts[] = {
+        {"delete-from-directory", no_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    _cleanup_(kf_account_freep) struct kf_account *acct = NULL;
+    char object[64];
+    bool del = false;
+    kf_status rc;
+    int r;
+
+    if ((r = parse(cmd, argc, argv, opts, set_delete, &del)) >= 0 ||
+        (r = positional(cmd, argc, argv, 1)) >= 0)
+        return r;
+    if ((rc = account_arg(cli, argv[optind], &acct)) != KF_OK ||
+        (del && (rc = kf_cli_dir(cli)) != KF_OK) ||
+        (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    snprintf(object, sizeof(object), "account:%s\\%s", acct->domain, acct->name);
+    if ((rc = kf_store_account_remove(cli->store, acct->name, &cli->err)) != KF_OK ||
+        (rc = kf_store_audit(cli->store, object,
+                             del ? "removed and deleted from the directory" : "removed",
+                             &cli->err)) != KF_OK ||
+        (del && (rc = kf_dir_account_delete(cli->dir, acct->name, &cli->err)) != KF_OK) ||
+        (rc = kf_store_commit(cli->store, &cli->err)) != KF_OK)
+        return fail_rollback(cli, rc);
+    if (del)
+        printf("removed %s\\%s and deleted %s from the directory\n", acct->domain, acct->name,
+               acct->dn ? acct->dn : "its object");
+    else
+        printf("removed %s\\%s from krbfleet; the directory object %s stays (use "
+               "--delete-from-directory to delete it)\n",
+               acct->domain, acct->name, acct->dn ? acct->dn : "");
+    return 0;
+}
+
+/* ---- assignments ------------------------------------------------------ */
+
+struct assign_opts {
+    const char *site;
+    const char *account;
+};
+
+static int
+set_assign(int c, void *vctx)
+{
+    struct assign_opts *o = vctx;
+
+    if (c == 's')
+        o->site = optarg;
+    else if (c == 'a')
+        o->account = optarg;
+    return 0;
+}
+
+static const struct option opts_assign[] = {
+    {"site", required_argument, NULL, 's'},
+    {"account", required_argument, NULL, 'a'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int
+assignment_change(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv,
+                  bool create)
+{
+    _cleanup_(kf_account_freep) struct kf_account *acct = NULL;
+    struct assign_opts o = {0};
+    char object[128];
+    kf_status rc;
+    int r;
+
+    if ((r = parse(cmd, argc, argv, opts_assign, set_assign, &o)) >= 0 ||
+        (r = positional(cmd, argc, argv, 0)) >= 0)
+        return r;
+    if (o.site == NULL || o.account == NULL)
+        return kf_cli_usage(cmd, "--site and --account are required");
+    if ((rc = account_arg(cli, o.account, &acct)) != KF_OK ||
+        (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    snprintf(object, sizeof(object), "assignment:%s", o.site);
+    if ((rc = kf_store_assignment_set(cli->store, o.site, acct->name, create, &cli->err)) !=
+            KF_OK ||
+        (rc = kf_store_audit(cli->store, object, acct->name, &cli->err)) != KF_OK ||
+        (rc = kf_store_commit(cli->store, &cli->err)) != KF_OK)
+        return fail_rollback(cli, rc);
+    printf("site %s uses %s\\%s; publish its SPNs with `krbfleet topology enable` (after "
+           "`krbfleet password set --account %s` on a first deployment)\n",
+           o.site, acct->domain, acct->name, acct->name);
+    return 0;
+}
+
+KF_CMD(kf_cmd_assignment_new)
+{
+    return assignment_change(cli, cmd, argc, argv, true);
+}
+
+KF_CMD(kf_cmd_assignment_set)
+{
+    return assignment_change(cli, cmd, argc, argv, false);
+}
+
+KF_CMD(kf_cmd_assignment_remove)
+{
+    struct assign_opts o = {0};
+    char object[128];
+    kf_status rc;
+    int r;
+
+    if ((r = parse(cmd, argc, argv, opts_assign, set_assign, &o)) >= 0 ||
+        (r = positional(cmd, argc, argv, 0)) >= 0)
+        return r;
+    if (o.site == NULL)
+        return kf_cli_usage(cmd, "--site is required");
+    if (o.account != NULL)
+        return kf_cli_usage(cmd, "--account is not used here");
+    if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    snprintf(object, sizeof(object), "assignment:%s", o.site);
+    if ((rc = kf_store_assignment_remove(cli->store, o.site, &cli->err)) != KF_OK ||
+        (rc = kf_store_audit(cli->store, object, NULL, &cli->err)) != KF_OK ||
+        (rc = kf_store_commit(cli->store, &cli->err)) != KF_OK)
+        return fail_rollback(cli, rc);
+    printf("site %s has no Kerberos account now; `krbfleet topology enable` removes its SPNs\n",
+           o.site);
+    return 0;
+}
+
+KF_CMD(kf_cmd_assignment_get)
+{
+    static const char *const hdr[] = {"SITE", "ACCOUNT", NULL};
+    _cleanup_(kf_table_freep) struct kf_table *t = NULL;
+    struct kf_topology *topo = NULL;
+    struct kf_account *list = NULL;
+    struct assign_opts o = {0};
+    size_t n = 0;
+    bool found = false;
+    json_t *arr;
+    kf_status rc;
+    int r;
+
+    if ((r = parse(cmd, argc, argv, opts_assign, set_assign, &o)) >= 0 ||
+        (r = positional(cmd, argc, argv, 0)) >= 0)
+        return r;
+    if ((rc = kf_cli_store(cli)) != KF_OK ||
+        (rc = kf_store_topology_load(cli->store, &topo, &cli->err)) != KF_OK ||
+        (rc = kf_store_account_list(cli->store, &list, &n, &cli->err)) != KF_OK) {
+        kf_topology_free(topo);
+        return kf_cli_fail(cli, rc);
+    }
+    t = kf_table_new(hdr);
+    arr = json_array();
+    for (size_t i = 0; t && i < topo->n_sites; i++) {
+        const char *site = topo->sites[i].name;
+        char name[64] = "";
+        if (o.site != NULL && strcasecmp(o.site, site) != 0)
+            continue;
+        found = true;
+        for (size_t a = 0; a < n && !name[0]; a++)
+            for (size_t s = 0; s < list[a].n_sites; s++)
+                if (strcasecmp(list[a].sites[s], site) == 0)
+                    snprintf(name, sizeof(name), "%s\\%s", list[a].domain, list[a].name);
+        const char *row[] = {site, name[0] ? name : NULL};
+        kf_table_add(t, row);
+        json_array_append_new(arr, json_pack("{s:s, s:s?}", "site", site, "account",
+                                             name[0] ? name : NULL));
+    }
+    kf_account_list_free(list, n);
+    kf_topology_free(topo);
+    if (o.site != NULL && !found) {
+        json_decref(arr);
+        kf_err_set(&cli->err, KF_ERR_NOT_FOUND,
+                   "site \"%s\" does not exist (see `krbfleet site list`)", o.site);
+        return kf_cli_fail(cli, KF_ERR_NOT_FOUND);
+    }
+    if (cli->json)
+        return kf_cli_print_json(json_pack("{s:o}", "assignments", arr));
+    json_decref(arr);
+    kf_table_print(t, stdout);
+    return 0;
+}
+
+/* ---- spn list --------------------------------------------------------- */
+
+KF_CMD(kf_cmd_spn_list)
+{
+    _cleanup_(kf_dir_account_freep) struct kf_dir_account *d = NULL;
+    struct kf_account_name an;
+    kf_status rc;
+    int r;
+
+    if ((r = parse(cmd, argc, argv, opts_help, set_none, NULL)) >= 0 ||
+        (r = positional(cmd, argc, argv, 1)) >= 0)
+        return r;
+    /* Any computer account, managed or not, as setspn -L does. */
+    if (kf_account_name_parse(argv[optind], false, &an, &cli->err) != KF_OK)
+        return kf_cli_fail(cli, cli->err.code);
+    if ((rc = kf_cli_dir(cli)) != KF_OK ||
+        (an.domain[0] && (rc = check_domain(cli, &an)) != KF_OK) ||
+        (rc = kf_dir_account_get(cli->dir, an.name, &d, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if (cli->json)
+        return kf_cli_print_json(json_pack("{s:s, s:s, s:o}", "account", an.name, "dn", d->dn,
+                                           "spns", strv_json(d->spns, d->n_spns)));
+    printf("Registered ServicePrincipalNames for %s:\n", d->dn);
+    for (size_t i = 0; i < d->n_spns; i++)
+        printf("\t%s\n", d->spns[i]);
+    return 0;
+}
+
+/* ---- topology enable / test ------------------------------------------- */
+
+struct enable_opts {
+    bool dry_run;
+    bool take_over;
+};
+
+static int
+set_enable(int c, void *vctx)
+{
+    struct enable_opts *o = vctx;
+
+    if (c == 'n')
+        o->dry_run = true;
+    else if (c == 't')
+        o->take_over = true;
+    return 0;
+}
+
+static json_t *
+notes_json(const struct kf_spn_note *notes, size_t n)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "spn", notes[i].spn, "from",
+                                             notes[i].from, "to", notes[i].to));
+    return arr;
+}
+
+static int
+print_enable(struct kf_cli *cli, const struct kf_enable_result *res, bool dry_run, kf_status rc)
+{
+    const struct kf_spn_plan *plan = res->plan;
+    size_t added = 0, removed = 0;
+    unsigned long reads = 0, nwrites = 0;
+
+    kf_dir_counters(cli->dir, &reads, &nwrites);
+    if (plan != NULL)
+        kf_spn_plan_count(plan, &added, &removed);
+    if (cli->json) {
+        json_t *writes = json_array(), *warnings = json_array();
+        for (size_t w = 0; plan && w < plan->n_writes; w++)
+            json_array_append_new(
+                writes, json_pack("{s:s, s:o, s:o}", "object",
+                                  plan->writes[w].account ? plan->writes[w].account
+                                                          : plan->writes[w].dn,
+                                  "add", strv_json(plan->writes[w].add, plan->writes[w].n_add),
+                                  "remove", strv_json(plan->writes[w].del, plan->writes[w].n_del)));
+        for (size_t i = 0; i < res->n_warnings; i++)
+            json_array_append_new(warnings, json_string(res->warnings[i]));
+        kf_cli_print_json(json_pack(
+            "{s:b, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "dry_run", dry_run,
+            "result",
+            rc == KF_OK ? "ok" : rc == KF_ERR_CONFLICT ? "conflict" : "failed", "writes", writes,
+            "moves", notes_json(plan ? plan->moves : NULL, plan ? plan->n_moves : 0), "takeovers",
+            notes_json(plan ? plan->takeovers : NULL, plan ? plan->n_takeovers : 0), "conflicts",
+            notes_json(plan ? plan->conflicts : NULL, plan ? plan->n_conflicts : 0), "added",
+            (json_int_t)added, "removed", (json_int_t)removed, "ldap_reads", (json_int_t)reads,
+            "ldap_writes", (json_int_t)nwrites, "warnings", warnings));
+    } else if (plan != NULL) {
+        for (size_t i = 0; i < plan->n_conflicts; i++)
+            printf("conflict  %s is held by %s (wanted by %s)\n", plan->conflicts[i].spn,
+                   plan->conflicts[i].from, plan->conflicts[i].to);
+        for (size_t w = 0; w < plan->n_writes; w++) {
+            const struct kf_spn_write *wr = &plan->writes[w];
+            const char *who = wr->account ? wr->account : wr->dn;
+            for (size_t k = 0; k < wr->n_del; k++)
+                printf("%s  %s from %s\n", dry_run ? "would remove" : "removed", wr->del[k], who);
+            for (size_t k = 0; k < wr->n_add; k++)
+                printf("%s  %s to %s\n", dry_run ? "would add" : "added", wr->add[k], who);
+        }
+        for (size_t i = 0; i < plan->n_moves; i++)
+            printf("%s  %s from %s to %s (its site changed account)\n",
+                   dry_run ? "would move" : "moved", plan->moves[i].spn, plan->moves[i].from,
+                   plan->moves[i].to);
+        for (size_t i = 0; i < plan->n_takeovers; i++)
+            printf("%s  %s from %s to %s (--take-over)\n",
+                   dry_run ? "would take over" : "took over", plan->takeovers[i].spn,
+                   plan->takeovers[i].from, plan->takeovers[i].to);
+        if (rc == KF_OK)
+            printf("%s: %zu SPN(s) added, %zu removed, %zu directory write(s)%s\n",
+                   dry_run ? "plan" : "enabled", added, removed,
+                   dry_run ? plan->n_writes : res->writes_done,
+                   plan->n_writes == 0 ? " - the directory already matches the topology" : "");
+    }
+    for (size_t i = 0; i < res->n_warnings; i++)
+        fprintf(stderr, "krbfleet: warning: %s\n", res->warnings[i]);
+    return rc == KF_OK ? 0 : kf_cli_fail(cli, rc);
+}
+
+KF_CMD(kf_cmd_topology_enable)
+{
+    static const struct option opts[] = {
+        {"dry-run", no_argument, NULL, 'n'},
+        {"take-over", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct enable_opts o = {0};
+    struct kf_enable_result *res = NULL;
+    kf_status rc;
+    int r;
+
+    if ((r = parse(cmd, argc, argv, opts, set_enable, &o)) >= 0 ||
+        (r = positional(cmd, argc, argv, 0)) >= 0)
+        return r;
+    if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    rc = kf_enable_run(cli->store, cli->dir, o.dry_run, o.take_over, &res, &cli->err);
+    r = print_enable(cli, res, o.dry_run, rc);
+    kf_enable_result_free(res);
+    return r;
+}
+
+static const char *
+verdict_name(enum kf_verdict v)
+{
+    return v == KF_PASS ? "PASS" : v == KF_WARN ? "WARN" : "FAIL";
+}
+
+/* Print findings as a table (or JSON); exit 1 if any failed. */
+static int
+print_findings(struct kf_cli *cli, const struct kf_findings *f)
+{
+    static const char *const hdr[] = {"RESULT", "OBJECT", "CHECK", "DETAIL", NULL};
+    bool failed = kf_findings_failed(f);
+
+    if (cli->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < f->n; i++)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?}", "result",
+                                                 verdict_name(f->v[i].verdict), "object",
+                                                 f->v[i].object, "check", f->v[i].check,
+                                                 "detail", f->v[i].detail, "fix", f->v[i].fix));
+        kf_cli_print_json(json_pack("{s:s, s:o}", "result", failed ? "fail" : "pass", "findings",
+                                    arr));
+        return failed ? 1 : 0;
+    }
+    struct kf_table *t = kf_table_new(hdr);
+    for (size_t i = 0; t && i < f->n; i++) {
+        char detail[1400];
+        snprintf(detail, sizeof(detail), "%s%s%s", f->v[i].detail, f->v[i].fix ? " -> run: " : "",
+                 f->v[i].fix ? f->v[i].fix : "");
+        const char *row[] = {verdict_name(f->v[i].verdict), f->v[i].object, f->v[i].check, detail};
+        kf_table_add(t, row);
+    }
+    if (t != NULL)
+        kf_table_print(t, stdout);
+    kf_table_free(t);
+    printf("%s\n", failed ? "topology test: problems found" : "topology test: all checks passed");
+    return failed ? 1 : 0;
+}
+
+KF_CMD(kf_cmd_topology_test)
+{
+    struct kf_findings f = {0};
+    kf_status rc;
+    int r;
+
+    if ((r = parse(cmd, argc, argv, opts_help, set_none, NULL)) >= 0 ||
+        (r = positional(cmd, argc, argv, 0)) >= 0)
+        return r;
+    if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK ||
+        (rc = kf_topology_test(cli->store, cli->dir, &f, &cli->err)) != KF_OK) {
+        kf_findings_done(&f);
+        return kf_cli_fail(cli, rc);
+    }
+    r = print_findings(cli, &f);
+    kf_findings_done(&f);
+    return r;
+}
