@@ -50,6 +50,7 @@ struct conn {
     char *uri;  /* "ldap://dc1.lab.test:389" */
     char *host; /* "dc1.lab.test" */
     int port;
+    bool bound; /* the bind succeeded: say goodbye with an unbind */
 };
 
 struct ad {
@@ -65,7 +66,12 @@ struct ad {
 };
 
 /* What a request was for, to say what went wrong. */
-enum phase { PH_OP, PH_TLS, PH_BIND };
+enum phase {
+    PH_CONNECT, /* TCP connect (and, for LDAPS, the TLS handshake) */
+    PH_TLS,     /* StartTLS */
+    PH_BIND,    /* SASL/GSSAPI */
+    PH_OP,      /* any later request */
+};
 
 struct req {
     enum phase phase;
@@ -73,6 +79,7 @@ struct req {
     const char *right;  /* for "<principal> may not <right>"; NULL: use WHAT */
     const char *object; /* DN for "does not exist" / "exists already"; may be NULL */
     double started;     /* monotonic seconds when the request began; 0: unknown */
+    int sys_errno;      /* PH_CONNECT: the socket's error, when known */
 };
 
 static double
@@ -301,37 +308,72 @@ who(const struct ad *ad)
     return ad != NULL && ad->principal != NULL ? ad->principal : "the ticket's principal";
 }
 
-/* True if a TCP connection to HOST:PORT opens within TV (to tell a failed
- * TLS handshake from a server that is not there). */
-static bool
+/* 0 if a TCP connection to HOST:PORT opens within TV, else the reason
+ * (an errno value; ETIMEDOUT when it did not open in time). Tells a failed
+ * TLS handshake from a server that is not there. */
+static int
 tcp_reachable(const char *host, int port, const struct timeval *tv)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
     char service[16];
     int ms = (int)(tv->tv_sec * 1000 + tv->tv_usec / 1000);
-    bool ok = false;
+    int result = EHOSTUNREACH;
 
     snprintf(service, sizeof(service), "%d", port);
     if (getaddrinfo(host, service, &hints, &ai) != 0)
-        return false;
-    for (struct addrinfo *p = ai; p != NULL && !ok; p = p->ai_next) {
+        return EHOSTUNREACH;
+    for (struct addrinfo *p = ai; p != NULL && result != 0; p = p->ai_next) {
         int fd =
             socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, p->ai_protocol);
-        if (fd < 0)
+        if (fd < 0) {
+            result = errno;
             continue;
+        }
         if (connect(fd, p->ai_addr, p->ai_addrlen) == 0) {
-            ok = true;
-        } else if (errno == EINPROGRESS) {
+            result = 0;
+        } else if (errno != EINPROGRESS) {
+            result = errno;
+        } else {
             struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-            int e = 0;
+            int e = 0, n;
             socklen_t l = sizeof(e);
-            if (poll(&pfd, 1, ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) == 0)
-                ok = e == 0;
+            do
+                n = poll(&pfd, 1, ms);
+            while (n < 0 && errno == EINTR);
+            if (n == 0)
+                result = ETIMEDOUT;
+            else if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) != 0)
+                result = errno;
+            else
+                result = e;
         }
         close(fd);
     }
     freeaddrinfo(ai);
-    return ok;
+    return result;
+}
+
+/* Wait until LD's connection (started asynchronously) is established.
+ * Returns 0, or an errno value (ETIMEDOUT after TV). */
+static int
+wait_connected(LDAP *ld, const struct timeval *tv)
+{
+    ber_socket_t fd = -1;
+    struct pollfd pfd = {.events = POLLOUT};
+    int ms = (int)(tv->tv_sec * 1000 + tv->tv_usec / 1000), e = 0, n;
+    socklen_t l = sizeof(e);
+
+    if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0)
+        return ENOTCONN;
+    pfd.fd = fd;
+    do
+        n = poll(&pfd, 1, ms);
+    while (n < 0 && errno == EINTR);
+    if (n == 0)
+        return ETIMEDOUT;
+    if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l) != 0)
+        return errno;
+    return e;
 }
 
 static kf_status
@@ -352,38 +394,43 @@ ad_fail(struct kf_dir *dir, const struct conn *c, int rc, const struct req *rq, 
     else
         snprintf(detail, sizeof(detail), "%s", ldap_err2string(rc));
 
+    /* Connecting: libldap says "can't contact" or "timeout" for a refused
+     * connection, a silent server and a failed TLS handshake alike; the
+     * clock and a plain TCP connect tell them apart. */
+    if ((rq->phase == PH_CONNECT || rq->phase == PH_TLS) &&
+        (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT)) {
+        bool late = rq->sys_errno == ETIMEDOUT ||
+                    (rq->started > 0 && mono_now() - rq->started >= (double)ad->tv.tv_sec - 0.05);
+        int e = rq->sys_errno;
+
+        if (late)
+            return kf_err_set(err, KF_ERR_DIRECTORY,
+                              "the directory server %s (%s) did not answer within %llds while "
+                              "trying to %s",
+                              server, c->uri, (long long)ad->tv.tv_sec, rq->what);
+        if (e == 0)
+            e = tcp_reachable(c->host, c->port, &ad->tv);
+        if (e != 0)
+            return kf_err_set(err, KF_ERR_DIRECTORY,
+                              "cannot reach the directory server %s (%s): %s", server, c->uri,
+                              strerror(e));
+        return kf_err_set(err, KF_ERR_DIRECTORY,
+                          "cannot set up TLS with the directory server %s (%s): the TLS "
+                          "handshake failed (%s); its certificate must be for %s and signed by "
+                          "a CA in %s",
+                          server, c->uri, detail, c->host,
+                          dir->cfg->directory.ca_file != NULL ? dir->cfg->directory.ca_file
+                                                              : "the system's trust store "
+                                                                "([directory] ca_file)");
+    }
+
     switch (rc) {
     case LDAP_SERVER_DOWN:
     case LDAP_CONNECT_ERROR:
-        /* libldap reports a connect or TLS handshake that ran out of time
-         * as "can't contact": say what happened. */
-        if (rq->started > 0 && mono_now() - rq->started >= (double)ad->tv.tv_sec - 0.05)
-            return kf_err_set(err, KF_ERR_DIRECTORY,
-                              "the directory server %s (%s) did not answer within %llds while "
-                              "trying to %s%s",
-                              server, c->uri, (long long)ad->tv.tv_sec, rq->what,
-                              ad->tls == KF_TLS_LDAPS && rq->phase == PH_BIND
-                                  ? " (connect and TLS handshake)"
-                                  : "");
-        /* A failed TLS handshake looks like an unreachable server: with
-         * StartTLS we know; with LDAPS, the server is up if TCP connects. */
-        if (rq->phase == PH_TLS || (ad->tls == KF_TLS_LDAPS && rq->phase == PH_BIND &&
-                                    tcp_reachable(c->host, c->port, &ad->tv)))
-            return kf_err_set(err, KF_ERR_DIRECTORY,
-                              "cannot set up TLS with the directory server %s (%s): the TLS "
-                              "handshake failed (%s); its certificate must be for %s and signed by "
-                              "a CA in %s",
-                              server, c->uri, detail, c->host,
-                              dir->cfg->directory.ca_file != NULL ? dir->cfg->directory.ca_file
-                                                                  : "the system's trust store "
-                                                                    "([directory] ca_file)");
-        if (rq->phase == PH_OP)
-            return kf_err_set(err, KF_ERR_DIRECTORY,
-                              "lost the connection to the directory server %s (%s) while trying "
-                              "to %s: %s",
-                              server, c->uri, rq->what, detail);
-        return kf_err_set(err, KF_ERR_DIRECTORY, "cannot reach the directory server %s (%s): %s",
-                          server, c->uri, detail);
+        return kf_err_set(err, KF_ERR_DIRECTORY,
+                          "lost the connection to the directory server %s (%s) while trying "
+                          "to %s: %s",
+                          server, c->uri, rq->what, detail);
     case LDAP_TIMEOUT:
     case LDAP_TIMELIMIT_EXCEEDED:
         return kf_err_set(err, KF_ERR_DIRECTORY,
@@ -637,9 +684,14 @@ sasl_interact(LDAP *ld, unsigned flags, void *defaults, void *in)
 static void
 conn_close(struct conn *c)
 {
-    if (c->ld != NULL)
+    /* An unbind is only worth sending on a working connection; on a failed
+     * one it would write to a dead socket. */
+    if (c->ld != NULL && c->bound)
         ldap_unbind_ext_s(c->ld, NULL, NULL);
+    else if (c->ld != NULL)
+        ldap_destroy(c->ld);
     c->ld = NULL;
+    c->bound = false;
     free(c->uri);
     free(c->host);
     c->uri = c->host = NULL;
@@ -704,6 +756,21 @@ conn_open(struct kf_dir *dir, struct conn *c, struct kf_err *err)
     }
 #undef SET
 
+    /* Connect first, so that an unreachable server is reported as such and
+     * not as whatever Kerberos says next. For LDAPS this includes the TLS
+     * handshake; both are bounded by the network timeout. */
+    {
+        struct req rq = {.phase = PH_CONNECT, .what = "connect", .started = mono_now()};
+        diag_clear(c->ld);
+        rc = ldap_connect(c->ld);
+        if (rc == LDAP_SUCCESS && ad->tls != KF_TLS_LDAPS) {
+            rq.sys_errno = wait_connected(c->ld, &ad->tv);
+            if (rq.sys_errno != 0)
+                rc = LDAP_SERVER_DOWN;
+        }
+        if (rc != LDAP_SUCCESS)
+            return ad_fail(dir, c, rc, &rq, err);
+    }
     if (ad->tls == KF_TLS_STARTTLS) {
         struct req rq = {.phase = PH_TLS, .what = "start TLS", .started = mono_now()};
         diag_clear(c->ld);
@@ -719,6 +786,7 @@ conn_open(struct kf_dir *dir, struct conn *c, struct kf_err *err)
                                           sasl_interact, NULL);
         if (rc != LDAP_SUCCESS)
             return ad_fail(dir, c, rc, &rq, err);
+        c->bound = true;
     }
     if (ad->tls == KF_TLS_NO) {
         if (ldap_get_option(c->ld, LDAP_OPT_X_SASL_SSF, &ssf) != LDAP_OPT_SUCCESS ||
@@ -1467,7 +1535,7 @@ explain_conflict(struct kf_dir *dir, const char *dn, const char *const *add, siz
         kf_err_prefix(err, "%s", held);
 }
 
-/* One modify on DN: remove DEL, then add ADD. */
+/* One modify on DN: add ADD and remove DEL (see the order below). */
 static kf_status
 ad_spn_modify_dn(struct kf_dir *dir, const char *dn, const char *const *add, size_t n_add,
                  const char *const *del, size_t n_del, struct kf_err *err)
@@ -1494,10 +1562,15 @@ ad_spn_modify_dn(struct kf_dir *dir, const char *dn, const char *const *add, siz
         vadd[i] = UNCONST(add[i]);
     m_del.mod_values = vdel;
     m_add.mod_values = vadd;
-    if (n_del > 0)
-        mods[nm++] = &m_del;
+    /* Add before delete. The two sets are disjoint (directory.c checks),
+     * so the result is the same either way; but Samba (4.17) checks SPN
+     * uniqueness only on the first servicePrincipalName element of a
+     * modify: with the delete first, a duplicate SPN in the add slipped
+     * through, and a duplicate can then not be deleted either. */
     if (n_add > 0)
         mods[nm++] = &m_add;
+    if (n_del > 0)
+        mods[nm++] = &m_del;
 
     struct req rq = {.phase = PH_OP, .what = what, .right = right, .object = dn};
     diag_clear(ad->main.ld);

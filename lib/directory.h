@@ -17,6 +17,10 @@
  * kinit), KF_ERR_PERMISSION (names the object/container and the right),
  * KF_ERR_DIRECTORY (server unreachable or refused; names the server),
  * KF_ERR_NOT_FOUND, KF_ERR_EXISTS, KF_ERR_CONFLICT (e.g. SPN held elsewhere).
+ *
+ * The program must ignore SIGPIPE (krbfleet and krbfleetd do): libldap
+ * writes to its sockets without MSG_NOSIGNAL, so a server that drops the
+ * connection would otherwise kill the process.
  */
 #ifndef KF_DIRECTORY_H
 #define KF_DIRECTORY_H
