@@ -1,0 +1,706 @@
+/* agent_client.c - one sealed connection to one krbfleetd (agent_client.h). */
+#include "agent_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gssapi/gssapi_krb5.h>
+#include <krb5.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct kf_agent {
+    int fd;               /* -1 once the connection is lost */
+    int timeout_s;
+    char *server;         /* server FQDN */
+    char *where;          /* "address:port" */
+    gss_ctx_id_t ctx;
+    char *client;         /* our principal, as the agent saw it */
+    char *agent_principal;
+    char *agent_version;
+};
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+lose(struct kf_agent *a)
+{
+    if (a->fd >= 0)
+        close(a->fd);
+    a->fd = -1;
+}
+
+static kf_status
+unreachable(struct kf_agent *a, struct kf_err *err, const char *what)
+{
+    lose(a);
+    return kf_err_set(err, KF_ERR_AGENT,
+                      "krbfleetd on %s (%s) %s; is krbfleetd running on %s and listening on %s?",
+                      a->server, a->where, what, a->server, a->where);
+}
+
+/* Wait for EVENTS on the socket until DEADLINE (monotonic ms). */
+static kf_status
+wait_fd(struct kf_agent *a, short events, int64_t deadline, struct kf_err *err)
+{
+    for (;;) {
+        struct pollfd p = {.fd = a->fd, .events = events};
+        int64_t left = deadline - now_ms();
+        char what[64];
+        int r;
+
+        if (left <= 0) {
+            snprintf(what, sizeof(what), "did not answer within %d s", a->timeout_s);
+            return unreachable(a, err, what);
+        }
+        r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return unreachable(a, err, "could not be polled");
+        if (r > 0)
+            return KF_OK;
+    }
+}
+
+static kf_status
+send_all(struct kf_agent *a, const uint8_t *p, size_t n, int64_t deadline, struct kf_err *err)
+{
+    while (n > 0) {
+        ssize_t w = send(a->fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+            kf_status st = wait_fd(a, POLLOUT, deadline, err);
+            if (st != KF_OK)
+                return st;
+            continue;
+        }
+        if (w < 0) {
+            char what[160];
+            snprintf(what, sizeof(what), "closed the connection (%s)", strerror(errno));
+            return unreachable(a, err, what);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return KF_OK;
+}
+
+static kf_status
+recv_all(struct kf_agent *a, uint8_t *p, size_t n, int64_t deadline, struct kf_err *err)
+{
+    while (n > 0) {
+        ssize_t r = recv(a->fd, p, n, 0);
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+            kf_status st = wait_fd(a, POLLIN, deadline, err);
+            if (st != KF_OK)
+                return st;
+            continue;
+        }
+        if (r <= 0) {
+            char what[160];
+            snprintf(what, sizeof(what), "closed the connection%s%s%s", r < 0 ? " (" : "",
+                     r < 0 ? strerror(errno) : "", r < 0 ? ")" : "");
+            return unreachable(a, err, what);
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return KF_OK;
+}
+
+/* Read one frame of at most MAX bytes into OUT (reset first). */
+static kf_status
+recv_frame(struct kf_agent *a, size_t max, struct kf_buf *out, int64_t deadline,
+           struct kf_err *err)
+{
+    uint8_t hdr[4];
+    uint8_t *body;
+    uint32_t len;
+    kf_status st;
+
+    st = recv_all(a, hdr, sizeof(hdr), deadline, err);
+    if (st != KF_OK)
+        return st;
+    if (kf_proto_frame_len(hdr, max, &len, err) != KF_OK) {
+        lose(a);
+        return kf_err_prefix(err, "krbfleetd on %s (%s) sent a bad frame", a->server, a->where);
+    }
+    body = malloc(len);
+    if (body == NULL) {
+        lose(a);
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    }
+    st = recv_all(a, body, len, deadline, err);
+    kf_buf_reset(out);
+    if (st == KF_OK && kf_buf_put(out, body, len) != KF_OK)
+        st = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    free(body);
+    return st;
+}
+
+static kf_status
+tcp_connect(struct kf_agent *a, const char *host, int port, int64_t deadline, struct kf_err *err)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    char portstr[16], what[300];
+    int gai, last = 0;
+
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    gai = getaddrinfo(host, portstr, &hints, &res);
+    if (gai != 0) {
+        snprintf(what, sizeof(what), "cannot be found: %s", gai_strerror(gai));
+        return unreachable(a, err, what);
+    }
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        int so = 0;
+        socklen_t sl = sizeof(so);
+        struct pollfd p;
+        int r;
+
+        a->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                       ai->ai_protocol);
+        if (a->fd < 0) {
+            last = errno;
+            continue;
+        }
+        if (connect(a->fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            freeaddrinfo(res);
+            return KF_OK;
+        }
+        if (errno != EINPROGRESS) {
+            last = errno;
+            lose(a);
+            continue;
+        }
+        for (;;) {
+            int64_t left = deadline - now_ms();
+            p.fd = a->fd;
+            p.events = POLLOUT;
+            r = left <= 0 ? 0 : poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r == 0 && left > 60000)
+                continue;
+            break;
+        }
+        if (r > 0 && getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &so, &sl) == 0 && so == 0) {
+            freeaddrinfo(res);
+            return KF_OK;
+        }
+        last = r == 0 ? ETIMEDOUT : so != 0 ? so : errno;
+        lose(a);
+    }
+    freeaddrinfo(res);
+    snprintf(what, sizeof(what), "is unreachable (%s)", strerror(last != 0 ? last : ECONNREFUSED));
+    return unreachable(a, err, what);
+}
+
+/* Classify a failed gss_init_sec_context. */
+static kf_status
+init_failed(struct kf_agent *a, OM_uint32 maj, OM_uint32 min, struct kf_err *err)
+{
+    char what[300];
+    kf_status code = KF_ERR_AGENT;
+    const char *hint = "";
+
+    switch ((krb5_error_code)min) {
+    case KRB5_FCC_NOFILE:
+    case KRB5_CC_NOTFOUND:
+    case KRB5_CC_NOSUPP:
+    case KRB5KRB_AP_ERR_TKT_EXPIRED:
+    case KRB5_CC_END:
+        code = KF_ERR_CREDENTIALS;
+        hint = "; run kinit (or set KRB5CCNAME) and try again";
+        break;
+    case KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN:
+        hint = "; the KDC does not know that host principal: is the server joined, and is "
+               "the FQDN right?";
+        break;
+    case KRB5_KDC_UNREACH:
+    case KRB5_REALM_UNKNOWN:
+    case KRB5_REALM_CANT_RESOLVE:
+        code = KF_ERR_KDC;
+        break;
+    default:
+        if (maj == GSS_S_NO_CRED) {
+            code = KF_ERR_CREDENTIALS;
+            hint = "; run kinit (or set KRB5CCNAME) and try again";
+        }
+        break;
+    }
+    lose(a);
+    snprintf(what, sizeof(what), "cannot authenticate to krbfleetd on %s as host/%s", a->server,
+             a->server);
+    kf_gss_err(err, code, maj, min, what);
+    if (hint[0] != '\0' && err != NULL) {
+        size_t used = strlen(err->msg);
+        snprintf(err->msg + used, sizeof(err->msg) - used, "%s", hint);
+    }
+    return code;
+}
+
+static kf_status
+handshake(struct kf_agent *a, int64_t deadline, struct kf_err *err)
+{
+    _cleanup_(kf_buf_freep) struct kf_buf *out = kf_buf_new(KF_PROTO_HANDSHAKE_FRAME_MAX + 4);
+    _cleanup_(kf_buf_freep) struct kf_buf *in = kf_buf_new(KF_PROTO_FRAME_MAX);
+    gss_buffer_desc namebuf, itok = GSS_C_EMPTY_BUFFER, otok;
+    gss_name_t target = GSS_C_NO_NAME;
+    OM_uint32 maj, min, rmin, flags = 0;
+    const OM_uint32 want = GSS_C_MUTUAL_FLAG | GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG;
+    char *svc = NULL;
+    kf_status st = KF_OK;
+    int rounds = 0;
+
+    if (out == NULL || in == NULL || asprintf(&svc, "host@%s", a->server) < 0)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    namebuf.value = svc;
+    namebuf.length = strlen(svc);
+    maj = gss_import_name(&min, &namebuf, GSS_C_NT_HOSTBASED_SERVICE, &target);
+    free(svc);
+    if (GSS_ERROR(maj))
+        return kf_gss_err(err, KF_ERR_USAGE, maj, min, "bad server name");
+    for (;;) {
+        otok.length = 0;
+        otok.value = NULL;
+        maj = gss_init_sec_context(&min, GSS_C_NO_CREDENTIAL, &a->ctx, target,
+                                   (gss_OID)gss_mech_krb5,
+                                   want | GSS_C_REPLAY_FLAG | GSS_C_SEQUENCE_FLAG, 0,
+                                   GSS_C_NO_CHANNEL_BINDINGS, &itok, NULL, &otok, &flags, NULL);
+        if (GSS_ERROR(maj)) {
+            gss_release_buffer(&rmin, &otok);
+            st = init_failed(a, maj, min, err);
+            break;
+        }
+        if (otok.length > 0) {
+            kf_buf_reset(out);
+            st = kf_proto_hs_encode(out, KF_HS_TOKEN, otok.value, otok.length);
+            gss_release_buffer(&rmin, &otok);
+            if (st != KF_OK) {
+                st = kf_err_set(err, KF_ERR_UNEXPECTED, "GSSAPI token too large");
+                break;
+            }
+            st = send_all(a, kf_buf_ptr(out), kf_buf_len(out), deadline, err);
+            if (st != KF_OK)
+                break;
+        }
+        if (maj == GSS_S_COMPLETE)
+            break;
+        if (++rounds > KF_PROTO_HANDSHAKE_ROUNDS) {
+            lose(a);
+            st = kf_err_set(err, KF_ERR_AGENT, "krbfleetd on %s: handshake did not finish",
+                            a->server);
+            break;
+        }
+        enum kf_hs_kind kind;
+        const uint8_t *data;
+        size_t n;
+        st = recv_frame(a, KF_PROTO_HANDSHAKE_FRAME_MAX, in, deadline, err);
+        if (st != KF_OK)
+            break;
+        if (kf_proto_hs_decode(kf_buf_ptr(in), kf_buf_len(in), &kind, &data, &n, err) != KF_OK) {
+            lose(a);
+            st = kf_err_prefix(err, "krbfleetd on %s", a->server);
+            break;
+        }
+        if (kind == KF_HS_ERROR) {
+            lose(a);
+            st = kf_err_set(err, KF_ERR_AGENT, "krbfleetd on %s refused the handshake: %.*s",
+                            a->server, (int)n, (const char *)data);
+            break;
+        }
+        itok.value = (void *)(uintptr_t)data;
+        itok.length = n;
+    }
+    gss_release_name(&rmin, &target);
+    if (st != KF_OK)
+        return st;
+    if ((flags & want) != want) {
+        lose(a);
+        return kf_err_set(err, KF_ERR_AGENT,
+                          "krbfleetd on %s: the GSSAPI context lacks mutual authentication or "
+                          "sealing",
+                          a->server);
+    }
+    return KF_OK;
+}
+
+/* Read and unseal one response, decode it, check it answers OP. */
+static kf_status
+recv_response(struct kf_agent *a, enum kf_proto_op op, int64_t deadline,
+              struct kf_proto_response **out, struct kf_err *err)
+{
+    _cleanup_(kf_buf_freep) struct kf_buf *frame = kf_buf_new(KF_PROTO_FRAME_MAX);
+    _cleanup_(kf_buf_freep) struct kf_buf *plain = kf_buf_new(KF_PROTO_FRAME_MAX);
+    struct kf_proto_response *r = NULL;
+    kf_status st;
+
+    if (frame == NULL || plain == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    kf_buf_set_secret(plain);
+    st = recv_frame(a, KF_PROTO_FRAME_MAX, frame, deadline, err);
+    if (st != KF_OK)
+        return st;
+    if (kf_proto_unseal(a->ctx, kf_buf_ptr(frame), kf_buf_len(frame), plain, err) != KF_OK ||
+        kf_proto_response_decode(kf_buf_ptr(plain), kf_buf_len(plain), &r, err) != KF_OK) {
+        lose(a);
+        if (err != NULL) {
+            kf_err_prefix(err, "krbfleetd on %s (%s)", a->server, a->where);
+            err->code = KF_ERR_AGENT;
+        }
+        return KF_ERR_AGENT;
+    }
+    if (r->op != op) {
+        lose(a);
+        kf_proto_response_free(r);
+        return kf_err_set(err, KF_ERR_AGENT, "krbfleetd on %s answered %s to %s", a->server,
+                          kf_proto_op_name(r->op), kf_proto_op_name(op));
+    }
+    *out = r;
+    return KF_OK;
+}
+
+kf_status
+kf_agent_connect(const char *address, int port, const char *server_fqdn, int timeout_s,
+                 struct kf_agent **out, struct kf_err *err)
+{
+    _cleanup_(kf_agent_freep) struct kf_agent *a = NULL;
+    _cleanup_(kf_proto_response_freep) struct kf_proto_response *hello = NULL;
+    int64_t deadline;
+    kf_status st;
+
+    *out = NULL;
+    if (server_fqdn == NULL || server_fqdn[0] == '\0' || timeout_s < 1 || timeout_s > 3600 ||
+        port < 0 || port > 65535)
+        return kf_err_set(err, KF_ERR_USAGE,
+                          "kf_agent_connect: need a server FQDN, a port 0..65535 and a timeout "
+                          "of 1..3600 s");
+    if (address == NULL || address[0] == '\0')
+        address = server_fqdn;
+    if (port == 0)
+        port = KF_PROTO_PORT;
+    a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    a->fd = -1;
+    a->timeout_s = timeout_s;
+    a->ctx = GSS_C_NO_CONTEXT;
+    a->server = strdup(server_fqdn);
+    if (a->server == NULL ||
+        asprintf(&a->where, strchr(address, ':') != NULL ? "[%s]:%d" : "%s:%d", address, port) <
+            0) {
+        a->where = NULL;
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    }
+    deadline = now_ms() + (int64_t)timeout_s * 1000;
+    st = tcp_connect(a, address, port, deadline, err);
+    if (st == KF_OK)
+        st = handshake(a, deadline, err);
+    if (st == KF_OK)
+        st = recv_response(a, KF_OP_HELLO, deadline, &hello, err);
+    if (st != KF_OK)
+        return st;
+    if (hello->result == KF_RES_DENIED) {
+        lose(a);
+        return kf_err_set(err, KF_ERR_PERMISSION,
+                          "krbfleetd on %s does not allow you (principal %s): add --allow %s to "
+                          "its command line (or 'allow = %s' to its [agent] section)",
+                          a->server, hello->client, hello->client, hello->client);
+    }
+    if (hello->result != KF_RES_OK) {
+        lose(a);
+        return kf_err_set(err, KF_ERR_AGENT, "krbfleetd on %s refused the session: %s",
+                          a->server, hello->message);
+    }
+    a->client = TAKE_PTR(hello->client);
+    a->agent_principal = TAKE_PTR(hello->agent_principal);
+    a->agent_version = TAKE_PTR(hello->agent_version);
+    *out = TAKE_PTR(a);
+    return KF_OK;
+}
+
+void
+kf_agent_free(struct kf_agent *a)
+{
+    OM_uint32 min;
+
+    if (a == NULL)
+        return;
+    lose(a);
+    if (a->ctx != GSS_C_NO_CONTEXT)
+        gss_delete_sec_context(&min, &a->ctx, GSS_C_NO_BUFFER);
+    free(a->server);
+    free(a->where);
+    free(a->client);
+    free(a->agent_principal);
+    free(a->agent_version);
+    free(a);
+}
+
+const char *
+kf_agent_server(const struct kf_agent *a)
+{
+    return a->server;
+}
+
+const char *
+kf_agent_address(const struct kf_agent *a)
+{
+    return a->where;
+}
+
+const char *
+kf_agent_client_principal(const struct kf_agent *a)
+{
+    return a->client != NULL ? a->client : "";
+}
+
+const char *
+kf_agent_version(const struct kf_agent *a)
+{
+    return a->agent_version != NULL ? a->agent_version : "";
+}
+
+/* Send REQ, receive its response in *OUT; a non-OK result is an error. */
+static kf_status
+call(struct kf_agent *a, const struct kf_proto_request *req, struct kf_proto_response **out,
+     struct kf_err *err)
+{
+    _cleanup_(kf_buf_freep) struct kf_buf *plain = kf_buf_new(KF_PROTO_PLAIN_MAX);
+    _cleanup_(kf_buf_freep) struct kf_buf *frame = kf_buf_new(KF_PROTO_FRAME_MAX + 4);
+    struct kf_proto_response *r = NULL;
+    int64_t deadline = now_ms() + (int64_t)a->timeout_s * 1000;
+    const char *op = kf_proto_op_name(req->op);
+    kf_status st;
+
+    *out = NULL;
+    if (a->fd < 0)
+        return kf_err_set(err, KF_ERR_AGENT,
+                          "the connection to krbfleetd on %s (%s) was lost; connect again",
+                          a->server, a->where);
+    if (plain == NULL || frame == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    kf_buf_set_secret(plain);
+    st = kf_proto_request_encode(req, plain, err);
+    if (st == KF_OK)
+        st = kf_proto_seal(a->ctx, plain, frame, err);
+    if (st != KF_OK)
+        return kf_err_prefix(err, "krbfleetd on %s: %s", a->server, op);
+    st = send_all(a, kf_buf_ptr(frame), kf_buf_len(frame), deadline, err);
+    if (st == KF_OK)
+        st = recv_response(a, req->op, deadline, &r, err);
+    if (st != KF_OK)
+        return st;
+    switch (r->result) {
+    case KF_RES_OK:
+        *out = r;
+        return KF_OK;
+    case KF_RES_DENIED:
+        st = kf_err_set(err, KF_ERR_PERMISSION, "krbfleetd on %s refused %s: %s", a->server, op,
+                        r->message);
+        break;
+    case KF_RES_INVALID:
+        st = kf_err_set(err, KF_ERR_INVALID, "krbfleetd on %s found the %s request wrong: %s",
+                        a->server, op, r->message);
+        break;
+    default:
+        st = kf_err_set(err, KF_ERR_AGENT, "krbfleetd on %s could not do %s: %s", a->server, op,
+                        r->message);
+        break;
+    }
+    kf_proto_response_free(r);
+    return st;
+}
+
+kf_status
+kf_agent_status(struct kf_agent *a, struct kf_agent_status **out, struct kf_err *err)
+{
+    struct kf_proto_request req = {.op = KF_OP_STATUS};
+    struct kf_proto_response *r = NULL;
+    int64_t t0 = wall_ms(), t1;
+    kf_status st;
+
+    *out = NULL;
+    st = call(a, &req, &r, err);
+    if (st != KF_OK)
+        return st;
+    t1 = wall_ms();
+    *out = TAKE_PTR(r->status);
+    (*out)->skew_ms = (*out)->time_ms - (t0 + (t1 - t0) / 2);
+    kf_proto_response_free(r);
+    return KF_OK;
+}
+
+kf_status
+kf_agent_stage(struct kf_agent *a, uint32_t kvno, const struct kf_keyset *keys, size_t *entries,
+               struct kf_err *err)
+{
+    struct kf_proto_request req = {.op = KF_OP_STAGE, .kvno = kvno};
+    struct kf_proto_response *r = NULL;
+    kf_status st;
+
+    if (keys == NULL || keys->n == 0)
+        return kf_err_set(err, KF_ERR_INVALID, "nothing to stage on %s", a->server);
+    req.keys = (struct kf_keyset *)(uintptr_t)keys; /* only read by the encoder */
+    st = call(a, &req, &r, err);
+    if (st != KF_OK)
+        return st;
+    if (entries != NULL)
+        *entries = r->count;
+    kf_proto_response_free(r);
+    return KF_OK;
+}
+
+static kf_status
+remove_op(struct kf_agent *a, enum kf_proto_op op, uint32_t kvno, size_t *removed,
+          struct kf_err *err)
+{
+    struct kf_proto_request req = {.op = op, .kvno = kvno};
+    struct kf_proto_response *r = NULL;
+    kf_status st = call(a, &req, &r, err);
+
+    if (st != KF_OK)
+        return st;
+    if (removed != NULL)
+        *removed = r->count;
+    kf_proto_response_free(r);
+    return KF_OK;
+}
+
+kf_status
+kf_agent_withdraw(struct kf_agent *a, uint32_t kvno, size_t *removed, struct kf_err *err)
+{
+    return remove_op(a, KF_OP_WITHDRAW, kvno, removed, err);
+}
+
+kf_status
+kf_agent_prune(struct kf_agent *a, uint32_t kvno, size_t *removed, struct kf_err *err)
+{
+    return remove_op(a, KF_OP_PRUNE, kvno, removed, err);
+}
+
+kf_status
+kf_agent_export(struct kf_agent *a, struct kf_keyset **out, struct kf_err *err)
+{
+    struct kf_proto_request req = {.op = KF_OP_EXPORT};
+    struct kf_proto_response *r = NULL;
+    kf_status st;
+
+    *out = NULL;
+    st = call(a, &req, &r, err);
+    if (st != KF_OK)
+        return st;
+    *out = TAKE_PTR(r->keys);
+    kf_proto_response_free(r);
+    return KF_OK;
+}
+
+kf_status
+kf_agent_check(struct kf_agent *a, const char *principal, const void *token, size_t token_len,
+               struct kf_keytab_check *out, struct kf_err *err)
+{
+    struct kf_proto_request req = {.op = KF_OP_CHECK};
+    struct kf_proto_response *r = NULL;
+    kf_status st;
+
+    memset(out, 0, sizeof(*out));
+    req.principal = (char *)(uintptr_t)(principal != NULL ? principal : "");
+    req.token = (uint8_t *)(uintptr_t)token;
+    req.token_len = token_len;
+    st = call(a, &req, &r, err);
+    if (st != KF_OK)
+        return st;
+    *out = r->check;
+    memset(&r->check, 0, sizeof(r->check));
+    kf_proto_response_free(r);
+    return KF_OK;
+}
+
+kf_status
+kf_agent_ticket_token(const char *service_principal, uint8_t **token, size_t *len,
+                      uint32_t *ticket_kvno, struct kf_err *err)
+{
+    krb5_context ctx = NULL;
+    krb5_ccache cc = NULL;
+    krb5_creds in, *creds = NULL;
+    krb5_auth_context ac = NULL;
+    krb5_data apreq = {0};
+    krb5_ticket *tkt = NULL;
+    krb5_error_code ret;
+    kf_status st = KF_OK;
+
+    *token = NULL;
+    *len = 0;
+    memset(&in, 0, sizeof(in));
+    if ((ret = krb5_init_context(&ctx)) != 0)
+        return kf_err_set(err, KF_ERR_UNEXPECTED, "cannot start libkrb5 (error %d)", (int)ret);
+    if ((ret = krb5_cc_default(ctx, &cc)) != 0 ||
+        (ret = krb5_cc_get_principal(ctx, cc, &in.client)) != 0) {
+        st = kf_krb5_err(ctx, ret, KF_ERR_CREDENTIALS, err,
+                         "no Kerberos ticket (run kinit or set KRB5CCNAME)");
+        goto out;
+    }
+    if ((ret = krb5_parse_name(ctx, service_principal, &in.server)) != 0) {
+        st = kf_krb5_err(ctx, ret, KF_ERR_INVALID, err, "service principal");
+        goto out;
+    }
+    if ((ret = krb5_get_credentials(ctx, 0, cc, &in, &creds)) != 0) {
+        st = kf_krb5_err(ctx, ret, KF_ERR_KDC, err, "cannot get a service ticket");
+        kf_err_prefix(err, "%s", service_principal);
+        goto out;
+    }
+    if ((ret = krb5_mk_req_extended(ctx, &ac, 0, NULL, creds, &apreq)) != 0) {
+        st = kf_krb5_err(ctx, ret, KF_ERR_UNEXPECTED, err, "cannot make an AP-REQ");
+        goto out;
+    }
+    if (ticket_kvno != NULL) {
+        *ticket_kvno = 0;
+        if (krb5_decode_ticket(&creds->ticket, &tkt) == 0)
+            *ticket_kvno = tkt->enc_part.kvno;
+    }
+    *token = malloc(apreq.length);
+    if (*token == NULL) {
+        st = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(*token, apreq.data, apreq.length);
+    *len = apreq.length;
+out:
+    if (tkt != NULL)
+        krb5_free_ticket(ctx, tkt);
+    krb5_free_data_contents(ctx, &apreq);
+    if (ac != NULL)
+        krb5_auth_con_free(ctx, ac);
+    if (creds != NULL)
+        krb5_free_creds(ctx, creds);
+    krb5_free_principal(ctx, in.client);
+    krb5_free_principal(ctx, in.server);
+    if (cc != NULL)
+        krb5_cc_close(ctx, cc);
+    krb5_free_context(ctx);
+    return st;
+}
