@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# krbfleetd against a real Samba AD DC (tests/lab), driven through the
+# client API (lib/agent_client.h) by kf-agent-probe. Needs root; else 77.
+#
+#   KF_AGENT_PROBE=... KRBFLEETD=... bash tests/integration/test_agent.sh
+#
+# Verifies: start-up refusals (bad flag: exit 2; unreadable host keytab:
+# exit 1); status of an empty keytab; stage (file root:www-data 0640, klist
+# -k), restage replaces, a second kvno keeps the first, withdraw, prune,
+# export; check with a real service ticket reports the kvno whose key
+# accepts it and refuses a wrong key; an unauthorised principal is refused
+# and the keytab unchanged; garbage and oversized frames are dropped while
+# the agent keeps serving; --allow @GROUP (nss_wrapper); no --keytab-group
+# gives 0600 and a warning; no key material in argv or log.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+ROOT=$(cd "$HERE/../.." && pwd -P)
+
+if [ "${1:-}" != --inside ]; then
+  if [ "$(id -u)" != 0 ]; then echo "test_agent: needs root (a Samba AD DC lab); skipped"; exit 77; fi
+  : "${KF_AGENT_PROBE:?}" "${KRBFLEETD:?}"
+  exec "$ROOT/tests/lab/with-lab.sh" bash "$HERE/test_agent.sh" --inside
+fi
+
+N=0 FAILED=0
+ok()     { N=$((N + 1)); echo "ok $N - $*"; }
+not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
+check()  { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+
+W=$LAB_DIR/agent
+mkdir -p "$W" && chmod 0755 "$W"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
+trap cleanup EXIT
+
+probe() { "$KF_AGENT_PROBE" "$@"; }
+ldapmod() { ldapmodify -Q -Y GSSAPI -H "$LAB_LDAP_URI" >/dev/null; }
+unicode_pwd() { printf '"%s"' "$1" | iconv -f UTF-8 -t UTF-16LE | base64 -w0; }
+set_password() { # ACCOUNT-DN PASSWORD
+  printf 'dn: %s\nchangetype: modify\nreplace: unicodePwd\nunicodePwd:: %s\n' "$1" "$(unicode_pwd "$2")" | ldapmod
+}
+kvno_of() { # sAMAccountName -> msDS-KeyVersionNumber
+  ldapsearch -LLL -Q -Y GSSAPI -H "$LAB_LDAP_URI" -b "$LAB_BASE_DN" "(sAMAccountName=$1)" \
+    msDS-KeyVersionNumber | sed -n 's/^msDS-KeyVersionNumber: //p'
+}
+
+# --- the lab: a web server fe01 with its host keytab, an account webpool$
+ADDR=$("$LAB_SH" addr "$LAB_DIR" 1)
+"$LAB_SH" add-host "$LAB_DIR" "$ADDR" fe01.lab.test fe01 web.lab.test
+samba-tool computer create fe01 -s "$LAB_SMB_CONF" >"$W/setup.log" 2>&1 ||
+  { echo "cannot create fe01"; cat "$W/setup.log"; exit 1; }
+samba-tool computer create webpool -s "$LAB_SMB_CONF" >>"$W/setup.log" 2>&1
+# SPNs, AES only, and a password (samba-tool's own has no keys to export)
+FE01_DN="CN=fe01,CN=Computers,$LAB_BASE_DN"
+WEBPOOL_DN="CN=webpool,CN=Computers,$LAB_BASE_DN"
+for x in "$FE01_DN host/fe01.lab.test" "$WEBPOOL_DN HTTP/web.lab.test"; do
+  printf 'dn: %s\nchangetype: modify\nadd: servicePrincipalName\nservicePrincipalName: %s\n-\nreplace: msDS-SupportedEncryptionTypes\nmsDS-SupportedEncryptionTypes: 24\n' \
+    ${x% *} ${x#* } | ldapmod
+done
+set_password "$FE01_DN" "$(head -c 48 /dev/urandom | base64 -w0)"
+samba-tool domain exportkeytab "$W/host.keytab" --principal=host/fe01.lab.test \
+  -s "$LAB_SMB_CONF" >>"$W/setup.log" 2>&1
+chmod 0600 "$W/host.keytab"
+check "host keytab for host/fe01.lab.test exported" sh -c "klist -k '$W/host.keytab' | grep -q host/fe01.lab.test"
+
+PW1=$(head -c 48 /dev/urandom | base64 -w0)
+PW2=$(head -c 48 /dev/urandom | base64 -w0)
+set_password "$WEBPOOL_DN" "$PW1"
+K=$(kvno_of 'webpool$')
+check "webpool\$ has HTTP/web.lab.test and kvno $K" test -n "$K"
+
+# nss_wrapper: local users/groups for the agent, without touching /etc
+cat >"$W/passwd" <<EOF
+root:x:0:0:root:/root:/bin/sh
+alice:x:2001:2001:alice:/nonexistent:/bin/false
+EOF
+cat >"$W/group" <<EOF
+root:x:0:
+www-data:x:33:
+alice:x:2001:
+kfops:x:3001:alice
+EOF
+NSSW=(LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group"
+      ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0")
+
+# --- start-up refusals
+rc=0; "$KRBFLEETD" --listen "$ADDR:7390" --bogus >"$W/out" 2>&1 || rc=$?
+check "unknown flag: exit 2 and says which" sh -c "[ $rc = 2 ] && grep -q \"unknown option '--bogus'\" '$W/out'"
+rc=0; "$KRBFLEETD" --listen "$ADDR:7390" --principal host/fe01.lab.test --keytab "$W/x.keytab" \
+  --allow kfadmin >"$W/out" 2>&1 || rc=$?
+check "missing --host-keytab: exit 2" sh -c "[ $rc = 2 ] && grep -q -- '--host-keytab PATH is required' '$W/out'"
+rc=0; "$KRBFLEETD" --listen "$ADDR:7390" --principal host/fe01.lab.test --host-keytab "$W/nope.keytab" \
+  --keytab "$W/x.keytab" --allow kfadmin --foreground >"$W/out" 2>&1 || rc=$?
+check "unreadable host keytab: exit 1 naming it" sh -c "[ $rc = 1 ] && grep -q 'cannot read the host keytab $W/nope.keytab' '$W/out'"
+"$KRBFLEETD" --help >"$W/out" 2>&1
+check "--help teaches every flag" sh -c "grep -q -- --keytab-group '$W/out' && grep -q -- '--allow @GROUP' '$W/out'"
+
+# --- agent A: group www-data, allows kfadmin and @kfops
+KT=$W/http.keytab
+env "${NSSW[@]}" "$KRBFLEETD" --listen "$ADDR:7390" --principal host/fe01.lab.test \
+  --host-keytab "$W/host.keytab" --keytab "$KT" --keytab-group www-data \
+  --allow kfadmin@LAB.TEST --allow @kfops --foreground 2>"$W/agentA.log" &
+PIDS+=($!); APID=$!
+# agent B: no group, allows kfadmin only (same host principal, other port)
+KTB=$W/b/http.keytab; mkdir -p "$W/b"
+"$KRBFLEETD" --listen "$ADDR:7391" --principal host/fe01.lab.test --host-keytab "$W/host.keytab" \
+  --keytab "$KTB" --allow kfadmin --foreground 2>"$W/agentB.log" &
+PIDS+=($!)
+for _ in $(seq 50); do
+  grep -q listening "$W/agentA.log" && grep -q listening "$W/agentB.log" && break; sleep 0.1
+done
+check "both agents listening" sh -c "grep -q listening '$W/agentA.log' && grep -q listening '$W/agentB.log'"
+
+A=("$ADDR" 7390 fe01.lab.test)
+B=("$ADDR" 7391 fe01.lab.test)
+
+probe "${A[@]}" status >"$W/out" 2>"$W/err"
+check "status of an empty keytab: no file, 0 entries" grep -q "exists no mode 0000 .* entries 0" "$W/out"
+check "status names the agent's principal with realm" grep -q "principal host/fe01.lab.test@LAB.TEST" "$W/out"
+
+SPN=HTTP/web.lab.test@LAB.TEST ACC=WEBPOOL\$@LAB.TEST
+printf '%s\n' "$PW1" | probe "${A[@]}" stage "$K" webpool "$SPN" "$ACC" >"$W/out" 2>"$W/stage.err"
+check "stage kvno $K: 4 entries (2 principals x aes256, aes128)" grep -q "keytab has 4 entries" "$W/out"
+check "keytab is root:www-data 0640" test "$(stat -c '%U:%G %a' "$KT")" = "root:www-data 640"
+klist -k -e "$KT" >"$W/klist" 2>&1
+check "klist -k shows HTTP/web.lab.test at kvno $K, aes256" grep -qE "^ +$K HTTP/web.lab.test@LAB.TEST \(aes256" "$W/klist"
+probe "${A[@]}" export >"$W/export1"
+printf '%s\n' "$PW2" | probe "${A[@]}" stage "$K" webpool "$SPN" "$ACC" >"$W/out"
+probe "${A[@]}" export >"$W/export2"
+check "staging kvno $K again replaces it (4 entries, other keys)" sh -c \
+  "grep -q 'keytab has 4 entries' '$W/out' && ! cmp -s '$W/export1' '$W/export2'"
+printf '%s\n' "$PW1" | probe "${A[@]}" stage "$K" webpool "$SPN" "$ACC" >/dev/null
+printf '%s\n' "$PW2" | probe "${A[@]}" stage $((K + 1)) webpool "$SPN" "$ACC" >"$W/out"
+check "stage kvno $((K + 1)) keeps kvno $K (8 entries)" grep -q "keytab has 8 entries" "$W/out"
+probe "${A[@]}" export >"$W/export3"
+check "export returns both kvnos with keys" bash -c \
+  "grep -q 'exported 8' '$W/export3' && [ \$(grep -c ' kvno $K .* key ' '$W/export3') = 4 ] &&
+   [ \$(grep -c ' kvno $((K + 1)) .* key ' '$W/export3') = 4 ] &&
+   grep ' kvno $K ' '$W/export3' | cmp -s - <(grep ' kvno $K ' '$W/export1')"
+
+# check: a real ticket for HTTP/web.lab.test (kvno K) against kvno K and K+1
+probe "${A[@]}" check HTTP/web.lab.test >"$W/out" 2>&1
+check "check: the ticket (kvno $K) is accepted by the key of kvno $K" \
+  grep -q "^accepted kvno $K ticket_kvno $K enctype 18 server HTTP/web.lab.test@LAB.TEST client kfadmin@LAB.TEST" "$W/out"
+probe "${A[@]}" withdraw "$K" >"$W/out"
+check "withdraw $K removes 4" grep -q "withdraw $K removed 4" "$W/out"
+probe "${A[@]}" check HTTP/web.lab.test >"$W/out" 2>&1
+check "check: with only the wrong key (kvno $((K + 1))) it is not accepted" grep -q "^not accepted: none of the 4 keys" "$W/out"
+# a key labelled with the ticket's kvno but wrong is still refused: the labels are not trusted
+probe "${A[@]}" stage-random "$K" "$SPN" >/dev/null
+probe "${A[@]}" check HTTP/web.lab.test "$SPN" >"$W/out" 2>&1
+check "check: a wrong key labelled kvno $K is not accepted" grep -q "^not accepted" "$W/out"
+# the right key under a wrong label is found, and its label reported
+printf '%s\n' "$PW1" | probe "${A[@]}" stage 77 webpool "$SPN" >/dev/null
+probe "${A[@]}" check HTTP/web.lab.test "$SPN" >"$W/out" 2>&1
+check "check: the right key labelled 77 is reported as kvno 77 (ticket label $K)" \
+  grep -q "^accepted kvno 77 ticket_kvno $K" "$W/out"
+probe "${A[@]}" withdraw 77 >/dev/null
+probe "${A[@]}" withdraw "$K" >/dev/null
+
+printf '%s\n' "$PW1" | probe "${A[@]}" stage "$K" webpool "$SPN" >/dev/null
+probe "${A[@]}" prune $((K + 1)) >"$W/out"
+check "prune below $((K + 1)) removes kvno $K (2 entries)" grep -q "prune $((K + 1)) removed 2" "$W/out"
+probe "${A[@]}" status >"$W/out"
+check "status after prune: only kvno $((K + 1)), 4 entries, group www-data" sh -c \
+  "grep -q 'mode 0640 .* group www-data entries 4' '$W/out' && ! grep -q ' kvno $K ' '$W/out'"
+
+# --- authorisation
+sha_before=$(sha256sum "$KTB" 2>/dev/null)
+printf '%s\n' "$PW1" | probe "${B[@]}" stage "$K" webpool "$SPN" >/dev/null
+sha_before=$(sha256sum "$KTB")
+rc=0; KRB5CCNAME=$LAB_USER_CCACHE probe "${B[@]}" withdraw "$K" >"$W/out" 2>&1 || rc=$?
+check "alice is refused by an agent that does not allow her, with the fix in the message" sh -c \
+  "[ $rc = 1 ] && grep -q 'krbfleetd on fe01.lab.test does not allow you (principal alice@LAB.TEST): add --allow alice@LAB.TEST' '$W/out'"
+check "... and the keytab is unchanged" test "$(sha256sum "$KTB")" = "$sha_before"
+check "... and the refusal is logged with her principal" grep -q "refused .*principal alice@LAB.TEST is not allowed" "$W/agentB.log"
+check "no --keytab-group: keytab 0600 and a warning at start" sh -c \
+  "[ \"\$(stat -c %a '$KTB')\" = 600 ] && grep -q 'will be mode 0600' '$W/agentB.log'"
+KRB5CCNAME=$LAB_USER_CCACHE probe "${A[@]}" status >"$W/out" 2>&1
+check "--allow @kfops: alice (local user in kfops via nss_wrapper) is allowed" grep -q "as alice@LAB.TEST" "$W/out"
+rc=0; KRB5CCNAME=FILE:$W/no-such-ccache probe "${A[@]}" status >"$W/out" 2>&1 || rc=$?
+check "no ticket: a credentials error saying to run kinit" sh -c "[ $rc = 1 ] && grep -q 'run kinit' '$W/out'"
+rc=0; probe "$ADDR" 7399 fe01.lab.test status >"$W/out" 2>&1 || rc=$?
+check "no agent on the port: 'is krbfleetd running on fe01.lab.test'" sh -c \
+  "[ $rc = 1 ] && grep -q 'is krbfleetd running on fe01.lab.test and listening on $ADDR:7399' '$W/out'"
+
+# --- hostile input: garbage, a huge length, a stalled client; the agent keeps serving
+exec 5<>"/dev/tcp/$ADDR/7390"; printf 'garbage\n' >&5; exec 5>&-
+exec 6<>"/dev/tcp/$ADDR/7390"; printf '\xff\xff\xff\xf0xxxx' >&6
+exec 7<>"/dev/tcp/$ADDR/7390"; printf '\x00\x00\x00\x10\x01' >&7   # stalls mid-frame
+sleep 0.3
+check "a huge frame length closes that connection" sh -c "timeout 2 cat <&6 >/dev/null; true"
+exec 6>&-
+probe "${A[@]}" status >"$W/out" 2>&1
+check "the agent still serves while a client stalls mid-frame" grep -q "entries 4" "$W/out"
+exec 7>&-
+check "bad frames are logged and only their connection closed" grep -q "bad frame" "$W/agentA.log"
+check "agent A still running" kill -0 "$APID"
+
+# --- no key material in argv or log
+probe "${A[@]}" export | sed -n 's/.* key \([0-9a-f]*\)\.\..*/\1/p' | sort -u >"$W/keyprefixes"
+leak=0
+while read -r kp; do
+  grep -qi "$kp" "$W/agentA.log" "$W/agentB.log" && leak=1
+done <"$W/keyprefixes"
+check "no key bytes (hex) in the agents' logs" test "$leak" = 0
+check "no password in the agents' logs" sh -c "! grep -qF -- '$PW1' '$W/agentA.log' '$W/agentB.log'"
+check "argv of the agent holds no key material" sh -c "! tr '\\0' ' ' </proc/$APID/cmdline | grep -qiE 'key [0-9a-f]{8}|$PW1'"
+
+# --- timings: handshake + stage per agent, and 20 connect+status rounds
+printf '%s\n' "$PW1" | probe "${A[@]}" stage 9 webpool "$SPN" >/dev/null 2>"$W/t"
+echo "# timing (stage, one agent): $(cat "$W/t")"
+probe "${A[@]}" repeat 20 | sed 's/^/# timing: /'
+
+kill -TERM "$APID"; wait "$APID"; rc=$?
+check "SIGTERM stops the agent with exit 0" test "$rc" = 0
+echo "$((N - FAILED)) passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
