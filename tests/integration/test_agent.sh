@@ -81,7 +81,7 @@ www-data:x:33:
 alice:x:2001:
 kfops:x:3001:alice
 EOF
-NSSW=(LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group"
+NSSW=(LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_DISABLE_DEEPBIND=1 NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group"
       ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0")
 
 # --- start-up refusals
