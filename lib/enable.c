@@ -287,6 +287,38 @@ fail:
     return rc;
 }
 
+/* How many web servers of the pool that SPN names have no committed keys
+ * of ACCOUNT recorded (of TOTAL). */
+static kf_status
+servers_without_keys(struct kf_store *st, const struct kf_topology *topo, const char *account,
+                     const char *spn, size_t *missing, size_t *total, struct kf_err *err)
+{
+    const char *name = strncasecmp(spn, "HTTP/", 5) == 0 ? spn + 5 : spn;
+
+    *missing = *total = 0;
+    for (size_t i = 0; i < topo->n_sites; i++)
+        for (size_t j = 0; j < topo->sites[i].n_pools; j++) {
+            const struct kf_pool *p = &topo->sites[i].pools[j];
+            bool match = strcasecmp(p->fqdn, name) == 0;
+            for (size_t k = 0; !match && k < p->n_web_fqdns; k++)
+                match = strcasecmp(p->web_fqdns[k], name) == 0;
+            if (!match)
+                continue;
+            for (size_t k = 0; k < p->n_servers; k++) {
+                int kvno;
+                kf_status rc = kf_store_server_kvno(st, p->servers[k].fqdn, account, &kvno, err);
+                if (rc != KF_OK)
+                    return rc;
+                (*total)++;
+                if (kvno < 0)
+                    (*missing)++;
+            }
+            if (p->n_servers == 0)
+                *missing = *total = 0;
+        }
+    return KF_OK;
+}
+
 kf_status
 kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_over,
               struct kf_enable_result **result, struct kf_err *err)
@@ -337,12 +369,20 @@ kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_o
     /* SPNs published for pools whose servers have no keys recorded yet. */
     for (size_t w = 0; w < res->plan->n_writes; w++) {
         const struct kf_spn_write *wr = &res->plan->writes[w];
-        for (size_t k = 0; wr->account && k < wr->n_add; k++)
-            if (pushf(&res->warnings, &res->n_warnings,
-                      "%s is published on %s, but no web server of its pool has been given "
-                      "that account's keys yet: run `krbfleet password set --account %s`",
-                      wr->add[k], wr->account, wr->account) != 0)
+        for (size_t k = 0; wr->account && k < wr->n_add; k++) {
+            size_t missing = 0, total = 0;
+            if ((rc = servers_without_keys(st, topo, wr->account, wr->add[k], &missing, &total,
+                                           err)) != KF_OK)
+                goto out;
+            if (missing > 0 &&
+                pushf(&res->warnings, &res->n_warnings,
+                      "%s %s published on %s, but %zu of the %zu web server(s) of its pool have "
+                      "not been given that account's keys yet: run `krbfleet password set "
+                      "--account %s`",
+                      wr->add[k], dry_run ? "would be" : "is", wr->account, missing, total,
+                      wr->account) != 0)
                 goto nomem;
+        }
     }
     if (!dry_run)
         rc = apply(st, dir, res, err);

@@ -1333,3 +1333,18 @@ kf_store_kvno_committed_at(struct kf_store *st, const char *account, int kvno, i
                           "si", account, (int64_t)kvno),
                      when, err);
 }
+
+kf_status
+kf_store_kvno_prunable(struct kf_store *st, const char *account, int64_t cutoff, int *kvno,
+                       struct kf_err *err)
+{
+    int64_t v;
+    kf_status rc = query_int(st,
+                             prep(st, err,
+                                  "SELECT max(k.kvno) FROM account_kvno k JOIN account a ON "
+                                  "a.id = k.account_id WHERE a.name = ? AND k.committed <= ?",
+                                  "si", account, cutoff),
+                             &v, err);
+    *kvno = rc == KF_OK && v > 0 ? (int)v : -1;
+    return rc;
+}

@@ -160,6 +160,11 @@ kf_status kf_store_kvno_committed(struct kf_store *st, const char *account, int 
 kf_status kf_store_kvno_committed_at(struct kf_store *st, const char *account, int kvno,
                                      int64_t *when, struct kf_err *err);
 
+/* The highest kvno of ACCOUNT committed at or before CUTOFF (Unix time):
+ * every older kvno may be pruned. -1 if none. */
+kf_status kf_store_kvno_prunable(struct kf_store *st, const char *account, int64_t cutoff,
+                                 int *kvno, struct kf_err *err);
+
 struct kf_audit_entry {
     int64_t id;
     char *time; /* UTC, ISO 8601 */

@@ -100,6 +100,28 @@ static const struct kf_command commands[] = {
      "Show which account each site uses", NULL},
     {"assignment remove", kf_cmd_assignment_remove, "--site NAME",
      "Remove a site's assignment", NULL},
+    {"password set", kf_cmd_password_set,
+     "--account NAME [--force] [--dry-run] [--concurrency N] | --from SERVER --to SERVER",
+     "Rotate an account's password and deliver its keys to every web server, safely",
+     "--account NAME (Set-CsKerberosAccountPassword -UserAccount):\n"
+     "  1. plan: every web server of every site assigned to NAME; the account's lock\n"
+     "     is taken; every agent must answer and allow us, or nothing happens\n"
+     "     (--force skips those and lists them);\n"
+     "  2. stage: a new random password -> keys for every SPN and enctype, with the\n"
+     "     salt the KDC reports, at kvno+1, delivered alongside the current keys;\n"
+     "     if staging fails anywhere, it is withdrawn and the directory untouched;\n"
+     "  3. commit: the password is set in the directory over the same connection,\n"
+     "     the real kvno read back from that DC (keys restamped if it differs);\n"
+     "  4. verify: a real SPNEGO login on every server with a fresh ticket, the\n"
+     "     server's mutual-authentication token checked;\n"
+     "  5. prune: kvnos whose successor is older than [rotation] grace go.\n"
+     "  --dry-run        plan and reach every agent; change nothing\n"
+     "  --concurrency N  agents in flight (default [rotation] concurrency, 64)\n"
+     "--from SERVER --to SERVER (-FromComputer/-ToComputer): copy every key of one\n"
+     "web server's agent to another's (servers, not pools, of the same account) and\n"
+     "verify the destination with a real login.\n"
+     "Exit status 0 only if every server ended healthy; otherwise the table names\n"
+     "each problem and the command that repairs it.\n"},
     {"spn list", kf_cmd_spn_list, "NAME [--json]",
      "The SPNs the directory holds for an account now (setspn -L)", NULL},
     {"audit list", kf_cmd_audit_list, "[--json]",

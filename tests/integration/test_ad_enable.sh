@@ -68,7 +68,7 @@ expect_out "dry run names an SPN" "would add  HTTP/lb.redmond.lab.test to kerbau
 [ "$(usn kerbauth)/$(usn kerbauth2)" = "$u1/$u2" ] && ok "dry run writes nothing" || not_ok "dry run wrote"
 run_ok "enable" kf topology enable
 expect_out "enable reports counts" "enabled: 3 SPN(s) added, 0 removed, 2 directory write(s)"
-if grep -q "no web server of its pool has been given" "$T/err"; then ok "enable warns: keys not delivered yet"; else not_ok "no key warning: $(cat "$T/err")"; fi
+if grep -q "have not been given that account.s keys yet" "$T/err"; then ok "enable warns: keys not delivered yet"; else not_ok "no key warning: $(cat "$T/err")"; fi
 [ "$(spns kerbauth)" = "HTTP/fe01.redmond.lab.test HTTP/fe02.redmond.lab.test HTTP/lb.redmond.lab.test HTTP/web.redmond.lab.test " ] ||
 [ "$(spns kerbauth)" = "HTTP/lb.redmond.lab.test HTTP/web.redmond.lab.test " ] && ok "kerbauth holds the redmond SPNs" || not_ok "kerbauth SPNs: $(spns kerbauth)"
 [ "$(spns kerbauth2)" = "HTTP/web.dublin.lab.test " ] && ok "kerbauth2 holds the dublin SPN" || not_ok "kerbauth2 SPNs: $(spns kerbauth2)"

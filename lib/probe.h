@@ -1,0 +1,39 @@
+/* probe.h - a real SPNEGO login against one web server, as a browser makes
+ * it, with the server's mutual-authentication token checked (libcurl's
+ * own Negotiate does not check it, so the exchange is made here with
+ * GSSAPI and libcurl only carries HTTP/TLS).
+ *
+ * The service ticket is always fresh: the caller's TGT is copied into a
+ * private in-memory cache, so a ticket cached before a rotation (with the
+ * old kvno) is never reused. Which KDC issues it follows the process's
+ * krb5 configuration (kf_krb5_pin_kdc).
+ */
+#ifndef KF_PROBE_H
+#define KF_PROBE_H
+
+#include <stdbool.h>
+
+#include "errors.h"
+
+struct kf_probe_result {
+    long http_status;    /* 0 when no HTTP answer */
+    bool mutual;         /* the server's final token verified */
+    int ticket_kvno;     /* kvno of the service ticket we used, -1 unknown */
+    int ticket_enctype;  /* its session... ticket enctype, -1 unknown */
+    bool fell_back;      /* the server offered only NTLM or Basic */
+    char detail[512];    /* one sentence for people */
+};
+
+/* Log in to URL (its host names the service: HTTP/<host>@REALM), sending
+ * the request to ADDRESS (NULL: resolve the host) as curl --resolve does.
+ * CA_FILE verifies https (NULL: system trust); TIMEOUT_S bounds it all.
+ * Returns KF_OK when the exchange could be made (see RESULT for the
+ * verdict), an error when it could not even be tried (no ticket, no KDC). */
+kf_status kf_probe_login(const char *url, const char *address, const char *realm,
+                         const char *ca_file, int timeout_s, struct kf_probe_result *result,
+                         struct kf_err *err);
+
+/* A verdict: HTTP 200 (or another 2xx/3xx) with mutual authentication. */
+bool kf_probe_ok(const struct kf_probe_result *r);
+
+#endif

@@ -1,0 +1,870 @@
+/* rotate.c - the safe rotation: plan, stage, commit, verify, prune. */
+#include "rotate.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_client.h"
+#include "enable.h"
+#include "keys.h"
+#include "mem.h"
+#include "names.h"
+#include "parallel.h"
+#include "password.h"
+#include "probe.h"
+
+#define PASSWORD_LEN 120
+
+/* ---- fault injection (test builds only) -------------------------------- */
+
+#ifdef KF_FAULT_INJECTION
+/* KRBFLEET_FAULT=POINT[:N] kills this process at POINT (after N events). */
+static void
+fault(const char *point, size_t count)
+{
+    const char *f = getenv("KRBFLEET_FAULT");
+    size_t len = strlen(point);
+    long n = 1;
+
+    if (f == NULL || strncmp(f, point, len) != 0 || (f[len] != '\0' && f[len] != ':'))
+        return;
+    if (f[len] == ':')
+        n = strtol(f + len + 1, NULL, 10);
+    if ((long)count >= n) {
+        fprintf(stderr, "krbfleet: fault injection: killed at %s\n", f);
+        fflush(stderr);
+        raise(SIGKILL);
+    }
+}
+#else
+#define fault(point, count) ((void)0)
+#endif
+
+/* ---- per-server state -------------------------------------------------- */
+
+struct srv {
+    struct kf_server_result *res;
+    char *probe_url;
+    char *probe_host; /* the SPN a login asks for is HTTP/<probe_host> */
+    struct kf_agent *agent;
+    struct kf_agent_status *status;
+    bool usable; /* reached and allowed (or --force skipped it) */
+    bool staged; /* has the new key set */
+};
+
+struct run {
+    struct srv *srv;
+    size_t n;
+    const struct kf_rotate_opts *o;
+    const char *realm;
+    const struct kf_keyset *keys;
+    uint32_t kvno;        /* the kvno of the current operation */
+    pthread_mutex_t lock; /* for counters */
+    size_t events;
+    const char *phase;
+};
+
+static void
+set_error(struct kf_server_result *r, const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_error(struct kf_server_result *r, const char *fix, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    free(r->error);
+    free(r->fix);
+    r->error = strdup(buf);
+    r->fix = kf_strdup0(fix);
+    r->state = KF_SERVER_FAILED;
+}
+
+static void
+progress(size_t done, size_t total, void *vctx)
+{
+    struct run *run = vctx;
+
+    if (run->o->progress)
+        fprintf(stderr, "\r%-10s %zu/%zu servers%s", run->phase, done, total,
+                done == total ? "\n" : "");
+}
+
+static void
+do_connect(size_t i, void *vctx)
+{
+    struct run *run = vctx;
+    struct srv *s = &run->srv[i];
+    struct kf_err err = {0};
+
+    if (kf_agent_connect(s->res->address, s->res->port, s->res->server, run->o->timeout_s,
+                         &s->agent, &err) != KF_OK ||
+        kf_agent_status(s->agent, &s->status, &err) != KF_OK) {
+        set_error(s->res, NULL, "%s", err.msg);
+        return;
+    }
+    s->usable = true;
+}
+
+static void
+do_stage(size_t i, void *vctx)
+{
+    struct run *run = vctx;
+    struct srv *s = &run->srv[i];
+    struct kf_err err = {0};
+
+    if (!s->usable)
+        return;
+    if (kf_agent_stage(s->agent, run->kvno, run->keys, NULL, &err) != KF_OK) {
+        set_error(s->res, NULL, "staging kvno %u: %s", run->kvno, err.msg);
+        s->usable = false;
+        return;
+    }
+    s->staged = true;
+    pthread_mutex_lock(&run->lock);
+    run->events++;
+    fault("stage", run->events);
+    pthread_mutex_unlock(&run->lock);
+}
+
+static void
+do_withdraw(size_t i, void *vctx)
+{
+    struct run *run = vctx;
+    struct srv *s = &run->srv[i];
+    struct kf_err err = {0};
+
+    if (!s->staged || s->agent == NULL)
+        return;
+    if (kf_agent_withdraw(s->agent, run->kvno, NULL, &err) != KF_OK)
+        set_error(s->res, "krbfleet sync", "withdrawing kvno %u: %s", run->kvno, err.msg);
+}
+
+static void
+do_verify(size_t i, void *vctx)
+{
+    struct run *run = vctx;
+    struct srv *s = &run->srv[i];
+    struct kf_probe_result pr;
+    struct kf_err err = {0};
+
+    if (!s->staged)
+        return;
+    if (!s->res->published) {
+        free(s->res->login);
+        s->res->login = strdup("not verified: the pool's SPN is not published yet (run "
+                               "`krbfleet topology enable`)");
+        s->res->state = KF_SERVER_OK;
+        return;
+    }
+    if (kf_probe_login(s->probe_url, s->res->address, run->realm, run->o->probe_ca,
+                       run->o->timeout_s, &pr, &err) != KF_OK) {
+        set_error(s->res, NULL, "login to %s could not be tried: %s", s->probe_url, err.msg);
+        return;
+    }
+    free(s->res->login);
+    s->res->login = strdup(pr.detail);
+    if (!kf_probe_ok(&pr) || pr.ticket_kvno != (int)run->kvno)
+        set_error(s->res, NULL, "a real login to %s via %s failed: %s", s->probe_url,
+                  s->res->address ? s->res->address : s->res->server, pr.detail);
+    else
+        s->res->state = KF_SERVER_OK;
+    pthread_mutex_lock(&run->lock);
+    run->events++;
+    fault("verify", run->events);
+    pthread_mutex_unlock(&run->lock);
+}
+
+static void
+do_prune(size_t i, void *vctx)
+{
+    struct run *run = vctx;
+    struct srv *s = &run->srv[i];
+    struct kf_err err = {0};
+
+    if (!s->staged || run->kvno == 0)
+        return;
+    if (kf_agent_prune(s->agent, run->kvno, &s->res->pruned, &err) != KF_OK)
+        fprintf(stderr, "krbfleet: warning: pruning %s: %s\n", s->res->server, err.msg);
+}
+
+static void
+run_phase(struct run *run, const char *phase, void (*fn)(size_t, void *))
+{
+    run->phase = phase;
+    run->events = 0;
+    kf_parallel_for(run->n, run->o->concurrency, fn, run, progress);
+}
+
+/* ---- planning ---------------------------------------------------------- */
+
+void
+kf_rotate_result_free(struct kf_rotate_result *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n_servers; i++) {
+        struct kf_server_result *s = &r->servers[i];
+        free(s->server);
+        free(s->pool);
+        free(s->site);
+        free(s->address);
+        free(s->login);
+        free(s->error);
+        free(s->fix);
+    }
+    free(r->servers);
+    free(r->run_id);
+    free(r->dc);
+    free(r);
+}
+
+static void
+srvs_free(struct srv *srv, size_t n)
+{
+    for (size_t i = 0; srv && i < n; i++) {
+        kf_agent_free(srv[i].agent);
+        kf_agent_status_free(srv[i].status);
+        free(srv[i].probe_url);
+        free(srv[i].probe_host);
+    }
+    free(srv);
+}
+
+/* Host of a probe URL (already validated). */
+static char *
+url_host(const char *url)
+{
+    const char *p = strstr(url, "://");
+    size_t n;
+    char *h;
+
+    p = p ? p + 3 : url;
+    if (*p == '[')
+        return NULL;
+    n = strcspn(p, ":/?#");
+    h = strndup(p, n);
+    for (char *c = h; h && *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    return h;
+}
+
+/* Every web server of every site assigned to ACCT, or only NAMES. */
+static kf_status
+plan_servers(const struct kf_topology *topo, const struct kf_account *acct, int default_port,
+             const char *const *only, size_t n_only, struct kf_rotate_result *res,
+             struct srv **out, struct kf_err *err)
+{
+    struct srv *srv = NULL;
+    size_t n = 0;
+
+    for (size_t a = 0; a < acct->n_sites; a++)
+        for (size_t i = 0; i < topo->n_sites; i++) {
+            const struct kf_site *site = &topo->sites[i];
+            if (strcasecmp(site->name, acct->sites[a]) != 0)
+                continue;
+            for (size_t j = 0; j < site->n_pools; j++) {
+                const struct kf_pool *p = &site->pools[j];
+                for (size_t k = 0; k < p->n_servers; k++) {
+                    const struct kf_server *sv = &p->servers[k];
+                    struct kf_server_result *r;
+                    bool wanted = only == NULL;
+                    char url[KF_FQDN_MAX + 16];
+                    for (size_t o = 0; !wanted && o < n_only; o++)
+                        wanted = strcasecmp(only[o], sv->fqdn) == 0;
+                    if (!wanted)
+                        continue;
+                    r = realloc(res->servers, (n + 1) * sizeof(*r));
+                    if (r == NULL)
+                        goto nomem;
+                    res->servers = r;
+                    struct srv *bigger = realloc(srv, (n + 1) * sizeof(*bigger));
+                    if (bigger == NULL)
+                        goto nomem;
+                    srv = bigger;
+                    memset(&srv[n], 0, sizeof(srv[n]));
+                    r = &res->servers[n];
+                    memset(r, 0, sizeof(*r));
+                    res->n_servers = ++n;
+                    r->server = strdup(sv->fqdn);
+                    r->pool = strdup(p->fqdn);
+                    r->site = strdup(site->name);
+                    r->address = kf_strdup0(sv->address);
+                    r->port = sv->agent_port ? sv->agent_port : default_port;
+                    r->kvno = -1;
+                    r->state = KF_SERVER_FAILED;
+                    snprintf(url, sizeof(url), "https://%s/", p->fqdn);
+                    srv[n - 1].probe_url = strdup(p->probe_url ? p->probe_url : url);
+                    srv[n - 1].probe_host = url_host(srv[n - 1].probe_url);
+                    if (!r->server || !r->pool || !r->site || (sv->address && !r->address) ||
+                        !srv[n - 1].probe_url || !srv[n - 1].probe_host)
+                        goto nomem;
+                }
+            }
+        }
+    for (size_t i = 0; i < n; i++)
+        srv[i].res = &res->servers[i];
+    *out = srv;
+    return KF_OK;
+nomem:
+    srvs_free(srv, n);
+    return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+}
+
+static bool
+holder_alive(const char *host, long pid)
+{
+    char me[256] = "";
+
+    gethostname(me, sizeof(me) - 1);
+    if (strcmp(host, me) != 0)
+        return true; /* cannot tell: assume it is */
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+static void
+raise_fd_limit(size_t want)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want + 64) {
+        rl.rlim_cur = rl.rlim_max < want + 64 ? rl.rlim_max : want + 64;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void
+journal(struct kf_store *st, const char *run_id, const char *account, const char *step,
+        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+journal(struct kf_store *st, const char *run_id, const char *account, const char *step,
+        const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    kf_store_journal(st, run_id, account, step, detail, NULL);
+}
+
+static bool
+has_spn(const struct kf_dir_account *d, const char *host)
+{
+    char spn[KF_FQDN_MAX + 8];
+
+    snprintf(spn, sizeof(spn), "HTTP/%s", host);
+    for (size_t i = 0; i < d->n_spns; i++)
+        if (strcasecmp(d->spns[i], spn) == 0)
+            return true;
+    return false;
+}
+
+/* Common start of both modes: lock, plan, pin the KDC, reach the agents. */
+struct ctx {
+    struct kf_store *st;
+    struct kf_dir *dir;
+    const struct kf_rotate_opts *o;
+    struct kf_account *acct;
+    struct kf_topology *topo;
+    struct kf_dir_account *dacct;
+    struct run run;
+    struct kf_rotate_result *res;
+    bool locked;
+};
+
+static kf_status
+begin(struct ctx *c, const char *const *only, size_t n_only, struct kf_err *err)
+{
+    char host[256] = "", runid[32];
+    kf_status rc;
+    unsigned char rnd[6];
+    FILE *fp;
+
+    c->res = calloc(1, sizeof(*c->res));
+    if (c->res == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    fp = fopen("/dev/urandom", "re");
+    if (fp == NULL || fread(rnd, 1, sizeof(rnd), fp) != sizeof(rnd))
+        memset(rnd, 0, sizeof(rnd));
+    if (fp != NULL)
+        fclose(fp);
+    snprintf(runid, sizeof(runid), "%lx-%02x%02x%02x%02x%02x%02x", (unsigned long)time(NULL),
+             rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+    c->res->run_id = strdup(runid);
+    c->res->dc = strdup(kf_dir_server(c->dir));
+    c->res->old_kvno = c->res->new_kvno = -1;
+    if (c->res->run_id == NULL || c->res->dc == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    if ((rc = kf_store_account_get(c->st, c->o->account, &c->acct, err)) != KF_OK ||
+        (rc = kf_store_topology_load(c->st, &c->topo, err)) != KF_OK)
+        return rc;
+    if (c->acct->n_sites == 0)
+        return kf_err_set(err, KF_ERR_CONFLICT,
+                          "account %s is assigned to no site, so there is no web server to give "
+                          "its keys to; run `krbfleet assignment new --site SITE --account %s`",
+                          c->acct->name, c->acct->name);
+    if ((rc = plan_servers(c->topo, c->acct, c->o->agent_port, only, n_only, c->res, &c->run.srv,
+                           err)) != KF_OK)
+        return rc;
+    c->run.n = c->res->n_servers;
+    c->run.o = c->o;
+    c->run.realm = kf_dir_realm(c->dir);
+    pthread_mutex_init(&c->run.lock, NULL);
+    if (c->run.n == 0)
+        return kf_err_set(err, KF_ERR_CONFLICT,
+                          "the sites of account %s have no web servers; add them with `krbfleet "
+                          "server add`",
+                          c->acct->name);
+    /* One DC for everything: LDAP already, now the KDC too. */
+    if ((rc = kf_krb5_pin_kdc(c->run.realm, kf_dir_server(c->dir), err)) != KF_OK)
+        return rc;
+    gethostname(host, sizeof(host) - 1);
+    if (!c->o->dry_run) {
+        if ((rc = kf_store_begin(c->st, err)) != KF_OK)
+            return rc;
+        rc = kf_store_lock_take(c->st, c->acct->name, c->o->user ? c->o->user : "unknown", host,
+                                (long)getpid(), holder_alive, err);
+        if (rc != KF_OK) {
+            kf_store_rollback(c->st);
+            return rc;
+        }
+        if ((rc = kf_store_commit(c->st, err)) != KF_OK)
+            return rc;
+        c->locked = true;
+    }
+    if ((rc = kf_dir_account_get(c->dir, c->acct->name, &c->dacct, err)) != KF_OK)
+        return rc;
+    c->res->old_kvno = c->dacct->kvno;
+    for (size_t i = 0; i < c->run.n; i++)
+        c->res->servers[i].published = has_spn(c->dacct, c->run.srv[i].probe_host);
+    raise_fd_limit(c->run.n);
+    run_phase(&c->run, "connect", do_connect);
+    return KF_OK;
+}
+
+static void
+end(struct ctx *c)
+{
+    if (c->locked)
+        kf_store_lock_release(c->st, c->acct->name, (long)getpid(), NULL);
+    if (c->run.srv != NULL)
+        pthread_mutex_destroy(&c->run.lock);
+    srvs_free(c->run.srv, c->run.n);
+    kf_dir_account_free(c->dacct);
+    kf_topology_free(c->topo);
+    kf_account_free(c->acct);
+}
+
+/* Count servers not usable; with --force mark them skipped. */
+static size_t
+unreachable(struct ctx *c, bool force)
+{
+    size_t bad = 0;
+
+    for (size_t i = 0; i < c->run.n; i++)
+        if (!c->run.srv[i].usable) {
+            bad++;
+            if (force)
+                c->res->servers[i].state = KF_SERVER_SKIPPED;
+        }
+    return bad;
+}
+
+static void
+first_failure(struct ctx *c, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < c->run.n; i++)
+        if (c->res->servers[i].error != NULL) {
+            snprintf(out, size, "%s", c->res->servers[i].error);
+            return;
+        }
+}
+
+/* Record what each healthy server holds now. */
+static void
+record(struct ctx *c, uint32_t kvno)
+{
+    for (size_t i = 0; i < c->run.n; i++)
+        if (c->run.srv[i].staged && c->res->servers[i].state == KF_SERVER_OK) {
+            c->res->servers[i].kvno = (int)kvno;
+            kf_store_server_key_set(c->st, c->res->servers[i].server, c->acct->name, (int)kvno,
+                                    "committed", NULL);
+        }
+}
+
+/* Point every failed server at the command that repairs it. */
+static void
+suggest_fixes(struct ctx *c)
+{
+    const char *good = NULL;
+
+    for (size_t i = 0; i < c->run.n; i++)
+        if (c->res->servers[i].state == KF_SERVER_OK && c->run.srv[i].staged)
+            good = c->res->servers[i].server;
+    for (size_t i = 0; i < c->run.n; i++) {
+        struct kf_server_result *r = &c->res->servers[i];
+        char fix[600];
+        if (r->state == KF_SERVER_OK || r->fix != NULL)
+            continue;
+        if (good != NULL)
+            snprintf(fix, sizeof(fix), "krbfleet password set --from %s --to %s", good,
+                     r->server);
+        else
+            snprintf(fix, sizeof(fix), "krbfleet sync --account %s", c->acct->name);
+        r->fix = strdup(fix);
+    }
+}
+
+kf_status
+kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *o,
+          struct kf_rotate_result **result, struct kf_err *err)
+{
+    struct ctx c = {.st = st, .dir = dir, .o = o};
+    struct kf_keyset *keys = NULL;
+    char *password = NULL, **spns = NULL, first[1024];
+    size_t n_spns = 0, bad;
+    uint32_t predicted, actual;
+    struct kf_dir_account *after = NULL;
+    kf_status rc;
+
+    *result = NULL;
+    rc = begin(&c, NULL, 0, err);
+    if (rc != KF_OK)
+        goto out;
+
+    /* 1. Plan: refuse to start unless every agent answers and allows us. */
+    bad = unreachable(&c, o->force);
+    if (bad > 0 && !o->force) {
+        first_failure(&c, first, sizeof(first));
+        rc = kf_err_set(err, KF_ERR_AGENT,
+                        "%zu of %zu web servers cannot be reached or refuse us; nothing was "
+                        "changed. First: %s. Fix them, or add --force to rotate the others "
+                        "(the skipped ones are listed for `krbfleet password set --from ... "
+                        "--to ...` afterwards)",
+                        bad, c.run.n, first);
+        goto out;
+    }
+    if (!o->dry_run)
+        journal(st, c.res->run_id, c.acct->name, "plan", "%zu servers (%zu skipped), kvno %d, DC %s",
+                c.run.n, bad, c.dacct->kvno, c.res->dc);
+    if (o->dry_run) {
+        for (size_t i = 0; i < c.run.n; i++)
+            if (c.run.srv[i].usable)
+                c.res->servers[i].state = KF_SERVER_PLANNED;
+        c.res->new_kvno = c.dacct->kvno + 1;
+        rc = bad > 0 ? kf_err_set(err, KF_ERR_AGENT, "%zu web server(s) would be skipped", bad)
+                     : KF_OK;
+        goto out;
+    }
+
+    /* 2. Stage a new key set at kvno + 1 alongside the current keys. */
+    predicted = (uint32_t)(c.dacct->kvno + 1);
+    if (kf_password_new(PASSWORD_LEN, &password) != KF_OK) {
+        rc = kf_err_set(err, KF_ERR_UNEXPECTED, "cannot make a random password");
+        goto out;
+    }
+    if ((rc = kf_implied_spns(c.topo, c.acct, &spns, &n_spns, err)) != KF_OK ||
+        (rc = kf_keys_derive(c.run.realm, c.acct->name, password, c.dacct->enctypes
+                                                                      ? c.dacct->enctypes
+                                                                      : c.acct->enctypes,
+                             (const char *const *)spns, n_spns, predicted, &keys, err)) != KF_OK)
+        goto out;
+    c.run.keys = keys;
+    c.run.kvno = predicted;
+    run_phase(&c.run, "stage", do_stage);
+    journal(st, c.res->run_id, c.acct->name, "staged", "kvno %u", predicted);
+    for (size_t i = 0; i < c.run.n; i++)
+        if (c.run.srv[i].staged)
+            kf_store_server_key_set(st, c.res->servers[i].server, c.acct->name, (int)predicted,
+                                    "staged", NULL);
+    bad = 0;
+    for (size_t i = 0; i < c.run.n; i++)
+        if (!c.run.srv[i].staged && c.res->servers[i].state != KF_SERVER_SKIPPED)
+            bad++;
+    if (bad > 0 && !o->force) {
+        first_failure(&c, first, sizeof(first));
+        run_phase(&c.run, "withdraw", do_withdraw);
+        for (size_t i = 0; i < c.run.n; i++)
+            kf_store_server_key_set(st, c.res->servers[i].server, c.acct->name, (int)predicted,
+                                    NULL, NULL);
+        rc = kf_err_set(err, KF_ERR_AGENT,
+                        "staging failed on %zu web server(s); the staged keys were withdrawn and "
+                        "the directory was not touched. First: %s",
+                        bad, first);
+        goto out;
+    }
+    for (size_t i = 0; i < c.run.n; i++)
+        if (!c.run.srv[i].staged && c.res->servers[i].state == KF_SERVER_FAILED)
+            c.res->servers[i].state = KF_SERVER_SKIPPED;
+
+    /* 3. Commit in the directory, over the same connection; read back. */
+    rc = kf_dir_set_password(dir, c.acct->name, password, err);
+    kf_free_secret_str(password);
+    password = NULL;
+    if (rc != KF_OK) {
+        struct kf_err e2 = {0};
+        if (kf_dir_account_get(dir, c.acct->name, &after, &e2) == KF_OK &&
+            after->kvno == c.dacct->kvno) {
+            run_phase(&c.run, "withdraw", do_withdraw);
+            kf_err_prefix(err, "setting the password in the directory failed, nothing changed "
+                               "there (staged keys withdrawn)");
+            goto out;
+        }
+        if (after == NULL) {
+            kf_err_prefix(err, "setting the password in the directory failed and its state is "
+                               "unknown; the new keys stay staged: run `krbfleet sync --account "
+                               "%s` once %s answers",
+                          c.acct->name, c.res->dc);
+            goto out;
+        }
+        kf_err_clear(err); /* it did change: carry on */
+    }
+    c.res->directory_changed = true;
+    fault("commit", 1);
+    if (after == NULL && (rc = kf_dir_account_get(dir, c.acct->name, &after, err)) != KF_OK) {
+        kf_err_prefix(err, "the password was changed but its kvno could not be read back; run "
+                           "`krbfleet sync --account %s`",
+                      c.acct->name);
+        goto out;
+    }
+    actual = (uint32_t)after->kvno;
+    c.res->new_kvno = (int)actual;
+    kf_store_kvno_committed(st, c.acct->name, (int)actual, (int64_t)time(NULL), NULL);
+    journal(st, c.res->run_id, c.acct->name, "committed", "kvno %u (predicted %u)", actual,
+            predicted);
+    if (actual != predicted) {
+        /* Restamp: the same keys under the real kvno, then drop the guess. */
+        c.run.kvno = actual;
+        run_phase(&c.run, "restamp", do_stage);
+        c.run.kvno = predicted;
+        run_phase(&c.run, "withdraw", do_withdraw);
+        journal(st, c.res->run_id, c.acct->name, "restamped", "kvno %u -> %u", predicted, actual);
+    }
+
+    /* 4. Verify with a real login on every server. */
+    for (size_t i = 0; i < c.run.n; i++)
+        c.res->servers[i].published = has_spn(after, c.run.srv[i].probe_host);
+    c.run.kvno = actual;
+    run_phase(&c.run, "verify", do_verify);
+    record(&c, actual);
+    journal(st, c.res->run_id, c.acct->name, "verified", "kvno %u", actual);
+
+    /* 5. Prune kvnos whose successor was committed longer than grace ago. */
+    {
+        int below = -1;
+        kf_store_kvno_prunable(st, c.acct->name, (int64_t)time(NULL) - o->grace_s, &below, NULL);
+        c.run.kvno = below > 0 ? (uint32_t)below : 0;
+        if (below > 0)
+            run_phase(&c.run, "prune", do_prune);
+    }
+    suggest_fixes(&c);
+    bad = 0;
+    for (size_t i = 0; i < c.run.n; i++)
+        if (c.res->servers[i].state != KF_SERVER_OK)
+            bad++;
+    {
+        char detail[160];
+        snprintf(detail, sizeof(detail), "kvno %d -> %u; %zu of %zu servers healthy", c.res->old_kvno,
+                 actual, c.run.n - bad, c.run.n);
+        kf_store_audit(st, "password", detail, NULL);
+        journal(st, c.res->run_id, c.acct->name, "done", "%s", detail);
+    }
+    rc = bad == 0 ? KF_OK
+                  : kf_err_set(err, KF_ERR_AGENT,
+                               "%zu of %zu web servers are not healthy after the rotation; the "
+                               "table says which and how to repair each",
+                               bad, c.run.n);
+out:
+    kf_free_secret_str(password);
+    kf_keyset_free(keys);
+    kf_strv_free(spns, n_spns);
+    kf_dir_account_free(after);
+    if (c.res != NULL && c.run.srv != NULL && rc != KF_OK && c.res->directory_changed)
+        suggest_fixes(&c);
+    end(&c);
+    *result = c.res;
+    return rc;
+}
+
+static struct srv *
+find_srv(struct ctx *c, const char *fqdn)
+{
+    for (size_t i = 0; i < c->run.n; i++)
+        if (strcasecmp(c->res->servers[i].server, fqdn) == 0)
+            return &c->run.srv[i];
+    return NULL;
+}
+
+/* The account whose sites hold server FQDN; NULL if none. Sets *IS_POOL
+ * when FQDN is a pool's name and no server's. */
+static const char *
+account_of_server(const struct kf_topology *topo, struct kf_account *accts, size_t n,
+                  const char *fqdn, bool *is_pool, bool *found)
+{
+    *is_pool = *found = false;
+    for (size_t i = 0; i < topo->n_sites; i++)
+        for (size_t j = 0; j < topo->sites[i].n_pools; j++) {
+            const struct kf_pool *p = &topo->sites[i].pools[j];
+            if (strcasecmp(p->fqdn, fqdn) == 0)
+                *is_pool = true;
+            for (size_t k = 0; k < p->n_servers; k++)
+                if (strcasecmp(p->servers[k].fqdn, fqdn) == 0) {
+                    *found = true;
+                    *is_pool = false;
+                    for (size_t a = 0; a < n; a++)
+                        for (size_t s = 0; s < accts[a].n_sites; s++)
+                            if (strcasecmp(accts[a].sites[s], topo->sites[i].name) == 0)
+                                return accts[a].name;
+                    return NULL;
+                }
+        }
+    return NULL;
+}
+
+kf_status
+kf_rotate_copy(struct kf_store *st, struct kf_dir *dir, const char *from, const char *to,
+               const struct kf_rotate_opts *opts, struct kf_rotate_result **result,
+               struct kf_err *err)
+{
+    struct kf_rotate_opts o = *opts;
+    struct kf_topology *topo = NULL;
+    struct kf_account *accts = NULL;
+    struct kf_keyset *keys = NULL, *one = NULL;
+    size_t n_accts = 0;
+    const char *names[2] = {from, to}, *acct[2];
+    char account[64] = "";
+    struct ctx c = {.st = st, .dir = dir, .o = &o};
+    struct srv *src, *dst;
+    kf_status rc;
+
+    *result = NULL;
+    if ((rc = kf_store_topology_load(st, &topo, err)) != KF_OK ||
+        (rc = kf_store_account_list(st, &accts, &n_accts, err)) != KF_OK)
+        goto early;
+    for (int i = 0; i < 2; i++) {
+        bool is_pool, found;
+        acct[i] = account_of_server(topo, accts, n_accts, names[i], &is_pool, &found);
+        if (is_pool) {
+            rc = kf_err_set(err, KF_ERR_INVALID,
+                            "\"%s\" is a pool, not a computer: the password is copied between "
+                            "web servers (-FromComputer/-ToComputer take a server FQDN; a pool "
+                            "FQDN only where it is also that server's own name). See `krbfleet "
+                            "server list`",
+                            names[i]);
+            goto early;
+        }
+        if (!found) {
+            rc = kf_err_set(err, KF_ERR_NOT_FOUND,
+                            "\"%s\" is not a web server of the topology (see `krbfleet server "
+                            "list`)",
+                            names[i]);
+            goto early;
+        }
+        if (acct[i] == NULL) {
+            rc = kf_err_set(err, KF_ERR_CONFLICT,
+                            "the site of %s has no Kerberos account assignment", names[i]);
+            goto early;
+        }
+    }
+    if (strcasecmp(acct[0], acct[1]) != 0) {
+        rc = kf_err_set(err, KF_ERR_CONFLICT,
+                        "%s uses account %s and %s uses %s: keys can only be copied between "
+                        "servers that share an account",
+                        from, acct[0], to, acct[1]);
+        goto early;
+    }
+    if (strcasecmp(from, to) == 0) {
+        rc = kf_err_set(err, KF_ERR_INVALID, "--from and --to name the same server");
+        goto early;
+    }
+    kf_strlcpy(account, acct[0], sizeof(account));
+    o.account = account;
+    kf_topology_free(topo);
+    topo = NULL;
+    kf_account_list_free(accts, n_accts);
+    accts = NULL;
+
+    if ((rc = begin(&c, names, 2, err)) != KF_OK)
+        goto out;
+    src = find_srv(&c, from);
+    dst = find_srv(&c, to);
+    for (size_t i = 0; i < c.run.n; i++)
+        if (!c.run.srv[i].usable) {
+            rc = kf_err_set(err, KF_ERR_AGENT, "%s", c.res->servers[i].error);
+            goto out;
+        }
+    if ((rc = kf_agent_export(src->agent, &keys, err)) != KF_OK)
+        goto out;
+    if (keys->n == 0) {
+        rc = kf_err_set(err, KF_ERR_NOT_FOUND, "%s holds no keys to copy", from);
+        goto out;
+    }
+    /* Stage each kvno the source holds, as one set each. */
+    for (size_t i = 0; i < keys->n && rc == KF_OK; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i; j++)
+            seen = seen || keys->v[j].kvno == keys->v[i].kvno;
+        if (seen)
+            continue;
+        one = kf_keyset_new();
+        for (size_t j = 0; one && j < keys->n; j++)
+            if (keys->v[j].kvno == keys->v[i].kvno && kf_keyset_add(one, &keys->v[j]) != 0)
+                break;
+        rc = one ? kf_agent_stage(dst->agent, keys->v[i].kvno, one, NULL, err)
+                 : kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        kf_keyset_free(one);
+        one = NULL;
+    }
+    if (rc != KF_OK) {
+        kf_err_prefix(err, "copying to %s", to);
+        goto out;
+    }
+    dst->staged = true;
+    src->res->state = KF_SERVER_OK;
+    src->res->kvno = c.dacct->kvno;
+    c.run.kvno = (uint32_t)c.dacct->kvno;
+    /* Verify the destination (the source is where the keys came from and
+     * is not staged, so the verify phase passes it by). */
+    run_phase(&c.run, "verify", do_verify);
+    if (dst->res->state == KF_SERVER_OK) {
+        dst->res->kvno = c.dacct->kvno;
+        kf_store_server_key_set(st, to, account, c.dacct->kvno, "committed", NULL);
+        {
+            char detail[600];
+            snprintf(detail, sizeof(detail), "copied keys from %s to %s (kvno %d)", from, to,
+                     c.dacct->kvno);
+            kf_store_audit(st, "password", detail, NULL);
+        }
+        c.res->new_kvno = c.res->old_kvno;
+    } else {
+        rc = kf_err_set(err, KF_ERR_AGENT, "%s has the keys now, but %s",
+                        to, dst->res->error ? dst->res->error : "the login did not verify");
+    }
+out:
+    kf_keyset_free(keys);
+    end(&c);
+    *result = c.res;
+    return rc;
+early:
+    kf_topology_free(topo);
+    kf_account_list_free(accts, n_accts);
+    return rc;
+}

@@ -1,0 +1,78 @@
+/* rotate.h - Set-CsKerberosAccountPassword, safely (DESIGN.md, "The
+ * rotation"): plan, stage, commit, verify, prune — and the copy of keys
+ * from one web server to another.
+ *
+ * The directory is reached only through directory.h, the agents only
+ * through agent_client.h; all KDC traffic of the run goes to the directory
+ * connection's DC (kf_krb5_pin_kdc). The admin host keeps no key material
+ * at rest: keys exist in memory only for the run and are wiped.
+ */
+#ifndef KF_ROTATE_H
+#define KF_ROTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "directory.h"
+#include "errors.h"
+#include "store.h"
+
+struct kf_rotate_opts {
+    const char *account; /* short name */
+    bool force;          /* skip unreachable/refusing/failing servers, report them */
+    bool dry_run;        /* plan and reach every agent; change nothing */
+    int concurrency;     /* agents in flight */
+    int timeout_s;       /* per agent call and per probe */
+    long long grace_s;   /* keep a kvno this long after a newer one was committed */
+    int agent_port;      /* default agent port ([agent] port) */
+    const char *probe_ca;
+    const char *user;    /* who runs it, for the lock */
+    bool progress;       /* a progress line on stderr */
+};
+
+enum kf_server_state {
+    KF_SERVER_OK,      /* has the new keys and a real login works */
+    KF_SERVER_SKIPPED, /* --force: unreachable or refused, left alone */
+    KF_SERVER_FAILED,  /* something failed; see error and fix */
+    KF_SERVER_PLANNED, /* dry run: reachable, would be rotated */
+};
+
+struct kf_server_result {
+    char *server, *pool, *site, *address;
+    int port;
+    enum kf_server_state state;
+    int kvno;          /* newest kvno it holds after the run, -1 unknown */
+    bool published;    /* the pool's SPN is in the directory */
+    char *login;       /* the probe's verdict, one sentence (NULL if none) */
+    char *error;       /* one sentence, NULL when fine */
+    char *fix;         /* the command that repairs it, or NULL */
+    size_t pruned;     /* entries pruned */
+};
+
+struct kf_rotate_result {
+    char *run_id;
+    char *dc;             /* the DC everything went to */
+    int old_kvno, new_kvno;
+    bool directory_changed;
+    struct kf_server_result *servers;
+    size_t n_servers;
+};
+
+/* Rotate the password of OPTS->account and deliver its keys to every web
+ * server of every site assigned to it. *RESULT is always set (free with
+ * kf_rotate_result_free); the return is KF_OK only if every server ended
+ * healthy (for a dry run: every agent reachable). */
+kf_status kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *opts,
+                    struct kf_rotate_result **result, struct kf_err *err);
+
+/* Copy every key (all kvnos) of FROM's agent to TO's agent and verify TO
+ * with a real login (Set-CsKerberosAccountPassword -FromComputer
+ * -ToComputer). Both must be web servers of sites assigned to the same
+ * account. */
+kf_status kf_rotate_copy(struct kf_store *st, struct kf_dir *dir, const char *from,
+                         const char *to, const struct kf_rotate_opts *opts,
+                         struct kf_rotate_result **result, struct kf_err *err);
+
+void kf_rotate_result_free(struct kf_rotate_result *r);
+
+#endif
