@@ -9,48 +9,7 @@
 #include <strings.h>
 
 #include "mem.h"
-
-static int
-push(char ***v, size_t *n, const char *s)
-{
-    char *copy = strdup(s);
-    char **bigger;
-
-    if (copy == NULL)
-        return -1;
-    bigger = realloc(*v, (*n + 1) * sizeof(char *));
-    if (bigger == NULL) {
-        free(copy);
-        return -1;
-    }
-    *v = bigger;
-    (*v)[(*n)++] = copy;
-    return 0;
-}
-
-static int
-pushf(char ***v, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-pushf(char ***v, size_t *n, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    return push(v, n, buf);
-}
-
-static bool
-has_ci(char **v, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcasecmp(v[i], s) == 0)
-            return true;
-    return false;
-}
+#include "strv.h"
 
 kf_status
 kf_implied_spns(const struct kf_topology *topo, const struct kf_account *acct, char ***out,
@@ -68,10 +27,10 @@ kf_implied_spns(const struct kf_topology *topo, const struct kf_account *acct, c
                 continue;
             for (size_t j = 0; j < site->n_pools; j++) {
                 const struct kf_pool *p = &site->pools[j];
-                if (pushf(&v, &count, "HTTP/%s", p->fqdn) != 0)
+                if (kf_strv_pushf(&v, &count, "HTTP/%s", p->fqdn) != 0)
                     goto nomem;
                 for (size_t k = 0; k < p->n_web_fqdns; k++)
-                    if (pushf(&v, &count, "HTTP/%s", p->web_fqdns[k]) != 0)
+                    if (kf_strv_pushf(&v, &count, "HTTP/%s", p->web_fqdns[k]) != 0)
                         goto nomem;
             }
         }
@@ -201,11 +160,11 @@ unassigned_sites(const struct kf_topology *topo, const struct kf_account *accoun
         if (site->n_pools == 0)
             continue;
         for (size_t a = 0; a < n && !assigned; a++)
-            assigned = has_ci(accounts[a].sites, accounts[a].n_sites, site->name);
+            assigned = kf_strv_contains_ci(accounts[a].sites, accounts[a].n_sites, site->name);
         if (assigned)
             continue;
         if (warnings != NULL &&
-            pushf(warnings, n_warnings,
+            kf_strv_pushf(warnings, n_warnings,
                   "site %s has %zu pool(s) but no Kerberos account, so no SPN is published for "
                   "them: run `krbfleet assignment new --site %s --account NAME`",
                   site->name, site->n_pools, site->name) != 0)
@@ -375,7 +334,7 @@ kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_o
                                            err)) != KF_OK)
                 goto out;
             if (missing > 0 &&
-                pushf(&res->warnings, &res->n_warnings,
+                kf_strv_pushf(&res->warnings, &res->n_warnings,
                       "%s %s published on %s, but %zu of the %zu web server(s) of its pool have "
                       "not been given that account's keys yet: run `krbfleet password set "
                       "--account %s`",
@@ -474,15 +433,15 @@ check_account(struct kf_findings *f, const struct acct_state *s)
                                  "(%u); set it to 24 (AES128+AES256)",
                                  d->dn, d->enctypes);
     for (size_t i = 0; i < s->n_implied; i++)
-        if (!has_ci(d->spns, d->n_spns, s->implied[i]))
+        if (!kf_strv_contains_ci(d->spns, d->n_spns, s->implied[i]))
             nomem |= kf_findings_add(f, KF_FAIL, object, "spn", fix,
                                      "%s is missing from %s: clients asking for it get no "
                                      "ticket and fall back to a password prompt",
                                      s->implied[i], d->dn);
     for (size_t i = 0; i < d->n_spns; i++) {
-        if (has_ci(s->implied, s->n_implied, d->spns[i]))
+        if (kf_strv_contains_ci(s->implied, s->n_implied, d->spns[i]))
             continue;
-        if (has_ci(s->owned, s->n_owned, d->spns[i]))
+        if (kf_strv_contains_ci(s->owned, s->n_owned, d->spns[i]))
             nomem |= kf_findings_add(f, KF_FAIL, object, "spn", fix,
                                      "%s is still on %s but the topology no longer implies it",
                                      d->spns[i], d->dn);

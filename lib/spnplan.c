@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "mem.h"
+#include "strv.h"
 
 struct strv {
     char **v;
@@ -15,27 +16,13 @@ struct strv {
 static int
 strv_push(struct strv *s, const char *str)
 {
-    char *copy = strdup(str);
-    char **bigger;
-
-    if (copy == NULL)
-        return -1;
-    bigger = realloc(s->v, (s->n + 1) * sizeof(char *));
-    if (bigger == NULL) {
-        free(copy);
-        return -1;
-    }
-    s->v = bigger;
-    s->v[s->n++] = copy;
-    return 0;
+    return kf_strv_push(&s->v, &s->n, str);
 }
 
 static void
 strv_done(struct strv *s)
 {
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
+    kf_strv_free(s->v, s->n);
     s->v = NULL;
     s->n = 0;
 }
@@ -43,10 +30,7 @@ strv_done(struct strv *s)
 static bool
 strv_has(const struct strv *s, const char *str)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strcasecmp(s->v[i], str) == 0)
-            return true;
-    return false;
+    return kf_strv_contains_ci(s->v, s->n, str);
 }
 
 /* A sorted, case-insensitive view of a borrowed array for fast lookups. */

@@ -860,16 +860,6 @@ mark_enable_needed(struct kf_store *st, struct kf_err *err)
 
 /* ---- accounts --------------------------------------------------------- */
 
-void
-kf_strv_free(char **v, size_t n)
-{
-    if (v == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 static void
 account_done(struct kf_account *a)
 {
@@ -897,24 +887,6 @@ kf_account_list_free(struct kf_account *list, size_t n)
     for (size_t i = 0; i < n; i++)
         account_done(&list[i]);
     free(list);
-}
-
-static int
-strv_append(char ***v, size_t *n, const char *s)
-{
-    char *copy = strdup(s);
-    char **bigger;
-
-    if (copy == NULL)
-        return -1;
-    bigger = realloc(*v, (*n + 1) * sizeof(char *));
-    if (bigger == NULL) {
-        free(copy);
-        return -1;
-    }
-    *v = bigger;
-    (*v)[(*n)++] = copy;
-    return 0;
 }
 
 /* Read accounts (all, or the one named NAME) with their sites. */
@@ -961,7 +933,7 @@ accounts_read(struct kf_store *st, const char *name, struct kf_account **out, si
             nomem = !cur->domain || !cur->name || !cur->created;
         }
         if (!nomem && col_text(stmt, 7) != NULL)
-            nomem = strv_append(&cur->sites, &cur->n_sites, col_text(stmt, 7)) != 0;
+            nomem = kf_strv_push(&cur->sites, &cur->n_sites, col_text(stmt, 7)) != 0;
     }
     sqlite3_finalize(stmt);
     if (nomem || step != SQLITE_DONE) {
@@ -1134,7 +1106,7 @@ kf_store_owned_spns(struct kf_store *st, const char *account, char ***out, size_
     if (stmt == NULL)
         return KF_ERR_STORE;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
-        if (strv_append(&v, &count, col_text(stmt, 0)) != 0)
+        if (kf_strv_push(&v, &count, col_text(stmt, 0)) != 0)
             break;
     sqlite3_finalize(stmt);
     if (step != SQLITE_DONE) {

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "errors.h"
+#include "strv.h"
 #include "topology.h"
 
 #define KF_STORE_DEFAULT_PATH "/var/lib/krbfleet/krbfleet.db"
@@ -118,7 +119,6 @@ kf_status kf_store_owned_spn_add(struct kf_store *st, const char *account, const
                                  struct kf_err *err);
 kf_status kf_store_owned_spn_remove(struct kf_store *st, const char *account, const char *spn,
                                     struct kf_err *err);
-void kf_strv_free(char **v, size_t n);
 
 /* Small named state values ("enable_needed" = "1" after a topology or
  * assignment change that `topology enable` has not yet published).
