@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "directory.h"
+#include "krb5pin.h"
 #include "mem.h"
 
 struct kf_keyset *
@@ -110,9 +111,9 @@ kdc_salt(krb5_context ctx, krb5_principal princ, krb5_enctype enctype, krb5_data
 }
 
 kf_status
-kf_keys_derive(const char *realm, const char *name, const char *password, unsigned enctype_bits,
-               const char *const *spns, size_t n_spns, uint32_t kvno, struct kf_keyset **out,
-               struct kf_err *err)
+kf_keys_derive(const char *realm, const char *kdc, const char *name, const char *password,
+               unsigned enctype_bits, const char *const *spns, size_t n_spns, uint32_t kvno,
+               struct kf_keyset **out, struct kf_err *err)
 {
     krb5_context ctx = NULL;
     krb5_principal princ = NULL;
@@ -130,7 +131,12 @@ kf_keys_derive(const char *realm, const char *name, const char *password, unsign
         kf_keyset_free(ks);
         return kf_err_set(err, KF_ERR_INVALID, "the account has no usable encryption type");
     }
-    if ((ret = krb5_init_context(&ctx)) != 0) {
+    if (kdc != NULL) {
+        if ((rc = kf_krb5_pinned_context(realm, kdc, &ctx, err)) != KF_OK) {
+            kf_keyset_free(ks);
+            return rc;
+        }
+    } else if ((ret = krb5_init_context(&ctx)) != 0) {
         kf_keyset_free(ks);
         return kf_err_set(err, KF_ERR_CONFIG, "cannot initialise Kerberos (krb5.conf?)");
     }
@@ -185,47 +191,5 @@ out:
         return rc;
     }
     *out = ks;
-    return KF_OK;
-}
-
-static char pinned[4096];
-
-static void
-unlink_pinned(void)
-{
-    if (pinned[0] != '\0')
-        unlink(pinned);
-}
-
-kf_status
-kf_krb5_pin_kdc(const char *realm, const char *kdc_host, struct kf_err *err)
-{
-    const char *old = getenv("KRB5_CONFIG");
-    char path[] = "/tmp/krbfleet-krb5.XXXXXX";
-    char env[8192];
-    FILE *fp;
-    int fd;
-
-    if (pinned[0] != '\0')
-        return KF_OK;
-    fd = mkstemp(path);
-    if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
-        if (fd >= 0)
-            close(fd);
-        return kf_err_set(err, KF_ERR_IO, "cannot write a private krb5 profile in /tmp");
-    }
-    fprintf(fp,
-            "# krbfleet: one operation talks to one DC\n"
-            "[realms]\n %s = {\n  kdc = %s\n  kpasswd_server = %s\n  admin_server = %s\n }\n",
-            realm, kdc_host, kdc_host, kdc_host);
-    if (fclose(fp) != 0) {
-        unlink(path);
-        return kf_err_set(err, KF_ERR_IO, "cannot write a private krb5 profile in /tmp");
-    }
-    snprintf(env, sizeof(env), "%s:%s", path, old && *old ? old : "/etc/krb5.conf");
-    setenv("KRB5_CONFIG", env, 1);
-    kf_strlcpy(pinned, path, sizeof(pinned));
-    /* Contexts read the profile when they are created: keep it until exit. */
-    atexit(unlink_pinned);
     return KF_OK;
 }

@@ -41,18 +41,13 @@ size_t kf_enctypes_krb5(unsigned bits, int32_t *out);
 
 /* Derive the keys of account NAME (short name; principal NAME$@REALM) at
  * KVNO from PASSWORD for every enctype of ENCTYPE_BITS, for the principals
- * SPNS[i]@REALM and NAME$@REALM. Salts come from the KDC (etype-info);
- * the process's krb5 configuration decides which KDC (see
- * kf_krb5_pin_kdc). */
-kf_status kf_keys_derive(const char *realm, const char *name, const char *password,
-                         unsigned enctype_bits, const char *const *spns, size_t n_spns,
-                         uint32_t kvno, struct kf_keyset **out, struct kf_err *err);
-
-/* Make every krb5 and GSSAPI call of this process use KDC_HOST for REALM
- * (KDC, kpasswd and admin server), so one operation talks to one DC:
- * writes a private profile that overrides the realm's servers and puts it
- * first in KRB5_CONFIG. Call before any thread starts. Idempotent. */
-kf_status kf_krb5_pin_kdc(const char *realm, const char *kdc_host, struct kf_err *err);
+ * SPNS[i]@REALM and NAME$@REALM. Salts come from the KDC (etype-info),
+ * asked of KDC (a DC's name: the one the operation talks to) or, when KDC
+ * is NULL, of the realm's KDCs as krb5.conf says. */
+kf_status kf_keys_derive(const char *realm, const char *kdc, const char *name,
+                         const char *password, unsigned enctype_bits, const char *const *spns,
+                         size_t n_spns, uint32_t kvno, struct kf_keyset **out,
+                         struct kf_err *err);
 
 /* Translate a krb5 error (message freed) into ERR with CODE. */
 kf_status kf_krb5_err(void *krb5_ctx, long code, kf_status kind, struct kf_err *err,

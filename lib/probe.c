@@ -13,6 +13,7 @@
 
 #include "b64.h"
 #include "keys.h"
+#include "krb5pin.h"
 #include "mem.h"
 #include "names.h"
 
@@ -213,9 +214,56 @@ ticket_info(krb5_context ctx, krb5_ccache cc, const char *server, struct kf_prob
     krb5_free_principal(ctx, sp);
 }
 
+/* Get the service ticket for SPN into the cache named CCNAME from KDC
+ * alone (a pinned context); fills R's detail and returns -1 when the KDC
+ * issues none. */
+static int
+ticket_from(const char *realm, const char *kdc, const char *ccname, const char *spn,
+            struct kf_probe_result *r)
+{
+    krb5_context ctx = NULL;
+    krb5_ccache cc = NULL;
+    krb5_creds in = {0}, *out = NULL;
+    struct kf_err err = {0};
+    krb5_error_code ret = 0;
+    int rc = -1;
+
+    if (kf_krb5_pinned_context(realm, kdc, &ctx, &err) != KF_OK) {
+        snprintf(r->detail, sizeof(r->detail), "%s", err.msg);
+        return -1;
+    }
+    if ((ret = krb5_cc_resolve(ctx, ccname, &cc)) == 0 &&
+        (ret = krb5_cc_get_principal(ctx, cc, &in.client)) == 0 &&
+        (ret = krb5_parse_name(ctx, spn, &in.server)) == 0 &&
+        (ret = krb5_get_credentials(ctx, 0, cc, &in, &out)) == 0)
+        rc = 0;
+    if (ret != 0) {
+        const char *msg = krb5_get_error_message(ctx, ret);
+        snprintf(r->detail, sizeof(r->detail), "no service ticket for %s from %s: %s", spn, kdc,
+                 msg);
+        krb5_free_error_message(ctx, msg);
+    }
+    krb5_free_creds(ctx, out);
+    krb5_free_principal(ctx, in.client);
+    krb5_free_principal(ctx, in.server);
+    if (cc != NULL)
+        krb5_cc_close(ctx, cc);
+    krb5_free_context(ctx);
+    return rc;
+}
+
 kf_status
-kf_probe_login(const char *url, const char *address, const char *realm, const char *ca_file,
-               int timeout_s, struct kf_probe_result *r, struct kf_err *err)
+kf_probe_login(const char *url, const char *address, const char *realm, const char *kdc,
+               const char *ca_file, int timeout_s, struct kf_probe_result *r,
+               struct kf_err *err)
+{
+    return kf_probe_login_spn(url, address, NULL, realm, kdc, ca_file, timeout_s, r, err);
+}
+
+kf_status
+kf_probe_login_spn(const char *url, const char *address, const char *service_host,
+                   const char *realm, const char *kdc, const char *ca_file, int timeout_s,
+                   struct kf_probe_result *r, struct kf_err *err)
 {
     krb5_context kctx = NULL;
     krb5_ccache cc = NULL;
@@ -239,10 +287,16 @@ kf_probe_login(const char *url, const char *address, const char *realm, const ch
     r->ticket_kvno = r->ticket_enctype = -1;
     if (url_host_port(url, host, sizeof(host), &port) != 0)
         return kf_err_set(err, KF_ERR_INVALID, "\"%s\" is not a valid probe URL", url);
-    snprintf(spn, sizeof(spn), "HTTP/%s@%s", host, realm);
+    if (service_host == NULL)
+        service_host = host;
+    snprintf(spn, sizeof(spn), "HTTP/%s@%s", service_host, realm);
     if (krb5_init_context(&kctx) != 0)
         return kf_err_set(err, KF_ERR_CONFIG, "cannot initialise Kerberos (krb5.conf?)");
     if ((rc = fresh_ccache(kctx, realm, &cc, ccname, sizeof(ccname), err)) != KF_OK)
+        goto out;
+    /* The ticket comes from the DC the operation talks to, so it is sealed
+     * with the key that DC has now (replication cannot make it older). */
+    if (kdc != NULL && ticket_from(realm, kdc, ccname, spn, r) != 0)
         goto out;
     major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs,
                                   GSS_C_INITIATE, &store, &cred, NULL, NULL);
@@ -261,7 +315,7 @@ kf_probe_login(const char *url, const char *address, const char *realm, const ch
                                      &flags, NULL);
     if (GSS_ERROR(major)) {
         char what[600];
-        snprintf(what, sizeof(what), "no service ticket for HTTP/%s", host);
+        snprintf(what, sizeof(what), "no service ticket for HTTP/%s", service_host);
         gss_detail(r->detail, sizeof(r->detail), what, major, minor);
         goto out; /* a verdict, not an error: the KDC does not know the SPN */
     }

@@ -5,8 +5,8 @@
  *
  * The service ticket is always fresh: the caller's TGT is copied into a
  * private in-memory cache, so a ticket cached before a rotation (with the
- * old kvno) is never reused. Which KDC issues it follows the process's
- * krb5 configuration (kf_krb5_pin_kdc).
+ * old kvno) is never reused. It is issued by KDC when given (the DC the
+ * operation talks to), else by whichever KDC krb5.conf names.
  */
 #ifndef KF_PROBE_H
 #define KF_PROBE_H
@@ -30,8 +30,15 @@ struct kf_probe_result {
  * Returns KF_OK when the exchange could be made (see RESULT for the
  * verdict), an error when it could not even be tried (no ticket, no KDC). */
 kf_status kf_probe_login(const char *url, const char *address, const char *realm,
-                         const char *ca_file, int timeout_s, struct kf_probe_result *result,
-                         struct kf_err *err);
+                         const char *kdc, const char *ca_file, int timeout_s,
+                         struct kf_probe_result *result, struct kf_err *err);
+
+/* The same, asking for a ticket for HTTP/SERVICE_HOST instead of the URL's
+ * host (NULL: the URL's host), as a browser does after resolving the host
+ * to its canonical name; the request still carries the URL's host. */
+kf_status kf_probe_login_spn(const char *url, const char *address, const char *service_host,
+                             const char *realm, const char *kdc, const char *ca_file,
+                             int timeout_s, struct kf_probe_result *result, struct kf_err *err);
 
 /* A verdict: HTTP 200 (or another 2xx/3xx) with mutual authentication. */
 bool kf_probe_ok(const struct kf_probe_result *r);

@@ -45,8 +45,27 @@ fault(const char *point, size_t count)
         raise(SIGKILL);
     }
 }
+
+/* KRBFLEET_PAUSE=POINT with KRBFLEET_PAUSE_FILE=PATH: at POINT, say so on
+ * stderr and wait until PATH exists (at most 10 minutes), so a test can do
+ * something to the world (stop the DC, let a ticket expire) right there. */
+static void
+pause_at(const char *point)
+{
+    const char *p = getenv("KRBFLEET_PAUSE"), *file = getenv("KRBFLEET_PAUSE_FILE");
+    struct timespec ts = {0, 50 * 1000 * 1000};
+
+    if (p == NULL || file == NULL || strcmp(p, point) != 0)
+        return;
+    fprintf(stderr, "krbfleet: fault injection: paused at %s until %s exists\n", point, file);
+    fflush(stderr);
+    for (int i = 0; i < 12000 && access(file, F_OK) != 0; i++)
+        nanosleep(&ts, NULL);
+    fprintf(stderr, "krbfleet: fault injection: resumed at %s\n", point);
+}
 #else
 #define fault(point, count) ((void)0)
+#define pause_at(point) ((void)0)
 #endif
 
 /* ---- per-server state -------------------------------------------------- */
@@ -66,6 +85,7 @@ struct run {
     size_t n;
     const struct kf_rotate_opts *o;
     const char *realm;
+    const char *kdc; /* the DC of the directory connection */
     const struct kf_keyset *keys;
     uint32_t kvno;        /* the kvno of the current operation */
     pthread_mutex_t lock; /* for counters */
@@ -170,7 +190,7 @@ do_verify(size_t i, void *vctx)
         s->res->state = KF_SERVER_OK;
         return;
     }
-    if (kf_probe_login(s->probe_url, s->res->address, run->realm, run->o->probe_ca,
+    if (kf_probe_login(s->probe_url, s->res->address, run->realm, run->kdc, run->o->probe_ca,
                        run->o->timeout_s, &pr, &err) != KF_OK) {
         set_error(s->res, NULL, "login to %s could not be tried: %s", s->probe_url, err.msg);
         return;
@@ -325,15 +345,33 @@ nomem:
     return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
 }
 
+/* Whether the lock's holder, PID on HOST, still runs. On another host we
+ * cannot tell: assume it does. Here a process that is gone, or a zombie (a
+ * killed run its parent has not reaped yet), holds nothing. */
 static bool
 holder_alive(const char *host, long pid)
 {
-    char me[256] = "";
+    char me[256] = "", path[64], stat[512];
+    const char *paren;
+    size_t n = 0;
+    FILE *fp;
 
     gethostname(me, sizeof(me) - 1);
     if (strcmp(host, me) != 0)
-        return true; /* cannot tell: assume it is */
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+        return true;
+    if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
+        return false;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if ((fp = fopen(path, "re")) != NULL) {
+        n = fread(stat, 1, sizeof(stat) - 1, fp);
+        fclose(fp);
+    }
+    stat[n] = '\0';
+    /* "PID (COMM) STATE ...": COMM may hold anything, ')' included */
+    paren = strrchr(stat, ')');
+    if (paren != NULL && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'))
+        return false;
+    return true;
 }
 
 static void
@@ -432,9 +470,9 @@ begin(struct ctx *c, const char *const *only, size_t n_only, struct kf_err *err)
                           "the sites of account %s have no web servers; add them with `krbfleet "
                           "server add`",
                           c->acct->name);
-    /* One DC for everything: LDAP already, now the KDC too. */
-    if ((rc = kf_krb5_pin_kdc(c->run.realm, kf_dir_server(c->dir), err)) != KF_OK)
-        return rc;
+    /* One DC for everything: LDAP already; key salts and verification
+     * tickets are asked of the same DC (run.kdc). */
+    c->run.kdc = kf_dir_server(c->dir);
     gethostname(host, sizeof(host) - 1);
     if (!c->o->dry_run) {
         if ((rc = kf_store_begin(c->st, err)) != KF_OK)
@@ -510,6 +548,21 @@ record(struct ctx *c, uint32_t kvno)
         }
 }
 
+/* The commit's outcome is unknown: every server that has the new keys
+ * staged says so, and names the repair. */
+static void
+pending(struct ctx *c, uint32_t kvno)
+{
+    char fix[128];
+
+    snprintf(fix, sizeof(fix), "krbfleet sync --account %s", c->acct->name);
+    for (size_t i = 0; i < c->run.n; i++)
+        if (c->run.srv[i].staged)
+            set_error(&c->res->servers[i], fix,
+                      "has kvno %u staged beside its current keys; not known to be committed",
+                      kvno);
+}
+
 /* Point every failed server at the command that repairs it. */
 static void
 suggest_fixes(struct ctx *c)
@@ -543,6 +596,7 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
     size_t n_spns = 0, bad;
     uint32_t predicted, actual;
     struct kf_dir_account *after = NULL;
+    size_t staged;
     kf_status rc;
 
     *result = NULL;
@@ -582,7 +636,7 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
         goto out;
     }
     if ((rc = kf_implied_spns(c.topo, c.acct, &spns, &n_spns, err)) != KF_OK ||
-        (rc = kf_keys_derive(c.run.realm, c.acct->name, password, c.dacct->enctypes
+        (rc = kf_keys_derive(c.run.realm, c.run.kdc, c.acct->name, password, c.dacct->enctypes
                                                                       ? c.dacct->enctypes
                                                                       : c.acct->enctypes,
                              (const char *const *)spns, n_spns, predicted, &keys, err)) != KF_OK)
@@ -615,34 +669,72 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
         if (!c.run.srv[i].staged && c.res->servers[i].state == KF_SERVER_FAILED)
             c.res->servers[i].state = KF_SERVER_SKIPPED;
 
+    /* Nothing may be lost: the directory changes only while at least one
+     * server holds the new keys (--force may have skipped the others). */
+    staged = 0;
+    for (size_t i = 0; i < c.run.n; i++)
+        staged += c.run.srv[i].staged;
+    if (staged == 0) {
+        first_failure(&c, first, sizeof(first));
+        rc = kf_err_set(err, KF_ERR_AGENT,
+                        "no web server took the new keys, so the directory was not touched%s%s",
+                        first[0] ? ". First: " : "", first);
+        goto out;
+    }
+
     /* 3. Commit in the directory, over the same connection; read back. */
+    pause_at("before-commit");
     rc = kf_dir_set_password(dir, c.acct->name, password, err);
     kf_free_secret_str(password);
     password = NULL;
     if (rc != KF_OK) {
         struct kf_err e2 = {0};
+        /* Only a refusal proves the write will never land; after a timeout
+         * or a lost connection it may still, so the staged keys (harmless
+         * beside the current ones) must stay. */
+        bool refused = rc == KF_ERR_PERMISSION || rc == KF_ERR_CONFLICT ||
+                       rc == KF_ERR_INVALID || rc == KF_ERR_NOT_FOUND;
         if (kf_dir_account_get(dir, c.acct->name, &after, &e2) == KF_OK &&
             after->kvno == c.dacct->kvno) {
-            run_phase(&c.run, "withdraw", do_withdraw);
-            kf_err_prefix(err, "setting the password in the directory failed, nothing changed "
-                               "there (staged keys withdrawn)");
+            if (refused) {
+                run_phase(&c.run, "withdraw", do_withdraw);
+                kf_err_prefix(err, "setting the password in the directory failed, nothing "
+                                   "changed there (staged keys withdrawn)");
+                goto out;
+            }
+            pending(&c, predicted);
+            kf_err_prefix(err,
+                          "setting the password in the directory failed; %s still reports kvno "
+                          "%d, but the write may yet be applied. The new keys (kvno %u) stay "
+                          "staged beside the current ones, so logins keep working: run "
+                          "`krbfleet sync --account %s` (or `password set` again) once %s "
+                          "answers",
+                          c.res->dc, after->kvno, predicted, c.acct->name, c.res->dc);
             goto out;
         }
         if (after == NULL) {
-            kf_err_prefix(err, "setting the password in the directory failed and its state is "
-                               "unknown; the new keys stay staged: run `krbfleet sync --account "
-                               "%s` once %s answers",
-                          c.acct->name, c.res->dc);
+            pending(&c, predicted);
+            kf_err_prefix(err,
+                          "setting the password in the directory failed and whether it changed "
+                          "is unknown. The new keys (kvno %u) stay staged beside the current "
+                          "ones, so logins keep working: run `krbfleet sync --account %s` once "
+                          "%s answers",
+                          predicted, c.acct->name, c.res->dc);
             goto out;
         }
         kf_err_clear(err); /* it did change: carry on */
     }
     c.res->directory_changed = true;
+    journal(st, c.res->run_id, c.acct->name, "written", "password set on %s", c.res->dc);
     fault("commit", 1);
+    pause_at("after-commit");
     if (after == NULL && (rc = kf_dir_account_get(dir, c.acct->name, &after, err)) != KF_OK) {
-        kf_err_prefix(err, "the password was changed but its kvno could not be read back; run "
-                           "`krbfleet sync --account %s`",
-                      c.acct->name);
+        pending(&c, predicted);
+        kf_err_prefix(err,
+                      "the password was changed but its kvno could not be read back; the new "
+                      "keys are staged, so logins keep working: run `krbfleet sync --account "
+                      "%s` once %s answers",
+                      c.acct->name, c.res->dc);
         goto out;
     }
     actual = (uint32_t)after->kvno;
@@ -671,6 +763,8 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
     {
         int below = -1;
         kf_store_kvno_prunable(st, c.acct->name, (int64_t)time(NULL) - o->grace_s, &below, NULL);
+        if (below > (int)actual)
+            below = -1; /* a stale record (account re-created?): never prune current keys */
         c.run.kvno = below > 0 ? (uint32_t)below : 0;
         if (below > 0)
             run_phase(&c.run, "prune", do_prune);

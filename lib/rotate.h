@@ -3,8 +3,9 @@
  * from one web server to another.
  *
  * The directory is reached only through directory.h, the agents only
- * through agent_client.h; all KDC traffic of the run goes to the directory
- * connection's DC (kf_krb5_pin_kdc). The admin host keeps no key material
+ * through agent_client.h; the KDC traffic that matters (the account's salt,
+ * the verification tickets) goes to the directory connection's DC, so
+ * replication lag cannot mislead it. The admin host keeps no key material
  * at rest: keys exist in memory only for the run and are wiped.
  */
 #ifndef KF_ROTATE_H

@@ -64,7 +64,7 @@ main(void)
             kf_dir_set_password(dir, name, pw, &err) != KF_OK ||
             kf_dir_spn_modify(dir, name, spns, 1, NULL, 0, &err) != KF_OK ||
             kf_dir_account_get(dir, name, &acct, &err) != KF_OK ||
-            kf_keys_derive(kf_dir_realm(dir), name, pw, KF_ENCTYPES_DEFAULT, spns, 1,
+            kf_keys_derive(kf_dir_realm(dir), kf_dir_server(dir), name, pw, KF_ENCTYPES_DEFAULT, spns, 1,
                            (uint32_t)acct->kvno, &ks, &err) != KF_OK) {
             fprintf(stderr, "kf-lab-hosts: %s: %s\n", fqdn, err.msg);
             kf_free_secret_str(pw);
