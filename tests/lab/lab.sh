@@ -194,6 +194,12 @@ remove_files() { # DIR [keep-logs]
   rm -f "$1/lab.state"
 }
 
+# Stop a tests/lab/web.sh Apache instance of the lab in DIR, if any.
+stop_web() { # DIR [--keep-files]
+  [ -n "${1:-}" ] && [ -d "$1/web" ] || return 0
+  "$LAB_HERE/web.sh" down ${2:+"$2"} "$1" || say "warning: web.sh down $1 failed"
+}
+
 # Stop the lab described by S_*. Addresses and the registry entry are only
 # removed while this lab still owns its /24 (it may have been reaped and the
 # /24 given to another lab since).
@@ -248,6 +254,7 @@ reap() {
     if owner_dead && [ -n "$S_DIR" ] && [ -f "$S_DIR/lab.state" ] &&
        grep -qx "S_N=$n" "$S_DIR/lab.state" &&
        grep -qx "S_SAMBA_START=$S_SAMBA_START" "$S_DIR/lab.state"; then
+      stop_web "$S_DIR"
       remove_files "$S_DIR"
       rmdir "$S_DIR" 2>/dev/null || true
     fi
@@ -539,11 +546,12 @@ cmd_down() {
   [ "$(id -u)" = 0 ] || die "down needs root"
   t0=$(now)
   if [ -d "$1" ]; then dir=$(cd "$1" && pwd -P); else dir=$1; fi
+  trap '' INT TERM HUP          # finish tearing down whatever happens
+  if [ "$keep" = 1 ]; then stop_web "$dir" --keep-files; else stop_web "$dir"; fi
   if ! find_state "$dir"; then
     say "down: no lab in $dir (nothing to do)"
     return 0
   fi
-  trap '' INT TERM HUP          # finish tearing down whatever happens
   teardown
   if [ "$keep" = 0 ] && [ -d "$dir" ]; then remove_files "$dir"; else rm -f "$dir/lab.state"; fi
   say "down: $S_ADDR (samba pid ${S_SAMBA_PID:-none}) removed in $(elapsed "$t0") s"
