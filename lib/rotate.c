@@ -2,6 +2,7 @@
 #include "rotate.h"
 
 #include <errno.h>
+#include <krb5.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,11 +17,13 @@
 #include "agent_client.h"
 #include "enable.h"
 #include "keys.h"
+#include "krb5pin.h"
 #include "mem.h"
 #include "names.h"
 #include "parallel.h"
 #include "password.h"
 #include "probe.h"
+#include "strv.h"
 
 #define PASSWORD_LEN 120
 
@@ -91,6 +94,7 @@ struct run {
     pthread_mutex_t lock; /* for counters */
     size_t events;
     const char *phase;
+    void *extra; /* the mode's own per-server state (sync) */
 };
 
 static void
@@ -245,6 +249,7 @@ kf_rotate_result_free(struct kf_rotate_result *r)
         free(s->login);
         free(s->error);
         free(s->fix);
+        free(s->action);
     }
     free(r->servers);
     free(r->run_id);
@@ -548,6 +553,8 @@ record(struct ctx *c, uint32_t kvno)
         }
 }
 
+static void blame_expired_ticket(const char *account, struct kf_err *err);
+
 /* The commit's outcome is unknown: every server that has the new keys
  * staged says so, and names the repair. */
 static void
@@ -787,6 +794,8 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
                                "table says which and how to repair each",
                                bad, c.run.n);
 out:
+    if (rc != KF_OK)
+        blame_expired_ticket(o->account, err);
     kf_free_secret_str(password);
     kf_keyset_free(keys);
     kf_strv_free(spns, n_spns);
@@ -961,4 +970,650 @@ early:
     kf_topology_free(topo);
     kf_account_list_free(accts, n_accts);
     return rc;
+}
+
+/* ---- sync -------------------------------------------------------------- */
+
+/* The TGT's end time in the caller's ticket cache, 0 if there is none. No
+ * KDC traffic. */
+static time_t
+tgt_end(char *who, size_t size)
+{
+    krb5_context ctx = NULL;
+    krb5_ccache cc = NULL;
+    krb5_principal client = NULL, tgs = NULL;
+    krb5_creds match, tgt;
+    char *name = NULL;
+    time_t end = 0;
+
+    memset(&match, 0, sizeof(match));
+    memset(&tgt, 0, sizeof(tgt));
+    if (who != NULL && size > 0)
+        who[0] = '\0';
+    if (krb5_init_context(&ctx) != 0)
+        return 0;
+    if (krb5_cc_default(ctx, &cc) == 0 && krb5_cc_get_principal(ctx, cc, &client) == 0 &&
+        krb5_build_principal_ext(ctx, &tgs, (unsigned)client->realm.length, client->realm.data,
+                                 6, "krbtgt", (unsigned)client->realm.length, client->realm.data,
+                                 0) == 0) {
+        match.client = client;
+        match.server = tgs;
+        if (krb5_cc_retrieve_cred(ctx, cc, 0, &match, &tgt) == 0) {
+            end = (time_t)(uint32_t)tgt.times.endtime;
+            krb5_free_cred_contents(ctx, &tgt);
+        }
+        if (who != NULL && krb5_unparse_name(ctx, client, &name) == 0)
+            kf_strlcpy(who, name, size);
+    }
+    krb5_free_unparsed_name(ctx, name);
+    krb5_free_principal(ctx, tgs);
+    krb5_free_principal(ctx, client);
+    if (cc != NULL)
+        krb5_cc_close(ctx, cc);
+    krb5_free_context(ctx);
+    return end;
+}
+
+/* When a run failed and the caller's ticket has expired meanwhile, say so
+ * first: that is what the admin must fix. */
+static void
+blame_expired_ticket(const char *account, struct kf_err *err)
+{
+    char who[256], when[32];
+    time_t end = tgt_end(who, sizeof(who));
+    struct tm tm;
+
+    if (end == 0 || end > time(NULL))
+        return;
+    localtime_r(&end, &tm);
+    strftime(when, sizeof(when), "%H:%M:%S", &tm);
+    kf_err_prefix(err,
+                  "the Kerberos ticket of %s expired at %s, during the run: run kinit, then "
+                  "`krbfleet sync --account %s`. What failed",
+                  who[0] ? who : "the caller", when, account);
+}
+
+/* A fresh service ticket for PRINCIPAL from KDC (the directory's DC) —
+ * never one from the caller's cache, which may hold one of an older kvno:
+ * the TGT is copied into a private MEMORY cache — as an AP-REQ for
+ * kf_agent_check. *KVNO gets the kvno the KDC put in the ticket. */
+static kf_status
+fresh_token(const char *realm, const char *kdc, const char *principal, uint8_t **token,
+            size_t *len, uint32_t *kvno, struct kf_err *err)
+{
+    krb5_context ctx = NULL;
+    krb5_ccache def = NULL, mem = NULL;
+    krb5_principal tgs = NULL;
+    krb5_creds in, tgt, *creds = NULL;
+    krb5_auth_context ac = NULL;
+    krb5_data apreq = {0};
+    krb5_ticket *tkt = NULL;
+    krb5_error_code ret;
+    kf_status rc = KF_OK;
+
+    *token = NULL;
+    *len = 0;
+    *kvno = 0;
+    memset(&in, 0, sizeof(in));
+    memset(&tgt, 0, sizeof(tgt));
+    if ((rc = kf_krb5_pinned_context(realm, kdc, &ctx, err)) != KF_OK)
+        return rc;
+    if ((ret = krb5_cc_default(ctx, &def)) != 0 ||
+        (ret = krb5_cc_get_principal(ctx, def, &in.client)) != 0) {
+        rc = kf_krb5_err(ctx, ret, KF_ERR_CREDENTIALS, err,
+                         "no Kerberos ticket (run kinit or set KRB5CCNAME)");
+        goto out;
+    }
+    if ((ret = krb5_build_principal_ext(ctx, &tgs, (unsigned)in.client->realm.length,
+                                        in.client->realm.data, 6, "krbtgt",
+                                        (unsigned)in.client->realm.length,
+                                        in.client->realm.data, 0)) != 0 ||
+        (ret = krb5_parse_name(ctx, principal, &in.server)) != 0) {
+        rc = kf_krb5_err(ctx, ret, KF_ERR_INVALID, err, "principal");
+        goto out;
+    }
+    tgt.client = in.client;
+    tgt.server = tgs;
+    {
+        krb5_creds match = tgt;
+        if ((ret = krb5_cc_retrieve_cred(ctx, def, 0, &match, &tgt)) != 0) {
+            memset(&tgt, 0, sizeof(tgt));
+            rc = kf_krb5_err(ctx, ret, KF_ERR_CREDENTIALS, err,
+                             "no ticket-granting ticket in the cache (run kinit)");
+            goto out;
+        }
+    }
+    if ((ret = krb5_cc_new_unique(ctx, "MEMORY", NULL, &mem)) != 0 ||
+        (ret = krb5_cc_initialize(ctx, mem, in.client)) != 0 ||
+        (ret = krb5_cc_store_cred(ctx, mem, &tgt)) != 0) {
+        rc = kf_krb5_err(ctx, ret, KF_ERR_UNEXPECTED, err, "private ticket cache");
+        goto out;
+    }
+    if ((ret = krb5_get_credentials(ctx, 0, mem, &in, &creds)) != 0) {
+        rc = kf_krb5_err(ctx, ret,
+                         ret == KRB5KRB_AP_ERR_TKT_EXPIRED ? KF_ERR_CREDENTIALS : KF_ERR_KDC, err,
+                         "cannot get a service ticket");
+        kf_err_prefix(err, "%s", principal);
+        goto out;
+    }
+    if ((ret = krb5_mk_req_extended(ctx, &ac, 0, NULL, creds, &apreq)) != 0) {
+        rc = kf_krb5_err(ctx, ret, KF_ERR_UNEXPECTED, err, "cannot make an AP-REQ");
+        goto out;
+    }
+    if (krb5_decode_ticket(&creds->ticket, &tkt) == 0)
+        *kvno = tkt->enc_part.kvno;
+    if ((*token = malloc(apreq.length)) == NULL) {
+        rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(*token, apreq.data, apreq.length);
+    *len = apreq.length;
+out:
+    if (tkt != NULL)
+        krb5_free_ticket(ctx, tkt);
+    krb5_free_data_contents(ctx, &apreq);
+    if (ac != NULL)
+        krb5_auth_con_free(ctx, ac);
+    if (creds != NULL)
+        krb5_free_creds(ctx, creds);
+    if (tgt.client != NULL && tgt.client != in.client)
+        krb5_free_cred_contents(ctx, &tgt);
+    krb5_free_principal(ctx, in.client);
+    krb5_free_principal(ctx, in.server);
+    krb5_free_principal(ctx, tgs);
+    if (mem != NULL)
+        krb5_cc_destroy(ctx, mem);
+    if (def != NULL)
+        krb5_cc_close(ctx, def);
+    krb5_free_context(ctx);
+    return rc;
+}
+
+/* What sync knows about one server. */
+struct syncsrv {
+    bool checked, accepted; /* asked; its keytab accepts the fresh ticket */
+    uint32_t label;         /* accepted: the kvno label of the key that did */
+    bool stage;             /* the target set must be staged at D */
+    uint32_t *drop;         /* kvno labels to withdraw */
+    size_t n_drop;
+};
+
+struct sync {
+    struct syncsrv *s;
+    const char *principal;
+    const uint8_t *token;
+    size_t token_len;
+    const struct kf_keyset *target;
+    uint32_t kvno; /* D */
+};
+
+static void
+do_check(size_t i, void *vctx)
+{
+    struct run *run = vctx;
+    struct sync *sy = run->extra;
+    struct srv *s = &run->srv[i];
+    struct syncsrv *x = &sy->s[i];
+    struct kf_keytab_check chk;
+    struct kf_err err = {0};
+
+    if (!s->usable)
+        return;
+    if (kf_agent_check(s->agent, sy->principal, sy->token, sy->token_len, &chk, &err) != KF_OK) {
+        set_error(s->res, NULL, "checking its keys: %s", err.msg);
+        s->usable = false;
+        return;
+    }
+    x->checked = true;
+    x->accepted = chk.accepted;
+    x->label = chk.kvno;
+    kf_keytab_check_done(&chk);
+}
+
+static void
+add_action(struct kf_server_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+add_action(struct kf_server_result *r, const char *fmt, ...)
+{
+    char buf[512], all[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    snprintf(all, sizeof(all), "%s%s%s", r->action ? r->action : "", r->action ? "; " : "", buf);
+    free(r->action);
+    r->action = strdup(all);
+}
+
+/* Stage the target where needed, withdraw what must go, check again. */
+static void
+do_converge(size_t i, void *vctx)
+{
+    struct run *run = vctx;
+    struct sync *sy = run->extra;
+    struct srv *s = &run->srv[i];
+    struct syncsrv *x = &sy->s[i];
+    struct kf_keytab_check chk;
+    struct kf_err err = {0};
+
+    if (!s->usable)
+        return;
+    if (x->stage) {
+        if (kf_agent_stage(s->agent, sy->kvno, sy->target, NULL, &err) != KF_OK) {
+            set_error(s->res, NULL, "staging kvno %u: %s", sy->kvno, err.msg);
+            return;
+        }
+        if (!x->accepted)
+            add_action(s->res, "given kvno %u (it held no key the directory uses)", sy->kvno);
+        else if (x->label != sy->kvno)
+            add_action(s->res, "restamped: the keys of kvno %u were labelled %u", sy->kvno,
+                       x->label);
+        else
+            add_action(s->res, "kvno %u completed (entries were missing)", sy->kvno);
+    }
+    for (size_t k = 0; k < x->n_drop; k++) {
+        if (kf_agent_withdraw(s->agent, x->drop[k], NULL, &err) != KF_OK) {
+            set_error(s->res, NULL, "withdrawing kvno %u: %s", x->drop[k], err.msg);
+            return;
+        }
+        add_action(s->res, "withdrew kvno %u (%s)", x->drop[k],
+                   x->drop[k] > sy->kvno ? "staged, never committed" : "a wrong label");
+    }
+    if (!x->stage && x->n_drop == 0)
+        add_action(s->res, "had kvno %u", sy->kvno);
+    if (kf_agent_check(s->agent, sy->principal, sy->token, sy->token_len, &chk, &err) != KF_OK) {
+        set_error(s->res, NULL, "checking its keys again: %s", err.msg);
+        return;
+    }
+    if (!chk.accepted || chk.kvno != sy->kvno)
+        set_error(s->res, NULL, "its keytab still does not accept the directory's ticket at kvno "
+                  "%u (%s)", sy->kvno, chk.accepted ? "another label" : chk.reason ? chk.reason : "rejected");
+    else {
+        s->staged = true; /* holds the directory's keys: verify and prune it */
+        s->res->kvno = (int)sy->kvno;
+        s->res->state = KF_SERVER_OK;
+    }
+    kf_keytab_check_done(&chk);
+}
+
+static bool
+set_has(const struct kf_keyset *ks, uint32_t kvno, bool any_kvno, const char *principal,
+        int32_t enctype)
+{
+    for (size_t i = 0; ks != NULL && i < ks->n; i++)
+        if ((any_kvno || ks->v[i].kvno == kvno) && ks->v[i].enctype == enctype &&
+            strcasecmp(ks->v[i].principal, principal) == 0)
+            return true;
+    return false;
+}
+
+/* The set to give every server: SRC's entries labelled LABEL, plus, for
+ * each of their enctypes, an entry for every principal the topology implies
+ * that lacks one (all principals of an account share its key). */
+static kf_status
+build_target(const struct kf_keyset *src, uint32_t label, char *const *want, size_t n_want,
+             struct kf_keyset **out, struct kf_err *err)
+{
+    struct kf_keyset *t = kf_keyset_new();
+
+    *out = NULL;
+    if (t == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < src->n; i++)
+        if (src->v[i].kvno == label && !set_has(t, 0, true, src->v[i].principal,
+                                                src->v[i].enctype) &&
+            kf_keyset_add(t, &src->v[i]) != 0)
+            goto nomem;
+    for (size_t i = 0, n = t->n; i < n; i++) {
+        bool first = true, same = true;
+        for (size_t j = 0; j < i; j++)
+            first = first && t->v[j].enctype != t->v[i].enctype;
+        if (!first)
+            continue;
+        for (size_t j = i + 1; j < n; j++)
+            if (t->v[j].enctype == t->v[i].enctype &&
+                (t->v[j].key_len != t->v[i].key_len ||
+                 memcmp(t->v[j].key, t->v[i].key, t->v[i].key_len) != 0))
+                same = false;
+        for (size_t w = 0; same && w < n_want; w++) {
+            struct kf_key_entry e;
+            if (set_has(t, 0, true, want[w], t->v[i].enctype))
+                continue;
+            e = t->v[i];
+            e.principal = want[w];
+            if (kf_keyset_add(t, &e) != 0) {
+                explicit_bzero(&e, sizeof(e));
+                goto nomem;
+            }
+            explicit_bzero(&e, sizeof(e));
+        }
+    }
+    *out = t;
+    return KF_OK;
+nomem:
+    kf_keyset_free(t);
+    return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+}
+
+/* Does STATUS hold exactly TARGET's (principal, enctype) pairs at KVNO? */
+static bool
+same_set(const struct kf_agent_status *status, uint32_t kvno, const struct kf_keyset *target)
+{
+    size_t n = 0;
+    const struct kf_keyset *ks = status ? status->entries : NULL;
+
+    for (size_t i = 0; ks != NULL && i < ks->n; i++)
+        if (ks->v[i].kvno == kvno) {
+            n++;
+            if (!set_has(target, 0, true, ks->v[i].principal, ks->v[i].enctype))
+                return false;
+        }
+    return n == target->n;
+}
+
+/* The service to get a ticket for: an SPN the account has in the directory
+ * and whose keys we stage (the topology implies it), else NAME$. */
+static char *
+check_principal(const struct kf_dir_account *d, char *const *implied, size_t n_implied,
+                const char *name, const char *realm)
+{
+    char buf[KF_FQDN_MAX + 128];
+
+    for (size_t i = 0; i < d->n_spns; i++)
+        if (kf_strv_contains_ci(implied, n_implied, d->spns[i])) {
+            snprintf(buf, sizeof(buf), "%s@%s", d->spns[i], realm);
+            return strdup(buf);
+        }
+    snprintf(buf, sizeof(buf), "%s$@%s", name, realm);
+    return strdup(buf);
+}
+
+static kf_status
+sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *o,
+             struct kf_sync_account *out, struct kf_err *err)
+{
+    struct ctx c = {.st = st, .dir = dir, .o = o};
+    struct sync sy = {0};
+    struct kf_keyset *exported = NULL, *target = NULL;
+    char **implied = NULL, **want = NULL, fix[160];
+    size_t n_implied = 0, n_want = 0, bad = 0, src = SIZE_MAX;
+    uint8_t *token = NULL;
+    size_t token_len = 0;
+    uint32_t ticket_kvno = 0, D;
+    int recorded = -1;
+    int64_t when = -1;
+    kf_status rc;
+
+    snprintf(fix, sizeof(fix), "krbfleet sync --account %s", o->account);
+    if ((rc = begin(&c, NULL, 0, err)) != KF_OK)
+        goto out;
+    if (c.dacct->kvno < 1) {
+        rc = kf_err_set(err, KF_ERR_DIRECTORY, "%s does not say which kvno account %s has",
+                        c.res->dc, c.acct->name);
+        goto out;
+    }
+    D = (uint32_t)c.dacct->kvno;
+    c.res->new_kvno = c.dacct->kvno;
+    /* A kvno above D that the store saw committed: this DC is behind. */
+    kf_store_kvno_prunable(st, c.acct->name, INT64_MAX, &recorded, NULL);
+    if (recorded > (int)D) {
+        rc = kf_err_set(err, KF_ERR_CONFLICT,
+                        "the store recorded kvno %d of account %s as committed, but %s reports "
+                        "kvno %u: that DC may not have replicated the change yet, so nothing "
+                        "was changed; run sync against the DC the rotation used ([directory] "
+                        "server) or wait for replication. If the account was re-created in the "
+                        "directory, run `krbfleet password set --account %s`",
+                        recorded, c.acct->name, c.res->dc, D, c.acct->name);
+        goto out;
+    }
+    if ((rc = kf_implied_spns(c.topo, c.acct, &implied, &n_implied, err)) != KF_OK)
+        goto out;
+    for (size_t i = 0; i <= n_implied; i++) {
+        if (i < n_implied ? kf_strv_pushf(&want, &n_want, "%s@%s", implied[i], c.run.realm)
+                          : kf_strv_pushf(&want, &n_want, "%s$@%s", c.acct->name, c.run.realm)) {
+            rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    out->principal = check_principal(c.dacct, implied, n_implied, c.acct->name, c.run.realm);
+    if (out->principal == NULL) {
+        rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = fresh_token(c.run.realm, c.run.kdc, out->principal, &token, &token_len, &ticket_kvno, err)) != KF_OK)
+        goto out;
+    if (ticket_kvno != D)
+        fprintf(stderr, "krbfleet: warning: %s issued a ticket of kvno %u for %s, but its "
+                        "directory says %u; following the directory\n",
+                c.res->dc, ticket_kvno, out->principal, D);
+    journal(st, c.res->run_id, c.acct->name, "sync", "kvno %u on %s; checking with %s", D,
+            c.res->dc, out->principal);
+
+    /* Which server holds a key that really accepts the directory's ticket? */
+    sy.s = calloc(c.run.n, sizeof(*sy.s));
+    if (sy.s == NULL) {
+        rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    sy.principal = out->principal;
+    sy.token = token;
+    sy.token_len = token_len;
+    sy.kvno = D;
+    c.run.extra = &sy;
+    run_phase(&c.run, "check", do_check);
+    for (int pass = 0; pass < 2 && src == SIZE_MAX; pass++)
+        for (size_t i = 0; i < c.run.n && src == SIZE_MAX; i++)
+            if (sy.s[i].accepted && (pass == 1 || sy.s[i].label == D))
+                src = i;
+    if (src == SIZE_MAX) {
+        size_t asked = 0;
+        for (size_t i = 0; i < c.run.n; i++) {
+            asked += sy.s[i].checked;
+            if (sy.s[i].checked)
+                set_error(&c.res->servers[i], NULL,
+                          "holds no key that accepts a fresh ticket for %s (kvno %u)",
+                          out->principal, D);
+        }
+        for (size_t i = 0; i < c.run.n; i++) {
+            free(c.res->servers[i].fix);
+            c.res->servers[i].fix = NULL;
+        }
+        journal(st, c.res->run_id, c.acct->name, "sync-lost", "kvno %u: no key on %zu of %zu servers",
+                D, asked, c.run.n);
+        rc = kf_err_set(err, KF_ERR_NOT_FOUND,
+                        "no web server holds the keys of account %s that the directory uses "
+                        "(kvno %u on %s): %zu of %zu servers were asked and none accepts a fresh "
+                        "ticket for %s%s. The keys are lost; run `krbfleet password set "
+                        "--account %s` to make new ones (logins with tickets of kvno %u fail "
+                        "until then)",
+                        c.acct->name, D, c.res->dc, asked, c.run.n, out->principal,
+                        asked < c.run.n ? " (the others could not be reached: they may hold "
+                                          "them; start their agents and run sync again)"
+                                        : "",
+                        c.acct->name, D);
+        snprintf(fix, sizeof(fix), "krbfleet password set --account %s", c.acct->name);
+        goto out;
+    }
+    out->source = strdup(c.res->servers[src].server);
+    if ((rc = kf_agent_export(c.run.srv[src].agent, &exported, err)) != KF_OK ||
+        (rc = build_target(exported, sy.s[src].label, want, n_want, &target, err)) != KF_OK) {
+        kf_err_prefix(err, "taking the keys from %s", c.res->servers[src].server);
+        goto out;
+    }
+    sy.target = target;
+
+    /* Decide, then converge every reachable server. */
+    for (size_t i = 0; i < c.run.n; i++) {
+        struct syncsrv *x = &sy.s[i];
+        const struct kf_keyset *ks = c.run.srv[i].status ? c.run.srv[i].status->entries : NULL;
+        if (!c.run.srv[i].usable)
+            continue;
+        x->stage = !x->accepted || x->label != D || !same_set(c.run.srv[i].status, D, target);
+        x->drop = calloc(ks ? ks->n + 1 : 1, sizeof(*x->drop));
+        if (x->drop == NULL) {
+            rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t k = 0; ks != NULL && k < ks->n; k++) {
+            uint32_t v = ks->v[k].kvno;
+            bool seen = false;
+            if (v < D && !(x->accepted && v == x->label))
+                continue;
+            if (v == D)
+                continue;
+            for (size_t j = 0; j < x->n_drop; j++)
+                seen = seen || x->drop[j] == v;
+            if (!seen)
+                x->drop[x->n_drop++] = v;
+        }
+    }
+    run_phase(&c.run, "converge", do_converge);
+    for (size_t i = 0; i < c.run.n; i++)
+        c.res->servers[i].published = has_spn(c.dacct, c.run.srv[i].probe_host);
+    c.run.kvno = D;
+    run_phase(&c.run, "verify", do_verify);
+
+    /* Record what each server holds now, and when D was committed. */
+    for (size_t i = 0; i < c.run.n; i++) {
+        struct syncsrv *x = &sy.s[i];
+        if (c.res->servers[i].state != KF_SERVER_OK)
+            continue;
+        kf_store_server_key_set(st, c.res->servers[i].server, c.acct->name, (int)D, "committed",
+                                NULL);
+        for (size_t k = 0; k < x->n_drop; k++)
+            kf_store_server_key_set(st, c.res->servers[i].server, c.acct->name,
+                                    (int)x->drop[k], NULL, NULL);
+    }
+    if (kf_store_kvno_committed_at(st, c.acct->name, (int)D, &when, NULL) == KF_OK && when < 0)
+        kf_store_kvno_committed(st, c.acct->name, (int)D, (int64_t)time(NULL), NULL);
+
+    /* Prune kvnos whose successor was committed longer than grace ago. */
+    {
+        int below = -1;
+        kf_store_kvno_prunable(st, c.acct->name, (int64_t)time(NULL) - o->grace_s, &below, NULL);
+        if (below > 0 && below <= (int)D) {
+            c.run.kvno = (uint32_t)below;
+            run_phase(&c.run, "prune", do_prune);
+        }
+    }
+    for (size_t i = 0; i < c.run.n; i++)
+        if (c.res->servers[i].state != KF_SERVER_OK) {
+            bad++;
+            if (c.res->servers[i].fix == NULL)
+                c.res->servers[i].fix =
+                    strdup(c.run.srv[i].status == NULL
+                               ? "start its agent (krbfleetd), then krbfleet sync"
+                               : "krbfleet sync");
+        }
+    {
+        char detail[200];
+        snprintf(detail, sizeof(detail), "sync to kvno %u from %s: %zu of %zu servers in sync", D,
+                 out->source, c.run.n - bad, c.run.n);
+        kf_store_audit(st, "password", detail, NULL);
+        journal(st, c.res->run_id, c.acct->name, "sync-done", "%s", detail);
+    }
+    rc = bad == 0 ? KF_OK
+                  : kf_err_set(err, KF_ERR_AGENT,
+                               "%zu of %zu web servers of account %s are not in sync with the "
+                               "directory; the table says which and why",
+                               bad, c.run.n, c.acct->name);
+out:
+    if (rc != KF_OK && rc != KF_ERR_CONFLICT)
+        blame_expired_ticket(o->account, err);
+    if (rc != KF_OK) {
+        out->error = strdup(err->msg);
+        out->fix = strdup(fix);
+    }
+    out->status = rc;
+    for (size_t i = 0; sy.s != NULL && i < c.run.n; i++)
+        free(sy.s[i].drop);
+    free(sy.s);
+    free(token);
+    kf_keyset_free(exported);
+    kf_keyset_free(target);
+    kf_strv_free(implied, n_implied);
+    kf_strv_free(want, n_want);
+    end(&c);
+    out->r = c.res;
+    return rc;
+}
+
+void
+kf_sync_result_free(struct kf_sync_result *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->v[i].account);
+        free(r->v[i].principal);
+        free(r->v[i].source);
+        free(r->v[i].note);
+        free(r->v[i].error);
+        free(r->v[i].fix);
+        kf_rotate_result_free(r->v[i].r);
+    }
+    free(r->v);
+    free(r);
+}
+
+kf_status
+kf_sync(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *opts,
+        struct kf_sync_result **result, struct kf_err *err)
+{
+    struct kf_account *accts = NULL, *one = NULL;
+    size_t n = 0, failed = 0;
+    struct kf_sync_result *res;
+    struct kf_err first = {0};
+    kf_status rc;
+
+    *result = NULL;
+    if (opts->account != NULL) {
+        if ((rc = kf_store_account_get(st, opts->account, &one, err)) != KF_OK)
+            return rc;
+        accts = one;
+        n = 1;
+    } else if ((rc = kf_store_account_list(st, &accts, &n, err)) != KF_OK) {
+        return rc;
+    }
+    if (n == 0) {
+        kf_account_list_free(accts, n);
+        return kf_err_set(err, KF_ERR_NOT_FOUND,
+                          "krbfleet manages no account yet (`krbfleet account new`)");
+    }
+    res = calloc(1, sizeof(*res));
+    if (res == NULL || (res->v = calloc(n, sizeof(*res->v))) == NULL) {
+        free(res);
+        one ? kf_account_free(one) : kf_account_list_free(accts, n);
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    }
+    res->n = n;
+    for (size_t i = 0; i < n; i++) {
+        struct kf_sync_account *a = &res->v[i];
+        struct kf_rotate_opts o = *opts;
+        struct kf_err e = {0};
+        a->account = strdup(accts[i].name);
+        if (a->account == NULL) {
+            a->status = kf_err_set(&e, KF_ERR_NOMEM, "out of memory");
+        } else if (accts[i].n_sites == 0) {
+            a->note = strdup("assigned to no site: no web server to sync");
+            a->status = KF_OK;
+        } else {
+            o.account = a->account;
+            a->status = sync_account(st, dir, &o, a, &e);
+        }
+        if (a->status != KF_OK && failed++ == 0)
+            first = e;
+    }
+    one ? kf_account_free(one) : kf_account_list_free(accts, n);
+    *result = res;
+    if (failed == 0)
+        return KF_OK;
+    if (n == 1) {
+        *err = first;
+        return first.code;
+    }
+    return kf_err_set(err, first.code, "%zu of %zu accounts are not in sync; first: %s", failed,
+                      n, first.msg);
 }

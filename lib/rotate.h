@@ -1,6 +1,7 @@
 /* rotate.h - Set-CsKerberosAccountPassword, safely (DESIGN.md, "The
- * rotation"): plan, stage, commit, verify, prune — and the copy of keys
- * from one web server to another.
+ * rotation"): plan, stage, commit, verify, prune — the copy of keys from
+ * one web server to another, and `krbfleet sync`, which repairs whatever
+ * a killed or failed run left behind.
  *
  * The directory is reached only through directory.h, the agents only
  * through agent_client.h; the KDC traffic that matters (the account's salt,
@@ -48,6 +49,7 @@ struct kf_server_result {
     char *error;       /* one sentence, NULL when fine */
     char *fix;         /* the command that repairs it, or NULL */
     size_t pruned;     /* entries pruned */
+    char *action;      /* sync: what was done to it, one sentence (NULL: rotation) */
 };
 
 struct kf_rotate_result {
@@ -75,5 +77,49 @@ kf_status kf_rotate_copy(struct kf_store *st, struct kf_dir *dir, const char *fr
                          struct kf_rotate_result **result, struct kf_err *err);
 
 void kf_rotate_result_free(struct kf_rotate_result *r);
+
+/* ---- sync: converge every server to the directory ----------------------
+ *
+ * For each account (OPTS->account, or every account when NULL): take its
+ * lock; read its kvno D from the directory (one DC; the KDC pinned to it);
+ * reach every agent of its sites; get a fresh service ticket for one of
+ * its published SPNs that the topology implies (NAME$ when none is) and
+ * ask every agent which key accepts it (CHECK tries every key whatever its
+ * kvno label says); take that key set from one agent that holds it
+ * (EXPORT), completed with entries for every SPN the topology implies;
+ * stage it at D on every server whose set at D differs (restamping keys
+ * found under a wrong label); withdraw sets labelled above D (staged by a
+ * run that never committed) and wrong labels; check every server again
+ * with the same ticket and log in for real where the pool is published;
+ * prune kvnos older than grace; record it all in the store.
+ *
+ * Refused when the store recorded a kvno above D as committed (this DC may
+ * not have replicated it yet). When no reachable agent holds a key that
+ * accepts the ticket, the keys are lost: the account's error says so, and
+ * that `krbfleet password set --account NAME` makes new ones. */
+struct kf_sync_account {
+    char *account;              /* short name */
+    char *principal;            /* the service the fresh ticket was for; NULL if none */
+    char *source;               /* the server whose keys were copied; NULL if none */
+    char *note;                 /* nothing to do and why, e.g. no site assigned; or NULL */
+    char *error;                /* why this account is not in sync; NULL when it is */
+    char *fix;                  /* the command that repairs it, or NULL */
+    kf_status status;
+    struct kf_rotate_result *r; /* dc, old_kvno = new_kvno = D, one row per server */
+};
+
+struct kf_sync_result {
+    struct kf_sync_account *v;
+    size_t n;
+};
+
+/* Sync OPTS->account (NULL: every account). OPTS->force and dry_run are
+ * not used. *RESULT is always set when accounts were found (free with
+ * kf_sync_result_free); the return is KF_OK only if every server of every
+ * account ended holding the keys the directory uses, at its kvno. */
+kf_status kf_sync(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *opts,
+                  struct kf_sync_result **result, struct kf_err *err);
+
+void kf_sync_result_free(struct kf_sync_result *r);
 
 #endif

@@ -93,5 +93,6 @@ KF_CMD(kf_cmd_spn_list);
 KF_CMD(kf_cmd_topology_enable);
 KF_CMD(kf_cmd_topology_test);
 KF_CMD(kf_cmd_password_set);
+KF_CMD(kf_cmd_sync);
 
 #endif

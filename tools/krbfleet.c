@@ -122,6 +122,27 @@ static const struct kf_command commands[] = {
      "verify the destination with a real login.\n"
      "Exit status 0 only if every server ended healthy; otherwise the table names\n"
      "each problem and the command that repairs it.\n"},
+    {"sync", kf_cmd_sync, "[--account NAME] [--json]",
+     "Bring every web server back to the keys the directory uses (after a crash)",
+     "For each account (all, or NAME), on one DC:\n"
+     "  1. take the account's lock; read its kvno from the directory; reach every\n"
+     "     agent of its sites (unreachable ones are reported, the others synced);\n"
+     "  2. get a fresh service ticket for one of its published SPNs (NAME$ when\n"
+     "     none is) and ask every agent which key of its keytab accepts it - every\n"
+     "     key is tried, whatever its kvno label says;\n"
+     "  3. take that key set from an agent that holds it and stage it at the\n"
+     "     directory's kvno on every server that lacks it, or has it incomplete or\n"
+     "     under a wrong label; withdraw sets labelled above the directory's kvno\n"
+     "     (staged by a run that never committed);\n"
+     "  4. check every server again with the same ticket, log in for real where\n"
+     "     the pool's SPN is published, prune kvnos older than [rotation] grace,\n"
+     "     and record it all in the store.\n"
+     "Run it after `password set` was killed or failed half-way (its message says\n"
+     "so), or after adding a server to a pool. If no server holds a key that\n"
+     "accepts the ticket, the keys are lost: sync says so, and\n"
+     "`krbfleet password set --account NAME` makes new ones.\n"
+     "Exit status 0 only if every server ends holding the directory's keys at its\n"
+     "kvno; otherwise the table names each problem and what repairs it.\n"},
     {"spn list", kf_cmd_spn_list, "NAME [--json]",
      "The SPNs the directory holds for an account now (setspn -L)", NULL},
     {"audit list", kf_cmd_audit_list, "[--json]",
@@ -158,8 +179,12 @@ find_command(int argc, char **argv, int *words)
 {
     for (size_t i = 0; i < N_COMMANDS; i++) {
         const char *name = commands[i].name, *sp = strchr(name, ' ');
-        size_t n1 = (size_t)(sp - name);
-        if (argc >= 2 && strlen(argv[0]) == n1 && strncmp(argv[0], name, n1) == 0 &&
+        size_t n1 = sp ? (size_t)(sp - name) : strlen(name);
+        if (sp == NULL && argc >= 1 && strcmp(argv[0], name) == 0) {
+            *words = 1; /* a one-word command: "sync" */
+            return &commands[i];
+        }
+        if (sp != NULL && argc >= 2 && strlen(argv[0]) == n1 && strncmp(argv[0], name, n1) == 0 &&
             strcmp(argv[1], sp + 1) == 0) {
             *words = 2;
             return &commands[i];
