@@ -65,8 +65,10 @@ kf_b64_decode(const char *in, size_t len, size_t max, size_t *outlen)
         int c = in[i + 2] == '=' ? -2 : value(in[i + 2]);
         int d = in[i + 3] == '=' ? -2 : value(in[i + 3]);
         bool last = i + 4 == len;
+        /* strict: padding only at the end, and the bits it leaves unused zero */
         if (a < 0 || b < 0 || c == -1 || d == -1 || (!last && (c < 0 || d < 0)) ||
-            (c == -2 && d != -2)) {
+            (c == -2 && d != -2) || (c == -2 && (b & 15) != 0) ||
+            (c >= 0 && d == -2 && (c & 3) != 0)) {
             free(out);
             return NULL;
         }

@@ -1,6 +1,8 @@
 /* dns_srv.c - SRV records through libresolv, in RFC 2782 order. */
 #include "dns_srv.h"
 
+#include "names.h"
+
 #include "mem.h"
 
 #include <arpa/nameser.h>
@@ -111,11 +113,8 @@ kf_srv_lookup(const char *name, struct kf_srv **out, size_t *n, struct kf_err *e
 {
     struct __res_state rs;
     _cleanup_free_ unsigned char *answer = NULL;
-    struct kf_srv *list = NULL;
-    size_t count = 0;
-    ns_msg msg;
-    int len, rrs;
-    kf_status st = KF_OK;
+    int len;
+    kf_status st;
 
     *out = NULL;
     *n = 0;
@@ -138,7 +137,25 @@ kf_srv_lookup(const char *name, struct kf_srv **out, size_t *n, struct kf_err *e
     res_nclose(&rs);
     if (len > ANSWER_MAX)
         len = ANSWER_MAX; /* truncated answer: parse what we have */
-    if (ns_initparse(answer, len, &msg) < 0)
+    if ((st = kf_srv_parse(answer, (size_t)len, name, out, n, err)) != KF_OK)
+        return st;
+    kf_srv_order(*out, *n, NULL);
+    return KF_OK;
+}
+
+kf_status
+kf_srv_parse(const unsigned char *answer, size_t len, const char *name, struct kf_srv **out,
+             size_t *n, struct kf_err *err)
+{
+    struct kf_srv *list = NULL;
+    size_t count = 0;
+    ns_msg msg;
+    int rrs;
+    kf_status st = KF_OK;
+
+    *out = NULL;
+    *n = 0;
+    if (len > ANSWER_MAX || ns_initparse(answer, (int)len, &msg) < 0)
         return kf_err_set(err, KF_ERR_DIRECTORY, "DNS SRV lookup of %s: malformed answer", name);
     rrs = ns_msg_count(msg, ns_s_an);
     list = calloc(KF_SRV_MAX, sizeof(*list));
@@ -146,7 +163,7 @@ kf_srv_lookup(const char *name, struct kf_srv **out, size_t *n, struct kf_err *e
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < rrs && count < KF_SRV_MAX; i++) {
         ns_rr rr;
-        char target[NS_MAXDNAME];
+        char target[NS_MAXDNAME], fqdn[KF_FQDN_MAX + 1];
         const unsigned char *rd;
 
         if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) {
@@ -162,15 +179,13 @@ kf_srv_lookup(const char *name, struct kf_srv **out, size_t *n, struct kf_err *e
             continue;
         if (target[0] == '\0' || strcmp(target, ".") == 0)
             continue; /* "service decidedly not available" */
-        for (char *p = target; *p != '\0'; p++)
-            *p = (char)tolower((unsigned char)*p);
-        size_t tl = strlen(target);
-        if (tl > 0 && target[tl - 1] == '.')
-            target[tl - 1] = '\0';
+        /* A target goes into an LDAP URI: only a valid host name will do. */
+        if (kf_fqdn_normalize(target, fqdn, sizeof(fqdn), NULL) != KF_OK)
+            continue;
         list[count].priority = ns_get16(rd);
         list[count].weight = ns_get16(rd + 2);
         list[count].port = ns_get16(rd + 4);
-        list[count].target = strdup(target);
+        list[count].target = strdup(fqdn);
         if (list[count].target == NULL) {
             st = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
             goto fail;
@@ -182,7 +197,6 @@ kf_srv_lookup(const char *name, struct kf_srv **out, size_t *n, struct kf_err *e
         return kf_err_set(err, KF_ERR_NOT_FOUND, "DNS SRV lookup of %s: no usable SRV records",
                           name);
     }
-    kf_srv_order(list, count, NULL);
     *out = list;
     *n = count;
     return KF_OK;

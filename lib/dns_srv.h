@@ -28,6 +28,13 @@ struct kf_srv {
  * (the resolver failed or timed out; the message names NAME), KF_ERR_NOMEM. */
 kf_status kf_srv_lookup(const char *name, struct kf_srv **out, size_t *n, struct kf_err *err);
 
+/* Parse a DNS answer of LEN bytes (at most 64 KiB) to the SRV query for
+ * NAME into *OUT / *N, unordered: the bounded parser kf_srv_lookup uses
+ * (fuzzed). Targets that are not valid host names are skipped. Errors as
+ * kf_srv_lookup. */
+kf_status kf_srv_parse(const unsigned char *answer, size_t len, const char *name,
+                       struct kf_srv **out, size_t *n, struct kf_err *err);
+
 /* Put LIST in RFC 2782 order: ascending priority; within a priority, pick
  * records one by one with probability proportional to weight (weight 0 is
  * picked last among its priority). RND returns a uniform value in
