@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "krb5pin.h"
+
 struct kf_agent {
     int fd;               /* -1 once the connection is lost */
     int timeout_s;
@@ -641,12 +643,13 @@ kf_agent_check(struct kf_agent *a, const char *principal, const void *token, siz
 }
 
 kf_status
-kf_agent_ticket_token(const char *service_principal, uint8_t **token, size_t *len,
-                      uint32_t *ticket_kvno, struct kf_err *err)
+kf_agent_ticket_token(const char *service_principal, const char *kdc, uint8_t **token,
+                      size_t *len, uint32_t *ticket_kvno, struct kf_err *err)
 {
     krb5_context ctx = NULL;
-    krb5_ccache cc = NULL;
-    krb5_creds in, *creds = NULL;
+    krb5_ccache cc = NULL, mem = NULL;
+    krb5_creds in, *creds = NULL, match, tgt;
+    krb5_principal tgs = NULL;
     krb5_auth_context ac = NULL;
     krb5_data apreq = {0};
     krb5_ticket *tkt = NULL;
@@ -656,8 +659,30 @@ kf_agent_ticket_token(const char *service_principal, uint8_t **token, size_t *le
     *token = NULL;
     *len = 0;
     memset(&in, 0, sizeof(in));
-    if ((ret = krb5_init_context(&ctx)) != 0)
+    memset(&match, 0, sizeof(match));
+    memset(&tgt, 0, sizeof(tgt));
+    if (kdc != NULL) {
+        /* the realm to pin is the service's: parse it with a plain context */
+        krb5_context plain = NULL;
+        krb5_principal sp = NULL;
+        char realm[256] = "";
+        if ((ret = krb5_init_context(&plain)) != 0)
+            return kf_err_set(err, KF_ERR_UNEXPECTED, "cannot start libkrb5 (error %d)",
+                              (int)ret);
+        if ((ret = krb5_parse_name(plain, service_principal, &sp)) == 0)
+            snprintf(realm, sizeof(realm), "%.*s", (int)sp->realm.length, sp->realm.data);
+        krb5_free_principal(plain, sp);
+        if (ret != 0) {
+            st = kf_krb5_err(plain, ret, KF_ERR_INVALID, err, "service principal");
+            krb5_free_context(plain);
+            return st;
+        }
+        krb5_free_context(plain);
+        if ((st = kf_krb5_pinned_context(realm, kdc, &ctx, err)) != KF_OK)
+            return st;
+    } else if ((ret = krb5_init_context(&ctx)) != 0) {
         return kf_err_set(err, KF_ERR_UNEXPECTED, "cannot start libkrb5 (error %d)", (int)ret);
+    }
     if ((ret = krb5_cc_default(ctx, &cc)) != 0 ||
         (ret = krb5_cc_get_principal(ctx, cc, &in.client)) != 0) {
         st = kf_krb5_err(ctx, ret, KF_ERR_CREDENTIALS, err,
@@ -668,7 +693,25 @@ kf_agent_ticket_token(const char *service_principal, uint8_t **token, size_t *le
         st = kf_krb5_err(ctx, ret, KF_ERR_INVALID, err, "service principal");
         goto out;
     }
-    if ((ret = krb5_get_credentials(ctx, 0, cc, &in, &creds)) != 0) {
+    /* A fresh ticket: ask the KDC with a private cache holding only our
+     * TGT, so a service ticket cached before a rotation (old kvno) is never
+     * reused and none is left behind in the caller's cache. */
+    if ((ret = krb5_build_principal_ext(
+             ctx, &tgs, in.client->realm.length, in.client->realm.data, KRB5_TGS_NAME_SIZE,
+             KRB5_TGS_NAME, in.client->realm.length, in.client->realm.data, 0)) != 0)
+        goto krberr;
+    match.client = in.client;
+    match.server = tgs;
+    if ((ret = krb5_cc_retrieve_cred(ctx, cc, 0, &match, &tgt)) != 0) {
+        st = kf_krb5_err(ctx, ret, KF_ERR_CREDENTIALS, err,
+                         "no ticket-granting ticket (run kinit)");
+        goto out;
+    }
+    if ((ret = krb5_cc_new_unique(ctx, "MEMORY", NULL, &mem)) != 0 ||
+        (ret = krb5_cc_initialize(ctx, mem, in.client)) != 0 ||
+        (ret = krb5_cc_store_cred(ctx, mem, &tgt)) != 0)
+        goto krberr;
+    if ((ret = krb5_get_credentials(ctx, 0, mem, &in, &creds)) != 0) {
         st = kf_krb5_err(ctx, ret, KF_ERR_KDC, err, "cannot get a service ticket");
         kf_err_prefix(err, "%s", service_principal);
         goto out;
@@ -689,7 +732,14 @@ kf_agent_ticket_token(const char *service_principal, uint8_t **token, size_t *le
     }
     memcpy(*token, apreq.data, apreq.length);
     *len = apreq.length;
+    goto out;
+krberr:
+    st = kf_krb5_err(ctx, ret, KF_ERR_UNEXPECTED, err, "preparing a private ticket cache");
 out:
+    krb5_free_cred_contents(ctx, &tgt);
+    krb5_free_principal(ctx, tgs);
+    if (mem != NULL)
+        krb5_cc_destroy(ctx, mem);
     if (tkt != NULL)
         krb5_free_ticket(ctx, tkt);
     krb5_free_data_contents(ctx, &apreq);

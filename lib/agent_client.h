@@ -100,12 +100,15 @@ kf_status kf_agent_export(struct kf_agent *a, struct kf_keyset **out, struct kf_
 kf_status kf_agent_check(struct kf_agent *a, const char *principal, const void *token,
                          size_t token_len, struct kf_keytab_check *out, struct kf_err *err);
 
-/* Get a service ticket for SERVICE_PRINCIPAL (e.g. HTTP/web.example.com,
- * realm optional) with the caller's ticket cache and make an AP-REQ from it
- * for kf_agent_check. *TOKEN (free()) and *LEN; *TICKET_KVNO (may be NULL)
+/* Get a fresh service ticket for SERVICE_PRINCIPAL (e.g. HTTP/web.example.com,
+ * realm optional) from the KDC with the caller's TGT (never a service
+ * ticket cached earlier, which could carry a kvno from before a rotation;
+ * the caller's cache is not written) and make an AP-REQ from it
+ * for kf_agent_check. KDC (a DC's name; NULL: the realm's KDCs as krb5.conf
+ * says) is the one asked. *TOKEN (free()) and *LEN; *TICKET_KVNO (may be NULL)
  * gets the kvno the KDC put in the ticket. Talks to the KDC, not an agent.
  * Errors: KF_ERR_CREDENTIALS, KF_ERR_KDC, KF_ERR_NOMEM. */
-kf_status kf_agent_ticket_token(const char *service_principal, uint8_t **token, size_t *len,
-                                uint32_t *ticket_kvno, struct kf_err *err);
+kf_status kf_agent_ticket_token(const char *service_principal, const char *kdc, uint8_t **token,
+                                size_t *len, uint32_t *ticket_kvno, struct kf_err *err);
 
 #endif

@@ -1512,6 +1512,66 @@ ad_spn_owner(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out, str
     return KF_OK;
 }
 
+/* Every object that holds SPN (case-insensitive), in the global catalog
+ * when there is one: a duplicate is a list of two or more. */
+static kf_status
+ad_spn_holders(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out, size_t *n,
+               struct kf_err *err)
+{
+    struct ad *ad = AD(dir);
+    static const char *const attrs[] = {"sAMAccountName", NULL};
+    _cleanup_msg_ LDAPMessage *res = NULL;
+    _cleanup_free_ char *esc = filter_escape(spn), *filter = NULL, *what = NULL;
+    struct conn *c = &ad->main;
+    const char *base = dir->base_dn;
+    struct kf_dir_owner *v = NULL;
+    size_t count = 0;
+    bool oom = false;
+    kf_status st;
+
+    if (esc == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    if (ad->gc_offered) {
+        st = gc_open(dir, err);
+        if (st != KF_OK)
+            return st;
+        c = &ad->gc;
+        base = ""; /* the whole forest */
+    }
+    filter = str_printf("(servicePrincipalName=%s)", esc);
+    what = str_printf("search for the SPN %s", spn);
+    if (filter == NULL || what == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    struct req rq = {.phase = PH_OP, .what = what};
+    st = search(dir, c, base, LDAP_SCOPE_SUBTREE, filter, attrs, &res, &rq, err);
+    if (st != KF_OK)
+        return st;
+    for (LDAPMessage *e = ldap_first_entry(c->ld, res); e != NULL && !oom;
+         e = ldap_next_entry(c->ld, e)) {
+        struct kf_dir_owner *bigger = realloc(v, (count + 1) * sizeof(*v));
+        if (bigger == NULL) {
+            oom = true;
+            break;
+        }
+        v = bigger;
+        v[count].dn = entry_dn(c->ld, e, &oom);
+        v[count].name = entry_str(c->ld, e, "sAMAccountName", &oom);
+        if (v[count].name != NULL) {
+            size_t l = strlen(v[count].name);
+            if (l > 1 && v[count].name[l - 1] == '$')
+                v[count].name[l - 1] = '\0';
+        }
+        count++;
+    }
+    if (oom) {
+        kf_dir_owners_free(v, count);
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    }
+    *out = v;
+    *n = count;
+    return KF_OK;
+}
+
 /* After the DC refused an SPN change as a conflict: say who holds which. */
 static void
 explain_conflict(struct kf_dir *dir, const char *dn, const char *const *add, size_t n_add,
@@ -1738,5 +1798,6 @@ const struct kf_dir_ops kf_dir_ad_ops = {
     .spn_modify = ad_spn_modify,
     .spn_modify_dn = ad_spn_modify_dn,
     .spn_owner = ad_spn_owner,
+    .spn_holders = ad_spn_holders,
     .set_password = ad_set_password,
 };

@@ -63,6 +63,8 @@ struct kf_dir_ops {
                                struct kf_err *err);
     kf_status (*spn_owner)(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out,
                            struct kf_err *err);
+    kf_status (*spn_holders)(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out,
+                             size_t *n, struct kf_err *err);
     kf_status (*set_password)(struct kf_dir *dir, const char *name, const char *password,
                               struct kf_err *err);
 };

@@ -308,6 +308,33 @@ kf_dir_owner_free(struct kf_dir_owner *owner)
 }
 
 kf_status
+kf_dir_spn_holders(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out, size_t *n,
+                   struct kf_err *err)
+{
+    kf_status st;
+
+    *out = NULL;
+    *n = 0;
+    st = check_text("SPN", spn, SPN_MAX_LEN, err);
+    if (st != KF_OK)
+        return st;
+    if (dir->ops->spn_holders == NULL)
+        return kf_err_set(err, KF_ERR_UNEXPECTED, "the %s directory backend cannot list the "
+                                                  "holders of an SPN", dir->ops->name);
+    return dir->ops->spn_holders(dir, spn, out, n, err);
+}
+
+void
+kf_dir_owners_free(struct kf_dir_owner *v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++) {
+        free(v[i].dn);
+        free(v[i].name);
+    }
+    free(v);
+}
+
+kf_status
 kf_dir_set_password(struct kf_dir *dir, const char *name, const char *password, struct kf_err *err)
 {
     kf_status st = check_name(name, err);

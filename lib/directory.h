@@ -110,6 +110,14 @@ kf_status kf_dir_spn_owner(struct kf_dir *dir, const char *spn, struct kf_dir_ow
                            struct kf_err *err);
 void kf_dir_owner_free(struct kf_dir_owner *owner); /* accepts NULL */
 
+/* Every object that holds SPN, searched as kf_dir_spn_owner does, so a
+ * duplicate (two objects, which AD should have refused) shows as N >= 2
+ * instead of an error. *OUT is a new array of N owners (kf_dir_owners_free);
+ * NULL and 0 when nobody holds it. */
+kf_status kf_dir_spn_holders(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out,
+                             size_t *n, struct kf_err *err);
+void kf_dir_owners_free(struct kf_dir_owner *v, size_t n); /* accepts NULL */
+
 /* Set the account's password (the caller wipes PASSWORD). On AD: unicodePwd
  * over this same sealed connection, or kpasswd set-password when
  * [directory] password_method = kpasswd. */

@@ -255,7 +255,7 @@ main(int argc, char **argv)
         uint8_t *tok = NULL;
         size_t len = 0;
         uint32_t tkvno = 0;
-        if (kf_agent_ticket_token(argv[5], &tok, &len, &tkvno, &err) != KF_OK)
+        if (kf_agent_ticket_token(argv[5], NULL, &tok, &len, &tkvno, &err) != KF_OK)
             return fail(&err);
         t1 = ms();
         if (kf_agent_check(a, argc == 7 ? argv[6] : NULL, tok, len, &r, &err) != KF_OK) {
