@@ -23,6 +23,7 @@ if grep -q "RC4 is weak" "$T/err"; then ok "rc4 warns"; else not_ok "rc4 warning
 expect_fail 1 'already managed' kf account new 'LAB\kerbauth'
 samba-tool computer create handmade -s "$LAB_SMB_CONF" >/dev/null 2>&1
 expect_fail 1 'handmade' kf account new 'LAB\handmade'
+expect_fail 1 "create computer objects in CN=Computers,$BASE" env KRB5CCNAME="$LAB_USER_CCACHE" "$KRBFLEET" account new 'LAB\kerbauth3'
 expect_fail 1 'is not the directory' kf account new 'CONTOSO\kerbauth3'
 expect_fail 1 'write the account as DOMAIN\name' kf account new kerbauth3
 expect_fail 1 'not a valid account name' kf account new 'LAB\bad name'
