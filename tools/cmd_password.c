@@ -1,5 +1,6 @@
 /* cmd_password.c - password set (both modes of Set-CsKerberosAccountPassword). */
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,8 @@ KF_CMD(kf_cmd_password_set)
     o.probe_ca = cli->cfg->probe.ca_file;
     o.user = pw ? pw->pw_name : "unknown";
     o.progress = !cli->json && isatty(STDERR_FILENO);
+    /* A new password and keys will be in memory: no core dump of them. */
+    prctl(PR_SET_DUMPABLE, 0);
     if (from != NULL) {
         if (kf_fqdn_normalize(from, fromb, sizeof(fromb), &cli->err) != KF_OK ||
             kf_fqdn_normalize(to, tob, sizeof(tob), &cli->err) != KF_OK)
