@@ -93,6 +93,8 @@ KF_CMD(kf_cmd_spn_list);
 KF_CMD(kf_cmd_topology_enable);
 KF_CMD(kf_cmd_topology_test);
 KF_CMD(kf_cmd_password_set);
+KF_CMD(kf_cmd_assignment_test);
+KF_CMD(kf_cmd_doctor);
 KF_CMD(kf_cmd_sync);
 
 #endif

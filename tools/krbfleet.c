@@ -100,6 +100,30 @@ static const struct kf_command commands[] = {
      "Show which account each site uses", NULL},
     {"assignment remove", kf_cmd_assignment_remove, "--site NAME",
      "Remove a site's assignment", NULL},
+    {"assignment test", kf_cmd_assignment_test, "--site NAME [--report FILE.html] [--json]",
+     "Test a site's Kerberos account and every web server of it; say what to fix",
+     "Test-CsKerberosAccountAssignment. For the site's account, in the directory:\n"
+     "  it exists, is enabled and not expired, holds exactly the SPNs the topology\n"
+     "  implies, and none of them is also registered on another object (a duplicate\n"
+     "  SPN makes the KDC fail or pick the wrong key).\n"
+     "For every name of every pool: it resolves; an alias (CNAME) is a warning,\n"
+     "  because browsers ask for the canonical name's SPN, and a FAIL when that SPN\n"
+     "  is not on the account.\n"
+     "For every web server, through its krbfleetd and a real login:\n"
+     "  agent     the agent answers and admits us\n"
+     "  kvno      the keytab holds the directory's current kvno (older ones listed)\n"
+     "  spns      ... for every SPN of the account\n"
+     "  enctypes  ... with the enctypes of msDS-SupportedEncryptionTypes\n"
+     "  mode      the keytab is 0640 to the web server's group (0600: a warning),\n"
+     "            readable by nobody else\n"
+     "  clock     the clock is within 5 minutes of this host's (a warning past 1)\n"
+     "  key       the agent says which kvno's key accepts a fresh ticket\n"
+     "  login     a real SPNEGO login to the pool's probe URL at the server's\n"
+     "            address succeeds, with the server's mutual authentication verified\n"
+     "Every FAIL names the command that repairs it, e.g. `krbfleet password set\n"
+     "--from fe01... --to fe03...` for a server left at an old kvno.\n"
+     "  --report FILE.html  also write the result as one self-contained HTML page\n"
+     "Exit status 1 if anything failed.\n"},
     {"password set", kf_cmd_password_set,
      "--account NAME [--force] [--dry-run] [--concurrency N] | --from SERVER --to SERVER",
      "Rotate an account's password and deliver its keys to every web server, safely",
@@ -145,6 +169,21 @@ static const struct kf_command commands[] = {
      "kvno; otherwise the table names each problem and what repairs it.\n"},
     {"spn list", kf_cmd_spn_list, "NAME [--json]",
      "The SPNs the directory holds for an account now (setspn -L)", NULL},
+    {"doctor", kf_cmd_doctor, "URL [--address IP] [--json]",
+     "Why does a browser keep prompting for a password at URL? Ask as a client would",
+     "Follows a Negotiate login to URL the way a browser makes it and says, one\n"
+     "sentence each with its fix:\n"
+     "  dns        which name the client resolves and the SPN it asks for - after\n"
+     "             canonicalising, as browsers do (an alias asks for HTTP/<canonical>)\n"
+     "  kdc        whether the KDC issues a ticket for that SPN (kvno, enctype)\n"
+     "  directory  which object holds the SPN (when a directory is configured)\n"
+     "  server     for a server of the topology: which kvnos its keytab holds for\n"
+     "             the SPN and whether it accepts the ticket (through its agent)\n"
+     "  login      whether the server answered with a mutual-authentication token,\n"
+     "             refused the ticket, or offered only NTLM or Basic\n"
+     "  --address IP   connect there instead of resolving the URL's host (one server\n"
+     "                 behind a load balancer)\n"
+     "Needs your Kerberos ticket (kinit). Exit status 1 if the login fails.\n"},
     {"audit list", kf_cmd_audit_list, "[--json]",
      "Show the audit log: every change, when, by which local user and Kerberos principal",
      NULL},
