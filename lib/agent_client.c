@@ -265,6 +265,82 @@ init_failed(struct kf_agent *a, OM_uint32 maj, OM_uint32 min, struct kf_err *err
     return code;
 }
 
+/* A GSSAPI initiator credential over a private MEMORY ccache holding only a
+ * copy of the caller's TGT (from the default ccache), so the service ticket
+ * for host/<server> is asked for here and never written to the caller's
+ * cache. With a FILE ccache every lookup reads (and locks, entry by entry)
+ * the whole file, and a rotation adding one host ticket per agent made that
+ * quadratic: 1,000 agents cost ~10 s of system time in fcntl locks and
+ * reads, and left a 1.3 MB cache that slowed every later Kerberos call.
+ * Leaves *CRED as GSS_C_NO_CREDENTIAL (use the default ccache as it is)
+ * when there is no TGT to copy, so errors are then reported as before.
+ * Free with private_cred_done. */
+static void
+private_cred(krb5_context *kctx, krb5_ccache *mem, gss_cred_id_t *cred)
+{
+    krb5_ccache def = NULL;
+    krb5_principal client = NULL, tgs = NULL;
+    krb5_creds match, tgt;
+    const krb5_data *realm;
+    char name[300];
+    gss_key_value_element_desc elem = {"ccache", name};
+    gss_key_value_set_desc store = {1, &elem};
+    gss_OID_set_desc mechs = {1, (gss_OID)gss_mech_krb5};
+    OM_uint32 maj, min;
+
+    *kctx = NULL;
+    *mem = NULL;
+    *cred = GSS_C_NO_CREDENTIAL;
+    memset(&match, 0, sizeof(match));
+    memset(&tgt, 0, sizeof(tgt));
+    if (krb5_init_context(kctx) != 0) {
+        *kctx = NULL;
+        return;
+    }
+    if (krb5_cc_default(*kctx, &def) != 0 || krb5_cc_get_principal(*kctx, def, &client) != 0)
+        goto out;
+    realm = krb5_princ_realm(*kctx, client);
+    if (krb5_build_principal_ext(*kctx, &tgs, realm->length, realm->data, 6, "krbtgt",
+                                 realm->length, realm->data, 0) != 0)
+        goto out;
+    match.client = client;
+    match.server = tgs;
+    if (krb5_cc_retrieve_cred(*kctx, def, 0, &match, &tgt) != 0)
+        goto out;
+    if (krb5_cc_new_unique(*kctx, "MEMORY", NULL, mem) != 0)
+        goto out;
+    if (krb5_cc_initialize(*kctx, *mem, client) != 0 || krb5_cc_store_cred(*kctx, *mem, &tgt) != 0)
+        goto out;
+    snprintf(name, sizeof(name), "MEMORY:%s", krb5_cc_get_name(*kctx, *mem));
+    maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
+                                &store, cred, NULL, NULL);
+    if (GSS_ERROR(maj))
+        *cred = GSS_C_NO_CREDENTIAL;
+out:
+    if (*cred == GSS_C_NO_CREDENTIAL && *mem != NULL) {
+        krb5_cc_destroy(*kctx, *mem);
+        *mem = NULL;
+    }
+    krb5_free_cred_contents(*kctx, &tgt);
+    krb5_free_principal(*kctx, tgs);
+    krb5_free_principal(*kctx, client);
+    if (def != NULL)
+        krb5_cc_close(*kctx, def);
+}
+
+static void
+private_cred_done(krb5_context kctx, krb5_ccache mem, gss_cred_id_t *cred)
+{
+    OM_uint32 min;
+
+    if (*cred != GSS_C_NO_CREDENTIAL)
+        gss_release_cred(&min, cred);
+    if (mem != NULL)
+        krb5_cc_destroy(kctx, mem);
+    if (kctx != NULL)
+        krb5_free_context(kctx);
+}
+
 static kf_status
 handshake(struct kf_agent *a, int64_t deadline, struct kf_err *err)
 {
@@ -272,6 +348,9 @@ handshake(struct kf_agent *a, int64_t deadline, struct kf_err *err)
     _cleanup_(kf_buf_freep) struct kf_buf *in = kf_buf_new(KF_PROTO_FRAME_MAX);
     gss_buffer_desc namebuf, itok = GSS_C_EMPTY_BUFFER, otok;
     gss_name_t target = GSS_C_NO_NAME;
+    gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
+    krb5_context kctx = NULL;
+    krb5_ccache mem = NULL;
     OM_uint32 maj, min, rmin, flags = 0;
     const OM_uint32 want = GSS_C_MUTUAL_FLAG | GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG;
     char *svc = NULL;
@@ -286,10 +365,11 @@ handshake(struct kf_agent *a, int64_t deadline, struct kf_err *err)
     free(svc);
     if (GSS_ERROR(maj))
         return kf_gss_err(err, KF_ERR_USAGE, maj, min, "bad server name");
+    private_cred(&kctx, &mem, &cred);
     for (;;) {
         otok.length = 0;
         otok.value = NULL;
-        maj = gss_init_sec_context(&min, GSS_C_NO_CREDENTIAL, &a->ctx, target,
+        maj = gss_init_sec_context(&min, cred, &a->ctx, target,
                                    (gss_OID)gss_mech_krb5,
                                    want | GSS_C_REPLAY_FLAG | GSS_C_SEQUENCE_FLAG, 0,
                                    GSS_C_NO_CHANNEL_BINDINGS, &itok, NULL, &otok, &flags, NULL);
@@ -339,6 +419,7 @@ handshake(struct kf_agent *a, int64_t deadline, struct kf_err *err)
         itok.length = n;
     }
     gss_release_name(&rmin, &target);
+    private_cred_done(kctx, mem, &cred);
     if (st != KF_OK)
         return st;
     if ((flags & want) != want) {
