@@ -541,16 +541,35 @@ first_failure(struct ctx *c, char *out, size_t size)
         }
 }
 
+/* One row per server is written in one transaction, not one each: in
+ * autocommit every row cost its own fsyncs (1,000 servers: ~2.5 s, more
+ * than staging them all). If the store is busy the rows go one by one. */
+static bool
+batch_begin(struct kf_store *st)
+{
+    return kf_store_begin(st, NULL) == KF_OK;
+}
+
+static void
+batch_end(struct kf_store *st, bool open)
+{
+    if (open && kf_store_commit(st, NULL) != KF_OK)
+        kf_store_rollback(st);
+}
+
 /* Record what each healthy server holds now. */
 static void
 record(struct ctx *c, uint32_t kvno)
 {
+    bool tx = batch_begin(c->st);
+
     for (size_t i = 0; i < c->run.n; i++)
         if (c->run.srv[i].staged && c->res->servers[i].state == KF_SERVER_OK) {
             c->res->servers[i].kvno = (int)kvno;
             kf_store_server_key_set(c->st, c->res->servers[i].server, c->acct->name, (int)kvno,
                                     "committed", NULL);
         }
+    batch_end(c->st, tx);
 }
 
 static void blame_expired_ticket(const char *account, struct kf_err *err);
@@ -604,6 +623,7 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
     uint32_t predicted, actual;
     struct kf_dir_account *after = NULL;
     size_t staged;
+    bool tx;
     kf_status rc;
 
     *result = NULL;
@@ -652,10 +672,12 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
     c.run.kvno = predicted;
     run_phase(&c.run, "stage", do_stage);
     journal(st, c.res->run_id, c.acct->name, "staged", "kvno %u", predicted);
+    tx = batch_begin(st);
     for (size_t i = 0; i < c.run.n; i++)
         if (c.run.srv[i].staged)
             kf_store_server_key_set(st, c.res->servers[i].server, c.acct->name, (int)predicted,
                                     "staged", NULL);
+    batch_end(st, tx);
     bad = 0;
     for (size_t i = 0; i < c.run.n; i++)
         if (!c.run.srv[i].staged && c.res->servers[i].state != KF_SERVER_SKIPPED)
@@ -663,9 +685,11 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
     if (bad > 0 && !o->force) {
         first_failure(&c, first, sizeof(first));
         run_phase(&c.run, "withdraw", do_withdraw);
+        tx = batch_begin(st);
         for (size_t i = 0; i < c.run.n; i++)
             kf_store_server_key_set(st, c.res->servers[i].server, c.acct->name, (int)predicted,
                                     NULL, NULL);
+        batch_end(st, tx);
         rc = kf_err_set(err, KF_ERR_AGENT,
                         "staging failed on %zu web server(s); the staged keys were withdrawn and "
                         "the directory was not touched. First: %s",
