@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kdc_gate.h"
 #include "krb5pin.h"
 
 struct kf_agent {
@@ -276,11 +277,11 @@ init_failed(struct kf_agent *a, OM_uint32 maj, OM_uint32 min, struct kf_err *err
  * when there is no TGT to copy, so errors are then reported as before.
  * Free with private_cred_done. */
 static void
-private_cred(krb5_context *kctx, krb5_ccache *mem, gss_cred_id_t *cred)
+private_cred(const char *server, krb5_context *kctx, krb5_ccache *mem, gss_cred_id_t *cred)
 {
     krb5_ccache def = NULL;
-    krb5_principal client = NULL, tgs = NULL;
-    krb5_creds match, tgt;
+    krb5_principal client = NULL, tgs = NULL, svc = NULL;
+    krb5_creds match, tgt, *ticket = NULL;
     const krb5_data *realm;
     char name[300];
     gss_key_value_element_desc elem = {"ccache", name};
@@ -311,6 +312,17 @@ private_cred(krb5_context *kctx, krb5_ccache *mem, gss_cred_id_t *cred)
         goto out;
     if (krb5_cc_initialize(*kctx, *mem, client) != 0 || krb5_cc_store_cred(*kctx, *mem, &tgt) != 0)
         goto out;
+    /* The KDC exchange now, through the gate (kdc_gate.h); GSSAPI then
+     * finds the ticket in the cache. On failure GSSAPI asks again below and
+     * reports why. */
+    match.server = NULL;
+    if (krb5_sname_to_principal(*kctx, server, "host", KRB5_NT_SRV_HST, &svc) == 0) {
+        match.server = svc;
+        kf_kdc_gate_enter();
+        krb5_get_credentials(*kctx, 0, *mem, &match, &ticket);
+        kf_kdc_gate_leave();
+        krb5_free_creds(*kctx, ticket);
+    }
     snprintf(name, sizeof(name), "MEMORY:%s", krb5_cc_get_name(*kctx, *mem));
     maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
                                 &store, cred, NULL, NULL);
@@ -323,6 +335,7 @@ out:
     }
     krb5_free_cred_contents(*kctx, &tgt);
     krb5_free_principal(*kctx, tgs);
+    krb5_free_principal(*kctx, svc);
     krb5_free_principal(*kctx, client);
     if (def != NULL)
         krb5_cc_close(*kctx, def);
@@ -365,7 +378,7 @@ handshake(struct kf_agent *a, int64_t deadline, struct kf_err *err)
     free(svc);
     if (GSS_ERROR(maj))
         return kf_gss_err(err, KF_ERR_USAGE, maj, min, "bad server name");
-    private_cred(&kctx, &mem, &cred);
+    private_cred(a->server, &kctx, &mem, &cred);
     for (;;) {
         otok.length = 0;
         otok.value = NULL;
@@ -792,7 +805,10 @@ kf_agent_ticket_token(const char *service_principal, const char *kdc, uint8_t **
         (ret = krb5_cc_initialize(ctx, mem, in.client)) != 0 ||
         (ret = krb5_cc_store_cred(ctx, mem, &tgt)) != 0)
         goto krberr;
-    if ((ret = krb5_get_credentials(ctx, 0, mem, &in, &creds)) != 0) {
+    kf_kdc_gate_enter();
+    ret = krb5_get_credentials(ctx, 0, mem, &in, &creds);
+    kf_kdc_gate_leave();
+    if (ret != 0) {
         st = kf_krb5_err(ctx, ret, KF_ERR_KDC, err, "cannot get a service ticket");
         kf_err_prefix(err, "%s", service_principal);
         goto out;

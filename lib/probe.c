@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "b64.h"
+#include "kdc_gate.h"
 #include "keys.h"
 #include "krb5pin.h"
 #include "mem.h"
@@ -234,9 +235,12 @@ ticket_from(const char *realm, const char *kdc, const char *ccname, const char *
     }
     if ((ret = krb5_cc_resolve(ctx, ccname, &cc)) == 0 &&
         (ret = krb5_cc_get_principal(ctx, cc, &in.client)) == 0 &&
-        (ret = krb5_parse_name(ctx, spn, &in.server)) == 0 &&
-        (ret = krb5_get_credentials(ctx, 0, cc, &in, &out)) == 0)
-        rc = 0;
+        (ret = krb5_parse_name(ctx, spn, &in.server)) == 0) {
+        kf_kdc_gate_enter();
+        ret = krb5_get_credentials(ctx, 0, cc, &in, &out);
+        kf_kdc_gate_leave();
+        rc = ret == 0 ? 0 : -1;
+    }
     if (ret != 0) {
         const char *msg = krb5_get_error_message(ctx, ret);
         snprintf(r->detail, sizeof(r->detail), "no service ticket for %s from %s: %s", spn, kdc,
