@@ -577,7 +577,7 @@ agent_finding(struct kf_findings *f, const struct srv *s)
     else
         snprintf(fix, sizeof(fix), "ssh %s systemctl restart krbfleetd", s->sv->fqdn);
     return kf_findings_add(f, KF_FAIL, s->object, "agent", fix,
-                           "%s; its keytab, file mode and clock could not be checked",
+                           "%s (so its keytab, file mode and clock were not checked)",
                            s->agent_err);
 }
 

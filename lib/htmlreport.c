@@ -30,7 +30,8 @@ static const char css[] =
     "td.none{color:#999}\n"
     "table.matrix td{text-align:center;min-width:4.5em}\n"
     "code{font:13px ui-monospace,'DejaVu Sans Mono',monospace;background:#f3f3f6;"
-    "padding:.1em .3em;border-radius:3px;white-space:pre-wrap;word-break:break-all}\n"
+    "padding:.1em .3em;border-radius:3px;white-space:pre-wrap;overflow-wrap:anywhere}\n"
+    "table.findings td:last-child{min-width:24em}\n"
     "footer{margin-top:2em;color:#777;font-size:.9em}\n";
 
 struct page {
