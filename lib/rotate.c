@@ -998,8 +998,8 @@ early:
 
 /* ---- sync -------------------------------------------------------------- */
 
-/* The TGT's end time in the caller's ticket cache, 0 if there is none. No
- * KDC traffic. */
+/* The TGT's end time in the caller's ticket cache (0 if there is none) and
+ * its client's name in WHO. No KDC traffic. */
 static time_t
 tgt_end(char *who, size_t size)
 {
@@ -1012,8 +1012,7 @@ tgt_end(char *who, size_t size)
 
     memset(&match, 0, sizeof(match));
     memset(&tgt, 0, sizeof(tgt));
-    if (who != NULL && size > 0)
-        who[0] = '\0';
+    who[0] = '\0';
     if (krb5_init_context(&ctx) != 0)
         return 0;
     if (krb5_cc_default(ctx, &cc) == 0 && krb5_cc_get_principal(ctx, cc, &client) == 0 &&
@@ -1026,7 +1025,7 @@ tgt_end(char *who, size_t size)
             end = (time_t)(uint32_t)tgt.times.endtime;
             krb5_free_cred_contents(ctx, &tgt);
         }
-        if (who != NULL && krb5_unparse_name(ctx, client, &name) == 0)
+        if (krb5_unparse_name(ctx, client, &name) == 0)
             kf_strlcpy(who, name, size);
     }
     krb5_free_unparsed_name(ctx, name);
@@ -1038,23 +1037,37 @@ tgt_end(char *who, size_t size)
     return end;
 }
 
-/* When a run failed and the caller's ticket has expired meanwhile, say so
- * first: that is what the admin must fix. */
+/* Samba 4.17's KDC answers "Ticket expired" to a request for a service
+ * ticket made with a TGT that has less than this left (seen in the lab:
+ * with 121 s left it works, with 118 s it fails). */
+#define TGT_MARGIN_S 120
+
+/* When a run failed and the caller's ticket has expired meanwhile, or is
+ * so close to its end that the KDC no longer honours it, say so first:
+ * that is what the admin must fix. */
 static void
 blame_expired_ticket(const char *account, struct kf_err *err)
 {
     char who[256], when[32];
-    time_t end = tgt_end(who, sizeof(who));
+    time_t end = tgt_end(who, sizeof(who)), now = time(NULL);
     struct tm tm;
 
-    if (end == 0 || end > time(NULL))
+    if (end == 0 || end > now + TGT_MARGIN_S)
         return;
     localtime_r(&end, &tm);
     strftime(when, sizeof(when), "%H:%M:%S", &tm);
-    kf_err_prefix(err,
-                  "the Kerberos ticket of %s expired at %s, during the run: run kinit, then "
-                  "`krbfleet sync --account %s`. What failed",
-                  who[0] ? who : "the caller", when, account);
+    if (end <= now)
+        kf_err_prefix(err,
+                      "the Kerberos ticket of %s expired at %s, during the run: run kinit, then "
+                      "`krbfleet sync --account %s`. What failed",
+                      who[0] ? who : "the caller", when, account);
+    else
+        kf_err_prefix(err,
+                      "the Kerberos ticket of %s ends at %s, in %llds: too close to its end for "
+                      "the KDC to issue service tickets from it (it refuses with less than %d "
+                      "minutes left). Run kinit, then `krbfleet sync --account %s`. What failed",
+                      who[0] ? who : "the caller", when, (long long)(end - now),
+                      TGT_MARGIN_S / 60, account);
 }
 
 /* A fresh service ticket for PRINCIPAL from KDC (the directory's DC) —
@@ -1524,12 +1537,12 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
     }
     for (size_t i = 0; i < c.run.n; i++)
         if (c.res->servers[i].state != KF_SERVER_OK) {
+            char again[200];
             bad++;
+            snprintf(again, sizeof(again), "%s%s",
+                     c.run.srv[i].status == NULL ? "start its agent (krbfleetd), then " : "", fix);
             if (c.res->servers[i].fix == NULL)
-                c.res->servers[i].fix =
-                    strdup(c.run.srv[i].status == NULL
-                               ? "start its agent (krbfleetd), then krbfleet sync"
-                               : "krbfleet sync");
+                c.res->servers[i].fix = strdup(again);
         }
     {
         char detail[200];
