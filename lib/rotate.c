@@ -577,16 +577,17 @@ static void blame_expired_ticket(const char *account, struct kf_err *err);
 /* The commit's outcome is unknown: every server that has the new keys
  * staged says so, and names the repair. */
 static void
-pending(struct ctx *c, uint32_t kvno)
+pending(struct ctx *c, uint32_t kvno, bool written)
 {
     char fix[128];
 
     snprintf(fix, sizeof(fix), "krbfleet sync --account %s", c->acct->name);
     for (size_t i = 0; i < c->run.n; i++)
         if (c->run.srv[i].staged)
-            set_error(&c->res->servers[i], fix,
-                      "has kvno %u staged beside its current keys; not known to be committed",
-                      kvno);
+            set_error(&c->res->servers[i], fix, "has the new keys staged (kvno %u) beside its "
+                      "current ones; %s", kvno, written ? "the password was changed, its kvno "
+                                                          "not read back"
+                                                        : "not known to be committed");
 }
 
 /* Point every failed server at the command that repairs it. */
@@ -733,7 +734,7 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
                                    "changed there (staged keys withdrawn)");
                 goto out;
             }
-            pending(&c, predicted);
+            pending(&c, predicted, false);
             kf_err_prefix(err,
                           "setting the password in the directory failed; %s still reports kvno "
                           "%d, but the write may yet be applied. The new keys (kvno %u) stay "
@@ -744,7 +745,7 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
             goto out;
         }
         if (after == NULL) {
-            pending(&c, predicted);
+            pending(&c, predicted, false);
             kf_err_prefix(err,
                           "setting the password in the directory failed and whether it changed "
                           "is unknown. The new keys (kvno %u) stay staged beside the current "
@@ -760,7 +761,7 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
     fault("commit", 1);
     pause_at("after-commit");
     if (after == NULL && (rc = kf_dir_account_get(dir, c.acct->name, &after, err)) != KF_OK) {
-        pending(&c, predicted);
+        pending(&c, predicted, true);
         kf_err_prefix(err,
                       "the password was changed but its kvno could not be read back; the new "
                       "keys are staged, so logins keep working: run `krbfleet sync --account "

@@ -72,6 +72,9 @@ print_result(struct kf_cli *cli, const struct kf_rotate_result *r, bool dry_run,
         if (dry_run)
             printf("dry run: kvno %d would become %d on %s; nothing was changed\n", r->old_kvno,
                    r->new_kvno, r->dc);
+        else if (r->directory_changed && r->new_kvno < 0)
+            printf("kvno %d -> ?, the password was changed on %s but its kvno not read back\n",
+                   r->old_kvno, r->dc);
         else if (r->directory_changed)
             printf("kvno %d -> %d, committed on %s\n", r->old_kvno, r->new_kvno, r->dc);
     }

@@ -6,7 +6,6 @@ FL_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 FLEET=$FL_HERE/../lab/fleet.sh
 WEB=$FL_HERE/../lab/web.sh
 SERVERS="fe01.redmond.lab.test fe02.redmond.lab.test fe01.dublin.lab.test fe02.dublin.lab.test"
-ACCOUNT_DN="CN=kerbauth,CN=Computers,$LAB_BASE_DN"
 
 fleet_down() { touch "$T/stop-loops" 2>/dev/null; wait 2>/dev/null; "$FLEET" down >/dev/null 2>&1; }
 trap 'fleet_down; rm -rf "$T"' EXIT
@@ -23,9 +22,14 @@ kt() { echo "$LAB_DIR/fleet/$1/http.keytab"; }
 # the kvnos a server's keytab holds for the pools' SPNs, ascending, space-separated
 kvnos() { klist -k "$(kt "$1")" 2>/dev/null | awk '/HTTP\/web/ { print $1 }' | sort -un | tr '\n' ' '; }
 top_kvno() { kvnos "$1" | awk '{ print $NF }'; }
-dir_kvno() { ldap_attr "$ACCOUNT_DN" msDS-KeyVersionNumber; }
-# how many servers hold kvno K
-holders() { local s n=0; for s in $SERVERS; do case " $(kvnos "$s")" in *" $1 "*) n=$((n + 1)) ;; esac; done; echo $n; }
+# dir_kvno [ACCOUNT]: msDS-KeyVersionNumber of ACCOUNT (default kerbauth)
+dir_kvno() { ldap_attr "CN=${1:-kerbauth},CN=Computers,$LAB_BASE_DN" msDS-KeyVersionNumber; }
+# holders K [SERVER...]: how many of the servers (default all) hold kvno K
+holders() {
+  local k=$1 s n=0; shift
+  for s in ${*:-$SERVERS}; do case " $(kvnos "$s")" in *" $k "*) n=$((n + 1)) ;; esac; done
+  echo $n
+}
 
 # a ticket cache with only alice's TGT: its logins get new service tickets
 fresh_alice() { KRB5CCNAME=$1 kinit "$LAB_USER_PRINCIPAL" <"$LAB_SECRETS/$LAB_USER" >/dev/null 2>&1; }
@@ -47,27 +51,55 @@ all_logins() {
 # fresh_logins: a new TGT, then every server answers its new service tickets
 fresh_logins() { fresh_alice "$T/fresh.ccache" && all_logins "$T/fresh.ccache"; }
 
-# keytabs_match: every keytab's newest kvno is the directory's, and a login
-# with a brand-new ticket works on every server
+# keytabs_match [ACCOUNT SERVER...]: the newest kvno of every keytab (of
+# the account's servers; default kerbauth, all) is the account's kvno in the
+# directory, and a login with a brand-new ticket works on every server
 keytabs_match() {
-  local s k bad=0
-  k=$(dir_kvno)
-  for s in $SERVERS; do
+  local s k bad=0 acct=${1:-kerbauth}
+  shift || true
+  k=$(dir_kvno "$acct")
+  for s in ${*:-$SERVERS}; do
     [ "$(top_kvno "$s")" = "$k" ] || { bad=1; echo "  $s holds kvnos $(kvnos "$s"), directory has $k" >&2; }
   done
   fresh_logins || bad=1
   return $bad
 }
 
+# the pause points (KRBFLEET_PAUSE) are compiled in with the fault points
+has_pause_points() { grep -qa KRBFLEET_PAUSE_FILE "$KRBFLEET"; }
+
+# start_paused NAME POINT ARG...: run krbfleet ARG... with KRBFLEET_PAUSE=POINT
+# in the background; return once it waits there (1 if it never gets there)
+start_paused() {
+  local name=$1 point=$2 i
+  shift 2
+  rm -f "$T/go-$name"
+  : >"$T/$name.err"
+  KRBFLEET_PAUSE=$point KRBFLEET_PAUSE_FILE=$T/go-$name "$KRBFLEET" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+  echo $! >"$T/$name.pid"
+  for i in $(seq 600); do
+    grep -q "paused at $point" "$T/$name.err" && return 0
+    kill -0 "$(cat "$T/$name.pid")" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+# resume NAME: let it go on; its exit status is in $RC once it ends
+resume() { RC=0; touch "$T/go-$1"; wait "$(cat "$T/$1.pid")" || RC=$?; }
+
 # login loops in the background until stop_loops: "cached" uses alice's own
 # cache (service tickets of the kvno current when it started), "fresh" a new
 # TGT every round (new service tickets, the directory's kvno of the moment).
-start_loops() {
+start_loops() { # [cached]: only the cached loop (when the KDC will be down)
   rm -f "$T/stop-loops" "$T/loop-"*
+  LOOPS="cached fresh"
+  [ "${1:-}" = cached ] && LOOPS=cached
   ( while [ ! -e "$T/stop-loops" ]; do
       all_logins 2>>"$T/loop-cached.fail" || echo fail >>"$T/loop-cached.bad"
       echo round >>"$T/loop-cached.rounds"
     done ) &
+  [ "${1:-}" = cached ] && return 0
   ( while [ ! -e "$T/stop-loops" ]; do
       fresh_alice "$T/loop.ccache" && all_logins "$T/loop.ccache" 2>>"$T/loop-fresh.fail" ||
         echo fail >>"$T/loop-fresh.bad"
@@ -80,7 +112,7 @@ stop_loops() {
   local kind r
   touch "$T/stop-loops"
   wait
-  for kind in cached fresh; do
+  for kind in $LOOPS; do
     r=$(grep -c round "$T/loop-$kind.rounds" 2>/dev/null || echo 0)
     if [ "$r" -ge 1 ] && [ ! -s "$T/loop-$kind.bad" ]; then
       ok "$1: no failed login with $kind tickets ($r rounds of 4 logins)"

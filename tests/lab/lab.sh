@@ -32,6 +32,8 @@ usage: lab.sh up DIR                 provision and start a private AD DC in DIR
        lab.sh addr DIR K             print (and add to lo) extra address K (1..200)
        lab.sh add-host DIR ADDR NAME...
                                      append "ADDR NAME..." to the lab's hosts file
+       lab.sh stop-dc DIR            stop the lab's DC (samba), keeping everything else
+       lab.sh start-dc DIR           start it again (after stop-dc); waits for LDAP and KDC
        lab.sh list                   list the labs running on this machine
        lab.sh reap                   remove leftovers of labs whose owner died
 DIR is an existing directory the caller made (and removes); run as root.
@@ -610,6 +612,48 @@ cmd_add_host() {
   printf '%s\t%s\n' "$addr" "$*" >>"$dir/hosts"
 }
 
+# stop-dc / start-dc: a DC that goes away mid-operation and comes back
+# (tests of what krbfleet does then). Same samba, same files, new PID.
+cmd_stop_dc() {
+  [ $# -eq 1 ] || usage
+  local dir t0
+  [ "$(id -u)" = 0 ] || die "stop-dc needs root"
+  dir=$(need_lab "$1")
+  t0=$(now)
+  load_state "$dir/lab.state"
+  alive "$S_SAMBA_PID" "$S_SAMBA_START" || die "stop-dc: samba is not running"
+  stop_samba
+  say "stop-dc: samba pid $S_SAMBA_PID stopped in $(elapsed "$t0") s"
+}
+
+cmd_start_dc() {
+  [ $# -eq 1 ] || usage
+  local dir t0 deadline cc
+  [ "$(id -u)" = 0 ] || die "start-dc needs root"
+  dir=$(need_lab "$1")
+  t0=$(now)
+  load_state "$dir/lab.state"
+  alive "$S_SAMBA_PID" "$S_SAMBA_START" && die "start-dc: samba (pid $S_SAMBA_PID) is running"
+  (cd "$dir/samba" && exec setsid samba -s "$S_CONF" --foreground --no-process-group \
+      </dev/null >>"$dir/log/samba.stdout" 2>&1) &
+  S_SAMBA_PID=$!
+  S_SAMBA_START=$(proc_start "$S_SAMBA_PID") || die "samba died at once"
+  save_state
+  sed -i "s/^export LAB_SAMBA_PID=.*/export LAB_SAMBA_PID='$S_SAMBA_PID'/" "$dir/lab.env"
+  cc=$dir/secrets/start-dc.ccache   # a throwaway ticket: the admin's cache is left alone
+  deadline=$(( $(date +%s) + UP_TIMEOUT ))
+  until ldapsearch -x -LLL -o nettimeout=2 -H "ldap://$S_ADDR" -s base -b '' dnsHostName \
+          >/dev/null 2>&1 &&
+        KRB5_CONFIG=$dir/krb5.conf KRB5CCNAME=$cc kinit "kfadmin@$REALM" \
+          <"$dir/secrets/kfadmin" >/dev/null 2>&1; do
+    alive "$S_SAMBA_PID" "$S_SAMBA_START" || die "start-dc: samba exited; see $dir/log/samba.log"
+    [ "$(date +%s)" -lt "$deadline" ] || die "start-dc: the DC did not answer within ${UP_TIMEOUT}s"
+    sleep 0.1
+  done
+  rm -f "$cc"
+  say "start-dc: samba pid $S_SAMBA_PID answers in $(elapsed "$t0") s"
+}
+
 cmd_list() {
   local d st
   [ -d "$REGISTRY" ] || return 0
@@ -634,6 +678,8 @@ main() {
     exec) cmd_exec "$@" ;;
     addr) cmd_addr "$@" ;;
     add-host) cmd_add_host "$@" ;;
+    stop-dc) cmd_stop_dc "$@" ;;
+    start-dc) cmd_start_dc "$@" ;;
     list) cmd_list "$@" ;;
     reap) [ $# -eq 0 ] || usage; [ "$(id -u)" = 0 ] || die "reap needs root"; (reap) ;;
     -h|--help|help) usage ;;
