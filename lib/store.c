@@ -678,6 +678,44 @@ kf_store_pool_remove(struct kf_store *st, const char *fqdn, bool force, struct k
 }
 
 kf_status
+kf_store_pool_update(struct kf_store *st, const char *fqdn, const char *const *webs, size_t n_webs,
+                     bool set_webs, const char *probe_url, bool set_probe, struct kf_err *err)
+{
+    int64_t pid;
+    kf_status rc;
+
+    if ((rc = pool_id(st, fqdn, &pid, err)) != KF_OK)
+        return rc;
+    if (set_probe &&
+        (rc = run(st, prep(st, err, "UPDATE pool SET probe_url = ? WHERE id = ?", "si", probe_url,
+                           pid),
+                  err)) != KF_OK)
+        return rc;
+    if (!set_webs)
+        return KF_OK;
+    if ((rc = run(st, prep(st, err, "DELETE FROM web_fqdn WHERE pool_id = ?", "i", pid), err)) !=
+        KF_OK)
+        return rc;
+    for (size_t i = 0; i < n_webs; i++) {
+        if (strcmp(webs[i], fqdn) == 0)
+            return kf_err_set(err, KF_ERR_INVALID,
+                              "web FQDN \"%s\" is the pool's own FQDN; list only extra names",
+                              fqdn);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(webs[i], webs[j]) == 0)
+                return kf_err_set(err, KF_ERR_INVALID, "web FQDN \"%s\" is listed twice",
+                                  webs[i]);
+        if ((rc = name_free(st, webs[i], NAME_WEB, -1, err)) != KF_OK ||
+            (rc = run(st,
+                      prep(st, err, "INSERT INTO web_fqdn(fqdn, pool_id, ord) VALUES (?,?,?)",
+                           "sii", webs[i], pid, (int64_t)i),
+                      err)) != KF_OK)
+            return rc;
+    }
+    return mark_enable_needed(st, err);
+}
+
+kf_status
 kf_store_server_remove(struct kf_store *st, const char *fqdn, struct kf_err *err)
 {
     kf_status rc = run(st, prep(st, err, "DELETE FROM server WHERE fqdn = ?", "s", fqdn), err);

@@ -66,6 +66,11 @@ kf_status kf_store_pool_add(struct kf_store *st, const char *site, const struct 
                             struct kf_err *err);
 kf_status kf_store_pool_remove(struct kf_store *st, const char *fqdn, bool force,
                                struct kf_err *err);
+/* Change a pool: when SET_WEBS, its web FQDNs become WEBS (possibly none);
+ * when SET_PROBE, its probe URL becomes PROBE_URL (NULL: the default). */
+kf_status kf_store_pool_update(struct kf_store *st, const char *fqdn, const char *const *webs,
+                               size_t n_webs, bool set_webs, const char *probe_url,
+                               bool set_probe, struct kf_err *err);
 kf_status kf_store_server_add(struct kf_store *st, const char *pool_fqdn,
                               const struct kf_server *srv, struct kf_err *err);
 kf_status kf_store_server_remove(struct kf_store *st, const char *fqdn, struct kf_err *err);

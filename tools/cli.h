@@ -72,6 +72,7 @@ KF_CMD(kf_cmd_site_list);
 KF_CMD(kf_cmd_site_remove);
 KF_CMD(kf_cmd_pool_add);
 KF_CMD(kf_cmd_pool_list);
+KF_CMD(kf_cmd_pool_set);
 KF_CMD(kf_cmd_pool_remove);
 KF_CMD(kf_cmd_server_add);
 KF_CMD(kf_cmd_server_list);

@@ -275,6 +275,71 @@ nomem:
     return kf_cli_fail(cli, KF_ERR_NOMEM);
 }
 
+KF_CMD(kf_cmd_pool_set)
+{
+    static const struct option opts[] = {
+        {"web-fqdn", required_argument, NULL, 'w'},
+        {"no-web-fqdns", no_argument, NULL, 'W'},
+        {"probe-url", required_argument, NULL, 'u'},
+        {"default-probe-url", no_argument, NULL, 'U'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    _cleanup_free_ char **webs = calloc((size_t)argc + 1, sizeof(char *));
+    _cleanup_free_ char *buf = NULL;
+    const char *url = NULL;
+    char fqdn[KF_FQDN_MAX + 1], object[KF_FQDN_MAX + 8];
+    bool set_webs = false, no_webs = false, set_probe = false, default_probe = false;
+    size_t n_webs = 0;
+    kf_status rc;
+    int c;
+
+    if (webs == NULL || (buf = malloc(((size_t)argc + 1) * (KF_FQDN_MAX + 1))) == NULL)
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
+        if (c == '?' || c == 'h')
+            return c == 'h' ? 0 : 2;
+        if (c == 'w') {
+            char *slot = buf + n_webs * (KF_FQDN_MAX + 1);
+            if (kf_fqdn_normalize(optarg, slot, KF_FQDN_MAX + 1, &cli->err) != KF_OK)
+                return kf_cli_fail(cli, kf_err_prefix(&cli->err, "--web-fqdn"));
+            webs[n_webs++] = slot;
+            set_webs = true;
+        } else if (c == 'W') {
+            no_webs = true;
+        } else if (c == 'u') {
+            url = optarg;
+            set_probe = true;
+        } else if (c == 'U') {
+            default_probe = true;
+        }
+    }
+    if (argc - optind != 1)
+        return kf_cli_usage(cmd, argc - optind < 1 ? "missing FQDN" : "unexpected argument \"%s\"",
+                            argv[optind + 1]);
+    if (no_webs && set_webs)
+        return kf_cli_usage(cmd, "--web-fqdn and --no-web-fqdns exclude each other");
+    if (default_probe && set_probe)
+        return kf_cli_usage(cmd, "--probe-url and --default-probe-url exclude each other");
+    if (!set_webs && !no_webs && !set_probe && !default_probe)
+        return kf_cli_usage(cmd, "nothing to change: give --web-fqdn, --no-web-fqdns, --probe-url "
+                                 "or --default-probe-url");
+    if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
+        (url != NULL && kf_url_check(url, &cli->err) != KF_OK))
+        return kf_cli_fail(cli, cli->err.code);
+    if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    snprintf(object, sizeof(object), "pool:%s", fqdn);
+    if ((rc = kf_store_pool_update(cli->store, fqdn, (const char *const *)webs, n_webs,
+                                   set_webs || no_webs, url, set_probe || default_probe,
+                                   &cli->err)) != KF_OK ||
+        (rc = commit_change(cli, object, NULL)) != KF_OK)
+        return fail_rollback(cli, rc);
+    printf("changed pool %s%s\n", fqdn,
+           set_webs || no_webs ? "; publish its SPNs with `krbfleet topology enable`" : "");
+    return 0;
+}
+
 static json_t *
 web_fqdns_json(const struct kf_pool *pool)
 {

@@ -26,6 +26,14 @@ static const struct kf_command commands[] = {
      "  --probe-url URL    the page a real SPNEGO login is tried on after a rotation\n"
      "                     (default https://FQDN/)\n"},
     {"pool list", kf_cmd_pool_list, "[--json]", "List the pools", NULL},
+    {"pool set", kf_cmd_pool_set,
+     "FQDN [--web-fqdn FQDN]... [--no-web-fqdns] [--probe-url URL] [--default-probe-url]",
+     "Change a pool's web FQDNs or probe URL",
+     "  --web-fqdn FQDN       the pool's extra names become exactly these (repeat)\n"
+     "  --no-web-fqdns        the pool has no extra names any more\n"
+     "  --probe-url URL       the page a real SPNEGO login is tried on\n"
+     "  --default-probe-url   back to https://FQDN/\n"
+     "Changed names take effect in the directory with `krbfleet topology enable`.\n"},
     {"pool remove", kf_cmd_pool_remove, "FQDN [--force]", "Remove a pool",
      "A pool that still has servers is kept unless --force is given; then its servers\n"
      "are removed with it, and listed.\n"},

@@ -38,6 +38,22 @@ run_ok "service list --json" kf service list --webserver --json
 if jq -e '.services | length == 3 and .[2].identity == "WebServer:web.dublin.example.com"' "$T/out" >/dev/null
 then ok "service list --json schema"; else not_ok "service list --json: $(cat "$T/out")"; fi
 
+# -- changing a pool ------------------------------------------------------------
+run_ok "pool set --web-fqdn replaces the extra names" kf pool set web.redmond.example.com --web-fqdn LB2.redmond.example.com
+run_ok "pool list after pool set" kf pool list --json
+if jq -e '.pools[0].web_fqdns == ["lb2.redmond.example.com"] and .pools[0].probe_url == "https://web.redmond.example.com/login"' "$T/out" >/dev/null
+then ok "pool set changed only the web FQDNs"; else not_ok "pool set: $(cat "$T/out")"; fi
+run_ok "pool set --default-probe-url --no-web-fqdns" kf pool set web.redmond.example.com --default-probe-url --no-web-fqdns
+run_ok "pool list again" kf pool list --json
+if jq -e '.pools[0].web_fqdns == [] and (.pools[0] | has("probe_url") | not)' "$T/out" >/dev/null
+then ok "pool set cleared both"; else not_ok "pool set: $(cat "$T/out")"; fi
+run_ok "pool set back" kf pool set web.redmond.example.com --web-fqdn lb.redmond.example.com --web-fqdn ext.example.com --probe-url https://web.redmond.example.com/login
+expect_fail 2 'nothing to change' kf pool set web.redmond.example.com
+expect_fail 2 'exclude each other' kf pool set web.redmond.example.com --web-fqdn a.example.com --no-web-fqdns
+expect_fail 1 'pool "nosuch.example.com" does not exist' kf pool set nosuch.example.com --no-web-fqdns
+expect_fail 1 '"web.dublin.example.com" is already the FQDN of pool "web.dublin.example.com"' kf pool set web.redmond.example.com --web-fqdn web.dublin.example.com
+expect_fail 1 'is not a valid probe URL' kf pool set web.redmond.example.com --probe-url gopher://x/
+
 # -- bad input: message, exit status, store unchanged -------------------------
 expect_fail 1 'site "REDMOND" exists already' kf site add REDMOND
 expect_fail 1 '"bad site/name" is not a valid site name' kf site add "bad site/name"
