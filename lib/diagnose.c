@@ -818,10 +818,11 @@ pool_findings(struct kf_findings *f, struct kf_dir *dir, const struct kf_site *s
                     f, KF_FAIL, object, "dns", "krbfleet topology enable",
                     "%s is an alias (CNAME) of %s: browsers canonicalise the name and ask for "
                     "HTTP/%s, which is %s%s - they get no usable ticket and prompt for a "
-                    "password. Add %s to the web_fqdns of pool %s (topology export, edit, "
-                    "import), then run the fix, or make %s an A record",
+                    "password. Add %s to the web FQDNs of pool %s (`krbfleet pool set %s "
+                    "--web-fqdn ...` listing it with the others), then run the fix, or make %s "
+                    "an A record",
                     name, canon, canon, holder[0] ? "registered on " : "registered nowhere", holder,
-                    canon, p->fqdn, name);
+                    canon, p->fqdn, p->fqdn, name);
         }
     }
     return nomem;
@@ -1311,10 +1312,14 @@ kf_doctor(struct kf_store *st, struct kf_dir *dir, const char *url, const char *
     } else if (n_holders == 0 && implied) {
         snprintf(dirfix, sizeof(dirfix), "krbfleet topology enable");
     } else if (dir != NULL && n_holders == 0 && w.acct != NULL && w.n_servers > 0) {
-        snprintf(dirfix, sizeof(dirfix),
-                 "krbfleet topology export t.json; add \"%s\" to the web_fqdns of pool %s; "
-                 "krbfleet topology import t.json; krbfleet topology enable",
-                 canon, w.server_pools[0]->fqdn);
+        const struct kf_pool *pool = w.server_pools[0];
+        size_t used = (size_t)snprintf(dirfix, sizeof(dirfix), "krbfleet pool set %s", pool->fqdn);
+        for (size_t i = 0; i < pool->n_web_fqdns && used < sizeof(dirfix); i++)
+            used += (size_t)snprintf(dirfix + used, sizeof(dirfix) - used, " --web-fqdn %s",
+                                     pool->web_fqdns[i]);
+        if (used < sizeof(dirfix))
+            snprintf(dirfix + used, sizeof(dirfix) - used,
+                     " --web-fqdn %s; krbfleet topology enable", canon);
     }
     if (kdc_rc != KF_OK && dirfix[0] != '\0')
         kdc_fix = dirfix;

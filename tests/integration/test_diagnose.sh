@@ -120,7 +120,7 @@ jq -e '.login == true and .facts.spn == "HTTP/web.redmond.lab.test@LAB.TEST"' "$
 "$LAB_SH" add-host "$LAB_DIR" "$(addr_of fe01.redmond.lab.test)" intranet.lab.test
 run_rc 1 "doctor on a name with no SPN exits 1" kf doctor http://intranet.lab.test:8080/ --json
 finding FAIL directory owner "no object in dc1.lab.test holds the SPN HTTP/intranet.lab.test: its web server is in a site of account kerbauth" \
-  'krbfleet topology export t.json; add "intranet.lab.test" to the web_fqdns of pool web.redmond.lab.test; krbfleet topology import t.json; krbfleet topology enable'
+  'krbfleet pool set web.redmond.lab.test --web-fqdn lb.redmond.lab.test --web-fqdn intranet.lab.test; krbfleet topology enable'
 finding FAIL kdc ticket "the KDC issues no ticket for HTTP/intranet.lab.test@LAB.TEST"
 finding FAIL login negotiate "no login was tried"
 
