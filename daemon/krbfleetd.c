@@ -68,6 +68,7 @@ struct conn {
     struct kf_buf *out;    /* frames waiting to be sent (ciphertext) */
     bool close_after_write;
     int64_t deadline;      /* monotonic ms */
+    uint64_t seq;          /* accept order: the oldest has the smallest */
 };
 
 /* Everything the daemon knows after start-up. */
@@ -79,6 +80,7 @@ struct agent {
     int lfd;
     struct conn *conns[MAX_CONNS];
     size_t n_conns;
+    uint64_t accepted;     /* connections accepted so far */
     krb5_context kctx;
 };
 
@@ -462,7 +464,7 @@ open_listener(struct agent *ag)
     }
     ag->lfd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (ag->lfd < 0 || setsockopt(ag->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(ag->lfd, res->ai_addr, res->ai_addrlen) != 0 || listen(ag->lfd, 128) != 0) {
+        bind(ag->lfd, res->ai_addr, res->ai_addrlen) != 0 || listen(ag->lfd, SOMAXCONN) != 0) {
         logmsg(LOG_ERR, "cannot listen on %s: %s", ag->o.listen, strerror(errno));
         freeaddrinfo(res);
         return -1;
@@ -889,6 +891,30 @@ conn_write(struct conn *c, const char **why)
     return true;
 }
 
+/* Log what the connection cap did at most once a second (a flood must not
+ * turn into a flood of log lines): how many unauthenticated connections
+ * were closed to make room, and how many new ones refused. */
+static void
+cap_note(bool evicted, const char *host, const char *port)
+{
+    static int64_t last;
+    static unsigned long n_evicted, n_refused;
+    int64_t now = now_ms();
+
+    if (evicted)
+        n_evicted++;
+    else
+        n_refused++;
+    if (last != 0 && now - last < 1000)
+        return;
+    logmsg(LOG_WARNING,
+           "%d connections: closed %lu unauthenticated connection(s) (oldest first) and "
+           "refused %lu (all slots authenticated) since the last report; latest from %s:%s",
+           MAX_CONNS, n_evicted, n_refused, host, port);
+    last = now;
+    n_evicted = n_refused = 0;
+}
+
 static void
 accept_one(struct agent *ag)
 {
@@ -906,9 +932,23 @@ accept_one(struct agent *ag)
         snprintf(port, sizeof(port), "?");
     }
     if (ag->n_conns >= MAX_CONNS) {
-        logmsg(LOG_WARNING, "refused %s:%s: already %d connections", host, port, MAX_CONNS);
-        close(fd);
-        return;
+        /* Full. Make room by closing the oldest connection that has not
+         * authenticated yet: a flood of idle, slow or half-open clients
+         * then cannot lock an admin out until their deadlines pass (an
+         * admin's client authenticates within a round trip of connecting).
+         * Only when every slot holds an authenticated session is the new
+         * connection refused. */
+        size_t oldest = MAX_CONNS;
+        for (size_t i = 0; i < ag->n_conns; i++)
+            if (ag->conns[i]->state == C_HANDSHAKE &&
+                (oldest == MAX_CONNS || ag->conns[i]->seq < ag->conns[oldest]->seq))
+                oldest = i;
+        cap_note(oldest != MAX_CONNS, host, port);
+        if (oldest == MAX_CONNS) {
+            close(fd);
+            return;
+        }
+        drop(ag, oldest, NULL);
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL || (c->out = kf_buf_new(KF_PROTO_FRAME_MAX + 8)) == NULL) {
@@ -920,6 +960,7 @@ accept_one(struct agent *ag)
     c->ctx = GSS_C_NO_CONTEXT;
     c->state = C_HANDSHAKE;
     c->deadline = now_ms() + HANDSHAKE_TIMEOUT_MS;
+    c->seq = ++ag->accepted;
     snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
     ag->conns[ag->n_conns++] = c;
 }

@@ -10,7 +10,8 @@
 # export; check with a real service ticket reports the kvno whose key
 # accepts it and refuses a wrong key; an unauthorised principal is refused
 # and the keytab unchanged; garbage and oversized frames are dropped while
-# the agent keeps serving; --allow @GROUP (nss_wrapper); no --keytab-group
+# the agent keeps serving; with every slot held by idle clients an admin
+# still gets in; --allow @GROUP (nss_wrapper); no --keytab-group
 # gives 0600 and a warning; no key material in argv or log.
 set -uo pipefail
 
@@ -197,6 +198,25 @@ check "the agent still serves while a client stalls mid-frame" grep -q "entries 
 exec 7>&-
 check "bad frames are logged and only their connection closed" grep -q "bad frame" "$W/agentA.log"
 check "agent A still running" kill -0 "$APID"
+
+# --- the connection cap: 100 idle clients hold every slot; an admin still gets in
+python3 - "$ADDR" 7390 100 <<'PY' &
+import socket, sys, time
+held = []
+for _ in range(int(sys.argv[3])):
+    try:
+        held.append(socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2))
+    except OSError:
+        pass
+time.sleep(6)
+PY
+HOLD=$!
+sleep 1
+probe "${A[@]}" status >"$W/out" 2>&1
+check "with 100 idle connections open (cap 64), an admin's request still completes" grep -q "entries 4" "$W/out"
+check "... the agent closed the oldest unauthenticated ones, logged once a second" \
+  grep -q "64 connections: closed [0-9]* unauthenticated connection" "$W/agentA.log"
+kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null
 
 # --- no key material in argv or log
 probe "${A[@]}" export | sed -n 's/.* key \([0-9a-f]*\)\.\..*/\1/p' | sort -u >"$W/keyprefixes"
