@@ -355,15 +355,12 @@ private_cred_done(krb5_context kctx, krb5_ccache mem, gss_cred_id_t *cred)
 }
 
 static kf_status
-handshake(struct kf_agent *a, int64_t deadline, struct kf_err *err)
+handshake(struct kf_agent *a, gss_cred_id_t cred, int64_t deadline, struct kf_err *err)
 {
     _cleanup_(kf_buf_freep) struct kf_buf *out = kf_buf_new(KF_PROTO_HANDSHAKE_FRAME_MAX + 4);
     _cleanup_(kf_buf_freep) struct kf_buf *in = kf_buf_new(KF_PROTO_FRAME_MAX);
     gss_buffer_desc namebuf, itok = GSS_C_EMPTY_BUFFER, otok;
     gss_name_t target = GSS_C_NO_NAME;
-    gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
-    krb5_context kctx = NULL;
-    krb5_ccache mem = NULL;
     OM_uint32 maj, min, rmin, flags = 0;
     const OM_uint32 want = GSS_C_MUTUAL_FLAG | GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG;
     char *svc = NULL;
@@ -378,7 +375,6 @@ handshake(struct kf_agent *a, int64_t deadline, struct kf_err *err)
     free(svc);
     if (GSS_ERROR(maj))
         return kf_gss_err(err, KF_ERR_USAGE, maj, min, "bad server name");
-    private_cred(a->server, &kctx, &mem, &cred);
     for (;;) {
         otok.length = 0;
         otok.value = NULL;
@@ -432,7 +428,6 @@ handshake(struct kf_agent *a, int64_t deadline, struct kf_err *err)
         itok.length = n;
     }
     gss_release_name(&rmin, &target);
-    private_cred_done(kctx, mem, &cred);
     if (st != KF_OK)
         return st;
     if ((flags & want) != want) {
@@ -486,6 +481,9 @@ kf_agent_connect(const char *address, int port, const char *server_fqdn, int tim
 {
     _cleanup_(kf_agent_freep) struct kf_agent *a = NULL;
     _cleanup_(kf_proto_response_freep) struct kf_proto_response *hello = NULL;
+    gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
+    krb5_context kctx = NULL;
+    krb5_ccache mem = NULL;
     int64_t deadline;
     kf_status st;
 
@@ -513,9 +511,15 @@ kf_agent_connect(const char *address, int port, const char *server_fqdn, int tim
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     }
     deadline = now_ms() + (int64_t)timeout_s * 1000;
+    /* The ticket first, then the connection: the agent sees our first
+     * token within a round trip of the connect, so when it is full it
+     * does not take us for one of the idle clients it closes to make room
+     * (krbfleetd closes the oldest unauthenticated connection). */
+    private_cred(a->server, &kctx, &mem, &cred);
     st = tcp_connect(a, address, port, deadline, err);
     if (st == KF_OK)
-        st = handshake(a, deadline, err);
+        st = handshake(a, cred, deadline, err);
+    private_cred_done(kctx, mem, &cred);
     if (st == KF_OK)
         st = recv_response(a, KF_OP_HELLO, deadline, &hello, err);
     if (st != KF_OK)
