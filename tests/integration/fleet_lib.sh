@@ -15,6 +15,17 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 "$FLEET" up "$FL_HERE/../data/fleet-2sites.json" 2>"$T/fleet.log" || { cat "$T/fleet.log"; exit 1; }
 TOPO=$LAB_DIR/fleet/topology.json
+# Sanitizer reports of the krbfleet runs from here on (ASan/UBSan builds) go
+# to files, which sanitizer_clean checks at the end: a report in a run whose
+# failure a test expects would otherwise pass unseen (ASan exits 1 too).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/sanitizer"
+sanitizer_clean() {
+  local f
+  f=$(ls "$T"/sanitizer.* 2>/dev/null | head -1)
+  if [ -z "$f" ]; then ok "no sanitizer report from any krbfleet run"
+  else not_ok "sanitizer reports: $(ls "$T"/sanitizer.* | wc -l); first: $(head -c 1500 "$f")"; fi
+}
 
 addr_of() { jq -r --arg f "$1" '.. | objects | select(.fqdn? == $f and has("address")) | .address' "$TOPO"; }
 pool_of() { case "$1" in *.redmond.*) echo web.redmond.lab.test ;; *) echo web.dublin.lab.test ;; esac; }

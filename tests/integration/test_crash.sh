@@ -90,6 +90,7 @@ if jq -e --argjson k "$K" '.result == "ok" and (.accounts | length == 1) and
       "$T/out" >/dev/null; then ok "sync --json: every server OK, already at kvno $K"
 else not_ok "sync --json: $(head -c 600 "$T/out")"; fi
 run_ok "topology test after all that" kf topology test
+sanitizer_clean
 echo "timings (the whole test: $(since "$T0") s after setup):"
 cat "$T/timings"
 finish

@@ -180,9 +180,15 @@ if [ $PAUSE = 1 ]; then
   # shortest ticket Samba honours at all lives a little over 2 minutes).
   what="admin ticket expired"
   k0=$(dir_kvno) k20=$(dir_kvno kerbauth2)
+  # When the session's ticket expires Samba sends LDAP's Notice of
+  # Disconnection, and libldap 2.5 leaks the message it read it from (inside
+  # ldap_result; nothing of it reaches the caller): suppressed for these two
+  # runs only.
+  echo "leak:ldap_result" >"$T/nod.supp"
+  nod="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$T/nod.supp"
   short_ticket 125s; end=$(( $(date +%s) + 125 ))
-  if KRB5CCNAME=$T/short.ccache start_paused run before-commit password set --account kerbauth &&
-     KRB5CCNAME=$T/short.ccache start_paused run2 before-commit password set --account kerbauth2; then
+  if LSAN_OPTIONS=$nod KRB5CCNAME=$T/short.ccache start_paused run before-commit password set --account kerbauth &&
+     LSAN_OPTIONS=$nod KRB5CCNAME=$T/short.ccache start_paused run2 before-commit password set --account kerbauth2; then
     echo "# waiting $((end - $(date +%s) + 2)) s for the admin ticket to expire"
     while [ "$(date +%s)" -le $((end + 1)) ]; do sleep 1; done
     resume run; rc=$RC
@@ -202,6 +208,7 @@ if [ $PAUSE = 1 ]; then
 fi
 stop_loops "the DC's outages, slowness and the admin ticket's end"
 run_ok "topology test after all that" kf topology test
+sanitizer_clean
 echo "timings (after setup: $(since "$T0") s):"
 cat "$T/timings"
 finish
