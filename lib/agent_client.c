@@ -354,8 +354,11 @@ private_cred_done(krb5_context kctx, krb5_ccache mem, gss_cred_id_t *cred)
         krb5_free_context(kctx);
 }
 
+/* Connect to HOST:PORT and authenticate. The connection is opened only
+ * once the first token is ready, so it follows the connect at once. */
 static kf_status
-handshake(struct kf_agent *a, gss_cred_id_t cred, int64_t deadline, struct kf_err *err)
+handshake(struct kf_agent *a, const char *host, int port, gss_cred_id_t cred, int64_t deadline,
+          struct kf_err *err)
 {
     _cleanup_(kf_buf_freep) struct kf_buf *out = kf_buf_new(KF_PROTO_HANDSHAKE_FRAME_MAX + 4);
     _cleanup_(kf_buf_freep) struct kf_buf *in = kf_buf_new(KF_PROTO_FRAME_MAX);
@@ -395,6 +398,8 @@ handshake(struct kf_agent *a, gss_cred_id_t cred, int64_t deadline, struct kf_er
                 st = kf_err_set(err, KF_ERR_UNEXPECTED, "GSSAPI token too large");
                 break;
             }
+            if (a->fd < 0 && (st = tcp_connect(a, host, port, deadline, err)) != KF_OK)
+                break;
             st = send_all(a, kf_buf_ptr(out), kf_buf_len(out), deadline, err);
             if (st != KF_OK)
                 break;
@@ -511,14 +516,12 @@ kf_agent_connect(const char *address, int port, const char *server_fqdn, int tim
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     }
     deadline = now_ms() + (int64_t)timeout_s * 1000;
-    /* The ticket first, then the connection: the agent sees our first
-     * token within a round trip of the connect, so when it is full it
+    /* The ticket and the first token first, then the connection: the
+     * agent gets our token right after the connect, so when it is full it
      * does not take us for one of the idle clients it closes to make room
      * (krbfleetd closes the oldest unauthenticated connection). */
     private_cred(a->server, &kctx, &mem, &cred);
-    st = tcp_connect(a, address, port, deadline, err);
-    if (st == KF_OK)
-        st = handshake(a, cred, deadline, err);
+    st = handshake(a, address, port, cred, deadline, err);
     private_cred_done(kctx, mem, &cred);
     if (st == KF_OK)
         st = recv_response(a, KF_OP_HELLO, deadline, &hello, err);
