@@ -53,8 +53,12 @@ if [ "${1:-}" = --inside ]; then
   note "7. Rotate again while the site is in use: old tickets keep working, new ones use the new key."
   step password set --account kerbauth
   logins
-  note "8. Test-CsTopology, and the audit log."
+  note "8. Test-CsTopology and Test-CsKerberosAccountAssignment (every server: agent, kvno, keytab, real login)."
   step topology test
+  step assignment test --site redmond
+  note "9. Why would a browser prompt? Ask the doctor, from a client's point of view."
+  step doctor http://web.dublin.lab.test:8080/
+  note "10. Everything was audited."
   step audit list
   printf '\n\033[1mdemo: done\033[0m\n'
   exit 0
