@@ -584,10 +584,10 @@ pending(struct ctx *c, uint32_t kvno, bool written)
     snprintf(fix, sizeof(fix), "krbfleet sync --account %s", c->acct->name);
     for (size_t i = 0; i < c->run.n; i++)
         if (c->run.srv[i].staged)
-            set_error(&c->res->servers[i], fix, "has the new keys staged (kvno %u) beside its "
-                      "current ones; %s", kvno, written ? "the password was changed, its kvno "
-                                                          "not read back"
-                                                        : "not known to be committed");
+            set_error(&c->res->servers[i], fix,
+                      "has the new keys staged (kvno %u) beside its current ones; %s", kvno,
+                      written ? "the password was changed, its kvno not read back"
+                              : "not known to be committed");
 }
 
 /* Point every failed server at the command that repairs it. */
@@ -1017,8 +1017,8 @@ tgt_end(char *who, size_t size)
     if (krb5_init_context(&ctx) != 0)
         return 0;
     if (krb5_cc_default(ctx, &cc) == 0 && krb5_cc_get_principal(ctx, cc, &client) == 0 &&
-        krb5_build_principal_ext(ctx, &tgs, (unsigned)client->realm.length, client->realm.data,
-                                 6, "krbtgt", (unsigned)client->realm.length, client->realm.data,
+        krb5_build_principal_ext(ctx, &tgs, (unsigned)client->realm.length, client->realm.data, 6,
+                                 "krbtgt", (unsigned)client->realm.length, client->realm.data,
                                  0) == 0) {
         match.client = client;
         match.server = tgs;
@@ -1067,8 +1067,8 @@ blame_expired_ticket(const char *account, struct kf_err *err)
                       "the Kerberos ticket of %s ends at %s, in %llds: too close to its end for "
                       "the KDC to issue service tickets from it (it refuses with less than %d "
                       "minutes left). Run kinit, then `krbfleet sync --account %s`. What failed",
-                      who[0] ? who : "the caller", when, (long long)(end - now),
-                      TGT_MARGIN_S / 60, account);
+                      who[0] ? who : "the caller", when, (long long)(end - now), TGT_MARGIN_S / 60,
+                      account);
 }
 
 /* A fresh service ticket for PRINCIPAL from KDC (the directory's DC) —
@@ -1076,8 +1076,8 @@ blame_expired_ticket(const char *account, struct kf_err *err)
  * the TGT is copied into a private MEMORY cache — as an AP-REQ for
  * kf_agent_check. *KVNO gets the kvno the KDC put in the ticket. */
 static kf_status
-fresh_token(const char *realm, const char *kdc, const char *principal, uint8_t **token,
-            size_t *len, uint32_t *kvno, struct kf_err *err)
+fresh_token(const char *realm, const char *kdc, const char *principal, uint8_t **token, size_t *len,
+            uint32_t *kvno, struct kf_err *err)
 {
     krb5_context ctx = NULL;
     krb5_ccache def = NULL, mem = NULL;
@@ -1102,10 +1102,9 @@ fresh_token(const char *realm, const char *kdc, const char *principal, uint8_t *
                          "no Kerberos ticket (run kinit or set KRB5CCNAME)");
         goto out;
     }
-    if ((ret = krb5_build_principal_ext(ctx, &tgs, (unsigned)in.client->realm.length,
-                                        in.client->realm.data, 6, "krbtgt",
-                                        (unsigned)in.client->realm.length,
-                                        in.client->realm.data, 0)) != 0 ||
+    if ((ret = krb5_build_principal_ext(
+             ctx, &tgs, (unsigned)in.client->realm.length, in.client->realm.data, 6, "krbtgt",
+             (unsigned)in.client->realm.length, in.client->realm.data, 0)) != 0 ||
         (ret = krb5_parse_name(ctx, principal, &in.server)) != 0) {
         rc = kf_krb5_err(ctx, ret, KF_ERR_INVALID, err, "principal");
         goto out;
@@ -1208,8 +1207,8 @@ do_check(size_t i, void *vctx)
     kf_keytab_check_done(&chk);
 }
 
-static void
-add_action(struct kf_server_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_action(struct kf_server_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 add_action(struct kf_server_result *r, const char *fmt, ...)
@@ -1266,8 +1265,13 @@ do_converge(size_t i, void *vctx)
         return;
     }
     if (!chk.accepted || chk.kvno != sy->kvno)
-        set_error(s->res, NULL, "its keytab still does not accept the directory's ticket at kvno "
-                  "%u (%s)", sy->kvno, chk.accepted ? "another label" : chk.reason ? chk.reason : "rejected");
+        set_error(s->res, NULL,
+                  "its keytab still does not accept the directory's ticket at kvno "
+                  "%u (%s)",
+                  sy->kvno,
+                  chk.accepted ? "another label"
+                  : chk.reason ? chk.reason
+                               : "rejected");
     else {
         s->staged = true; /* holds the directory's keys: verify and prune it */
         s->res->kvno = (int)sy->kvno;
@@ -1300,8 +1304,8 @@ build_target(const struct kf_keyset *src, uint32_t label, char *const *want, siz
     if (t == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < src->n; i++)
-        if (src->v[i].kvno == label && !set_has(t, 0, true, src->v[i].principal,
-                                                src->v[i].enctype) &&
+        if (src->v[i].kvno == label &&
+            !set_has(t, 0, true, src->v[i].principal, src->v[i].enctype) &&
             kf_keyset_add(t, &src->v[i]) != 0)
             goto nomem;
     for (size_t i = 0, n = t->n; i < n; i++) {
@@ -1420,11 +1424,13 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
         rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((rc = fresh_token(c.run.realm, c.run.kdc, out->principal, &token, &token_len, &ticket_kvno, err)) != KF_OK)
+    if ((rc = fresh_token(c.run.realm, c.run.kdc, out->principal, &token, &token_len, &ticket_kvno,
+                          err)) != KF_OK)
         goto out;
     if (ticket_kvno != D)
-        fprintf(stderr, "krbfleet: warning: %s issued a ticket of kvno %u for %s, but its "
-                        "directory says %u; following the directory\n",
+        fprintf(stderr,
+                "krbfleet: warning: %s issued a ticket of kvno %u for %s, but its "
+                "directory says %u; following the directory\n",
                 c.res->dc, ticket_kvno, out->principal, D);
     journal(st, c.res->run_id, c.acct->name, "sync", "kvno %u on %s; checking with %s", D,
             c.res->dc, out->principal);
@@ -1458,8 +1464,8 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
             free(c.res->servers[i].fix);
             c.res->servers[i].fix = NULL;
         }
-        journal(st, c.res->run_id, c.acct->name, "sync-lost", "kvno %u: no key on %zu of %zu servers",
-                D, asked, c.run.n);
+        journal(st, c.res->run_id, c.acct->name, "sync-lost",
+                "kvno %u: no key on %zu of %zu servers", D, asked, c.run.n);
         rc = kf_err_set(err, KF_ERR_NOT_FOUND,
                         "no web server holds the keys of account %s that the directory uses "
                         "(kvno %u on %s): %zu of %zu servers were asked and none accepts a fresh "
@@ -1521,8 +1527,8 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
         kf_store_server_key_set(st, c.res->servers[i].server, c.acct->name, (int)D, "committed",
                                 NULL);
         for (size_t k = 0; k < x->n_drop; k++)
-            kf_store_server_key_set(st, c.res->servers[i].server, c.acct->name,
-                                    (int)x->drop[k], NULL, NULL);
+            kf_store_server_key_set(st, c.res->servers[i].server, c.acct->name, (int)x->drop[k],
+                                    NULL, NULL);
     }
     if (kf_store_kvno_committed_at(st, c.acct->name, (int)D, &when, NULL) == KF_OK && when < 0)
         kf_store_kvno_committed(st, c.acct->name, (int)D, (int64_t)time(NULL), NULL);
@@ -1652,6 +1658,6 @@ kf_sync(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *op
         *err = first;
         return first.code;
     }
-    return kf_err_set(err, first.code, "%zu of %zu accounts are not in sync; first: %s", failed,
-                      n, first.msg);
+    return kf_err_set(err, first.code, "%zu of %zu accounts are not in sync; first: %s", failed, n,
+                      first.msg);
 }

@@ -15,10 +15,14 @@ static const char *
 state_name(enum kf_server_state s)
 {
     switch (s) {
-    case KF_SERVER_OK: return "OK";
-    case KF_SERVER_SKIPPED: return "SKIPPED";
-    case KF_SERVER_FAILED: return "FAILED";
-    case KF_SERVER_PLANNED: return "READY";
+    case KF_SERVER_OK:
+        return "OK";
+    case KF_SERVER_SKIPPED:
+        return "SKIPPED";
+    case KF_SERVER_FAILED:
+        return "FAILED";
+    case KF_SERVER_PLANNED:
+        return "READY";
     }
     return "?";
 }
@@ -32,11 +36,11 @@ account_json(const struct kf_sync_account *a)
     for (size_t i = 0; r && i < r->n_servers; i++) {
         const struct kf_server_result *s = &r->servers[i];
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?, s:b, s:s?, s:s?, s:s?, s:I}", "server",
-                           s->server, "pool", s->pool, "site", s->site, "result",
-                           state_name(s->state), "kvno", s->kvno, "action", s->action,
-                           "published", s->published, "login", s->login, "error", s->error,
-                           "fix", s->fix, "pruned", (json_int_t)s->pruned));
+            arr,
+            json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?, s:b, s:s?, s:s?, s:s?, s:I}", "server",
+                      s->server, "pool", s->pool, "site", s->site, "result", state_name(s->state),
+                      "kvno", s->kvno, "action", s->action, "published", s->published, "login",
+                      s->login, "error", s->error, "fix", s->fix, "pruned", (json_int_t)s->pruned));
     }
     return json_pack("{s:s, s:s, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}", "account",
                      a->account, "result", a->status == KF_OK ? "ok" : "failed", "dc",
@@ -95,8 +99,7 @@ print_result(struct kf_cli *cli, const struct kf_sync_result *res, kf_status rc)
         for (size_t i = 0; res && i < res->n; i++)
             json_array_append_new(arr, account_json(&res->v[i]));
         kf_cli_print_json(json_pack("{s:s, s:o, s:s?}", "result", rc == KF_OK ? "ok" : "failed",
-                                    "accounts", arr, "error",
-                                    rc == KF_OK ? NULL : cli->err.msg));
+                                    "accounts", arr, "error", rc == KF_OK ? NULL : cli->err.msg));
         if (rc != KF_OK)
             fprintf(stderr, "krbfleet: %s\n", cli->err.msg);
         return kf_status_exit_code(rc);
@@ -106,8 +109,7 @@ print_result(struct kf_cli *cli, const struct kf_sync_result *res, kf_status rc)
             putchar('\n');
         account_table(&res->v[i]);
         if (res->v[i].status == KF_OK && res->v[i].note == NULL && res->v[i].r != NULL)
-            printf("in sync: every server holds kvno %d, the directory's\n",
-                   res->v[i].r->new_kvno);
+            printf("in sync: every server holds kvno %d, the directory's\n", res->v[i].r->new_kvno);
         else if (res->v[i].status != KF_OK && res->n > 1)
             printf("not in sync: %s\n", res->v[i].error ? res->v[i].error : "failed");
     }
