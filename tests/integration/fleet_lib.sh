@@ -20,11 +20,11 @@ TOPO=$LAB_DIR/fleet/topology.json
 # failure a test expects would otherwise pass unseen (ASan exits 1 too).
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/sanitizer"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/sanitizer"
-sanitizer_clean() {
+sanitizer_clean() { # (a file with only LSan's "Suppressions used" is no report)
   local f
-  f=$(ls "$T"/sanitizer.* 2>/dev/null | head -1)
+  f=$(grep -lE 'ERROR: |runtime error' "$T"/sanitizer.* 2>/dev/null | head -1)
   if [ -z "$f" ]; then ok "no sanitizer report from any krbfleet run"
-  else not_ok "sanitizer reports: $(ls "$T"/sanitizer.* | wc -l); first: $(head -c 1500 "$f")"; fi
+  else not_ok "sanitizer reports in $(grep -lE 'ERROR: |runtime error' "$T"/sanitizer.* | wc -l) runs; first: $(head -c 1500 "$f")"; fi
 }
 
 addr_of() { jq -r --arg f "$1" '.. | objects | select(.fqdn? == $f and has("address")) | .address' "$TOPO"; }
