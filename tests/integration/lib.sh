@@ -5,6 +5,7 @@
 set -uo pipefail
 
 : "${KRBFLEET:?set KRBFLEET to the krbfleet binary}"
+. "$(dirname "${BASH_SOURCE[0]}")/wrap.sh"   # make memcheck: programs under valgrind
 T=$(mktemp -d /tmp/kf-it.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export KRBFLEET_STORE="$T/store.db"

@@ -17,6 +17,7 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 ROOT=$(cd "$HERE/../.." && pwd -P)
+. "$HERE/wrap.sh"   # make memcheck: programs under valgrind
 
 if [ "${1:-}" != --inside ]; then
   if [ "$(id -u)" != 0 ]; then echo "test_agent: needs root (a Samba AD DC lab); skipped"; exit 77; fi
