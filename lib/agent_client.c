@@ -816,7 +816,9 @@ kf_agent_ticket_token(const char *service_principal, const char *kdc, uint8_t **
     ret = krb5_get_credentials(ctx, 0, mem, &in, &creds);
     kf_kdc_gate_leave();
     if (ret != 0) {
-        st = kf_krb5_err(ctx, ret, KF_ERR_KDC, err, "cannot get a service ticket");
+        st = kf_krb5_err(ctx, ret,
+                         ret == KRB5KRB_AP_ERR_TKT_EXPIRED ? KF_ERR_CREDENTIALS : KF_ERR_KDC, err,
+                         "cannot get a service ticket");
         kf_err_prefix(err, "%s", service_principal);
         goto out;
     }

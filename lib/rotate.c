@@ -235,6 +235,18 @@ run_phase(struct run *run, const char *phase, void (*fn)(size_t, void *))
 
 /* ---- planning ---------------------------------------------------------- */
 
+const char *
+kf_server_state_name(enum kf_server_state s)
+{
+    switch (s) {
+    case KF_SERVER_OK: return "OK";
+    case KF_SERVER_SKIPPED: return "SKIPPED";
+    case KF_SERVER_FAILED: return "FAILED";
+    case KF_SERVER_PLANNED: return "READY";
+    }
+    return "?";
+}
+
 void
 kf_rotate_result_free(struct kf_rotate_result *r)
 {
@@ -1071,101 +1083,6 @@ blame_expired_ticket(const char *account, struct kf_err *err)
                       account);
 }
 
-/* A fresh service ticket for PRINCIPAL from KDC (the directory's DC) —
- * never one from the caller's cache, which may hold one of an older kvno:
- * the TGT is copied into a private MEMORY cache — as an AP-REQ for
- * kf_agent_check. *KVNO gets the kvno the KDC put in the ticket. */
-static kf_status
-fresh_token(const char *realm, const char *kdc, const char *principal, uint8_t **token, size_t *len,
-            uint32_t *kvno, struct kf_err *err)
-{
-    krb5_context ctx = NULL;
-    krb5_ccache def = NULL, mem = NULL;
-    krb5_principal tgs = NULL;
-    krb5_creds in, tgt, *creds = NULL;
-    krb5_auth_context ac = NULL;
-    krb5_data apreq = {0};
-    krb5_ticket *tkt = NULL;
-    krb5_error_code ret;
-    kf_status rc = KF_OK;
-
-    *token = NULL;
-    *len = 0;
-    *kvno = 0;
-    memset(&in, 0, sizeof(in));
-    memset(&tgt, 0, sizeof(tgt));
-    if ((rc = kf_krb5_pinned_context(realm, kdc, &ctx, err)) != KF_OK)
-        return rc;
-    if ((ret = krb5_cc_default(ctx, &def)) != 0 ||
-        (ret = krb5_cc_get_principal(ctx, def, &in.client)) != 0) {
-        rc = kf_krb5_err(ctx, ret, KF_ERR_CREDENTIALS, err,
-                         "no Kerberos ticket (run kinit or set KRB5CCNAME)");
-        goto out;
-    }
-    if ((ret = krb5_build_principal_ext(
-             ctx, &tgs, (unsigned)in.client->realm.length, in.client->realm.data, 6, "krbtgt",
-             (unsigned)in.client->realm.length, in.client->realm.data, 0)) != 0 ||
-        (ret = krb5_parse_name(ctx, principal, &in.server)) != 0) {
-        rc = kf_krb5_err(ctx, ret, KF_ERR_INVALID, err, "principal");
-        goto out;
-    }
-    tgt.client = in.client;
-    tgt.server = tgs;
-    {
-        krb5_creds match = tgt;
-        if ((ret = krb5_cc_retrieve_cred(ctx, def, 0, &match, &tgt)) != 0) {
-            memset(&tgt, 0, sizeof(tgt));
-            rc = kf_krb5_err(ctx, ret, KF_ERR_CREDENTIALS, err,
-                             "no ticket-granting ticket in the cache (run kinit)");
-            goto out;
-        }
-    }
-    if ((ret = krb5_cc_new_unique(ctx, "MEMORY", NULL, &mem)) != 0 ||
-        (ret = krb5_cc_initialize(ctx, mem, in.client)) != 0 ||
-        (ret = krb5_cc_store_cred(ctx, mem, &tgt)) != 0) {
-        rc = kf_krb5_err(ctx, ret, KF_ERR_UNEXPECTED, err, "private ticket cache");
-        goto out;
-    }
-    if ((ret = krb5_get_credentials(ctx, 0, mem, &in, &creds)) != 0) {
-        rc = kf_krb5_err(ctx, ret,
-                         ret == KRB5KRB_AP_ERR_TKT_EXPIRED ? KF_ERR_CREDENTIALS : KF_ERR_KDC, err,
-                         "cannot get a service ticket");
-        kf_err_prefix(err, "%s", principal);
-        goto out;
-    }
-    if ((ret = krb5_mk_req_extended(ctx, &ac, 0, NULL, creds, &apreq)) != 0) {
-        rc = kf_krb5_err(ctx, ret, KF_ERR_UNEXPECTED, err, "cannot make an AP-REQ");
-        goto out;
-    }
-    if (krb5_decode_ticket(&creds->ticket, &tkt) == 0)
-        *kvno = tkt->enc_part.kvno;
-    if ((*token = malloc(apreq.length)) == NULL) {
-        rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    memcpy(*token, apreq.data, apreq.length);
-    *len = apreq.length;
-out:
-    if (tkt != NULL)
-        krb5_free_ticket(ctx, tkt);
-    krb5_free_data_contents(ctx, &apreq);
-    if (ac != NULL)
-        krb5_auth_con_free(ctx, ac);
-    if (creds != NULL)
-        krb5_free_creds(ctx, creds);
-    if (tgt.client != NULL && tgt.client != in.client)
-        krb5_free_cred_contents(ctx, &tgt);
-    krb5_free_principal(ctx, in.client);
-    krb5_free_principal(ctx, in.server);
-    krb5_free_principal(ctx, tgs);
-    if (mem != NULL)
-        krb5_cc_destroy(ctx, mem);
-    if (def != NULL)
-        krb5_cc_close(ctx, def);
-    krb5_free_context(ctx);
-    return rc;
-}
-
 /* What sync knows about one server. */
 struct syncsrv {
     bool checked, accepted; /* asked; its keytab accepts the fresh ticket */
@@ -1424,8 +1341,9 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
         rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((rc = fresh_token(c.run.realm, c.run.kdc, out->principal, &token, &token_len, &ticket_kvno,
-                          err)) != KF_OK)
+    /* a fresh ticket from the directory's DC, never one cached earlier */
+    if ((rc = kf_agent_ticket_token(out->principal, c.run.kdc, &token, &token_len, &ticket_kvno,
+                                    err)) != KF_OK)
         goto out;
     if (ticket_kvno != D)
         fprintf(stderr,

@@ -39,6 +39,9 @@ enum kf_server_state {
     KF_SERVER_PLANNED, /* dry run: reachable, would be rotated */
 };
 
+/* "OK", "SKIPPED", "FAILED", "READY": the words tables and JSON use. */
+const char *kf_server_state_name(enum kf_server_state s);
+
 struct kf_server_result {
     char *server, *pool, *site, *address;
     int port;

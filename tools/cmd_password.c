@@ -13,18 +13,6 @@
 #include "rotate.h"
 #include "table.h"
 
-static const char *
-state_name(enum kf_server_state s)
-{
-    switch (s) {
-    case KF_SERVER_OK: return "OK";
-    case KF_SERVER_SKIPPED: return "SKIPPED";
-    case KF_SERVER_FAILED: return "FAILED";
-    case KF_SERVER_PLANNED: return "READY";
-    }
-    return "?";
-}
-
 static int
 print_result(struct kf_cli *cli, const struct kf_rotate_result *r, bool dry_run, kf_status rc)
 {
@@ -37,7 +25,7 @@ print_result(struct kf_cli *cli, const struct kf_rotate_result *r, bool dry_run,
             json_array_append_new(
                 arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:s?, s:s?, s:s?, s:I}", "server",
                                s->server, "pool", s->pool, "site", s->site, "result",
-                               state_name(s->state), "kvno", s->kvno, "published", s->published,
+                               kf_server_state_name(s->state), "kvno", s->kvno, "published", s->published,
                                "login", s->login, "error", s->error, "fix", s->fix, "pruned",
                                (json_int_t)s->pruned));
         }
@@ -62,7 +50,7 @@ print_result(struct kf_cli *cli, const struct kf_rotate_result *r, bool dry_run,
                          s->fix ? s->fix : "");
             else
                 snprintf(detail, sizeof(detail), "%s", s->login ? s->login : "");
-            const char *row[] = {s->server, s->pool, state_name(s->state),
+            const char *row[] = {s->server, s->pool, kf_server_state_name(s->state),
                                  s->kvno >= 0 ? kvno : NULL, detail};
             kf_table_add(t, row);
         }

@@ -11,22 +11,6 @@
 #include "rotate.h"
 #include "table.h"
 
-static const char *
-state_name(enum kf_server_state s)
-{
-    switch (s) {
-    case KF_SERVER_OK:
-        return "OK";
-    case KF_SERVER_SKIPPED:
-        return "SKIPPED";
-    case KF_SERVER_FAILED:
-        return "FAILED";
-    case KF_SERVER_PLANNED:
-        return "READY";
-    }
-    return "?";
-}
-
 static json_t *
 account_json(const struct kf_sync_account *a)
 {
@@ -38,7 +22,7 @@ account_json(const struct kf_sync_account *a)
         json_array_append_new(
             arr,
             json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?, s:b, s:s?, s:s?, s:s?, s:I}", "server",
-                      s->server, "pool", s->pool, "site", s->site, "result", state_name(s->state),
+                      s->server, "pool", s->pool, "site", s->site, "result", kf_server_state_name(s->state),
                       "kvno", s->kvno, "action", s->action, "published", s->published, "login",
                       s->login, "error", s->error, "fix", s->fix, "pruned", (json_int_t)s->pruned));
     }
@@ -82,7 +66,7 @@ account_table(const struct kf_sync_account *a)
                      s->fix ? s->fix : "");
         else
             snprintf(detail, sizeof(detail), "%s", s->login ? s->login : "");
-        const char *row[] = {s->server, s->pool, state_name(s->state), s->kvno >= 0 ? kvno : NULL,
+        const char *row[] = {s->server, s->pool, kf_server_state_name(s->state), s->kvno >= 0 ? kvno : NULL,
                              s->action, detail};
         kf_table_add(t, row);
     }
