@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every test: the normal build, the ASan+UBSan build, then bounded fuzzing.
+# Run every test: the normal build, the ASan+UBSan build, the CLI and agent
+# tests under valgrind (scripts/memcheck.sh), then bounded fuzzing.
 # Prints one closing line "check: N passed, N failed".
 set -uo pipefail
 build=$1 asan=$2 fuzzb=$3 fuzz_seconds=$4
@@ -22,6 +23,13 @@ echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer ($asan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C "$asan" --print-errorlogs --num-processes 2; count "$asan"
+
+echo "== CLI and agent integration tests under valgrind memcheck ($build)"
+if ./scripts/memcheck.sh "$build"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
 
 echo "== fuzzing, ${fuzz_seconds}s per target ($fuzzb)"
 if ./scripts/run-fuzz.sh "$fuzzb" "$fuzz_seconds"; then
