@@ -16,6 +16,8 @@
 #include <gssapi/gssapi_krb5.h>
 #include <krb5.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -470,6 +472,15 @@ open_listener(struct agent *ag)
         return -1;
     }
     freeaddrinfo(res);
+    /* The kernel hands over a connection only once its first bytes came
+     * (or after the handshake deadline): clients that connect and say
+     * nothing never take one of the 64 slots, and an admin's first token
+     * is already there when we accept, so it is read before the next
+     * accept could close it to make room. A hint: without it we still work. */
+    {
+        int secs = HANDSHAKE_TIMEOUT_MS / 1000;
+        setsockopt(ag->lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+    }
     return 0;
 }
 

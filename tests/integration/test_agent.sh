@@ -200,13 +200,17 @@ exec 7>&-
 check "bad frames are logged and only their connection closed" grep -q "bad frame" "$W/agentA.log"
 check "agent A still running" kill -0 "$APID"
 
-# --- the connection cap: 100 idle clients hold every slot; an admin still gets in
+# --- the connection cap: 100 clients stalled mid-frame hold every slot, 100
+# more connect and say nothing; an admin still gets in
 python3 - "$ADDR" 7390 100 <<'PY' &
 import socket, sys, time
 held = []
-for _ in range(int(sys.argv[3])):
+for i in range(2 * int(sys.argv[3])):
     try:
-        held.append(socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2))
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+        if i % 2 == 0:
+            s.sendall(b"\x00\x00\x00\x10\x01")  # a frame header and 1 of 16 bytes
+        held.append(s)
     except OSError:
         pass
 time.sleep(6)
@@ -214,7 +218,8 @@ PY
 HOLD=$!
 sleep 1
 probe "${A[@]}" status >"$W/out" 2>&1
-check "with 100 idle connections open (cap 64), an admin's request still completes" grep -q "entries 4" "$W/out"
+check "with 100 stalled and 100 silent connections open (cap 64), an admin's request completes" \
+  grep -q "entries 4" "$W/out"
 check "... the agent closed the oldest unauthenticated ones, logged once a second" \
   grep -q "64 connections: closed [0-9]* unauthenticated connection" "$W/agentA.log"
 kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null
