@@ -16,6 +16,7 @@
 #     SAMPLE=50     servers rotated one at a time under latency (--concurrency 1
 #                   over 1,000 servers 50 ms away would take ~10 minutes)
 #     SEQ_FULL=1    the loopback --concurrency 1 run covers all N servers
+#     PROFILE=1     one more rotation under `perf record -a`: CPU share by process
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
 BUILD=${1:-build}
@@ -24,6 +25,7 @@ RUNS=${RUNS:-3}
 DELAY_MS=${DELAY_MS:-50}
 SAMPLE=${SAMPLE:-50}
 SEQ_FULL=${SEQ_FULL:-1}
+PROFILE=${PROFILE:-1}
 
 if [ -z "${LAB_DIR:-}" ]; then
   [ "$(id -u)" -eq 0 ] || { echo "bench/rotate_scale.sh needs root (it starts a lab DC)" >&2; exit 1; }
@@ -34,7 +36,7 @@ if [ -z "${LAB_DIR:-}" ]; then
   exec "$ROOT/tests/lab/with-lab.sh" env KRBFLEET="$B/tools/krbfleet" \
     KRBFLEETD="$B/daemon/krbfleetd" KF_LAB_HOSTS="$B/tests/integration/kf-lab-hosts" \
     KF_DELAYPROXY="$B/bench/kf-delayproxy" N="$N" RUNS="$RUNS" DELAY_MS="$DELAY_MS" \
-    SAMPLE="$SAMPLE" SEQ_FULL="$SEQ_FULL" bash "$0" "$BUILD"
+    SAMPLE="$SAMPLE" SEQ_FULL="$SEQ_FULL" PROFILE="$PROFILE" bash "$0" "$BUILD"
 fi
 
 SLOTS=$(( (N + 199) / 200 ))        # agents per address (lab.sh addr gives 200)
@@ -239,6 +241,32 @@ say "  KDC requests of one rotation (libkrb5 trace): $sends sent = $tgs_all TGS"
     "($tgs_host host/<server>: one per agent; $tgs_http HTTP/<pool>: one per verification login;" \
     "$((tgs_all - tgs_host - tgs_http)) other) + $as_req etype-info lookups + $too_big UDP replies" \
     "'too big', re-sent over TCP"
+
+# Where the CPU goes: one more rotation under `perf record -a` (the whole
+# machine, so other work running beside it shows up as "other").
+if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
+  perf record -a -F 999 -o "$T/perf.data" -- "$KRBFLEET" password set --account kfscale \
+    >/dev/null 2>"$T/perf.err" || FAILED=1
+  perf report -i "$T/perf.data" --no-children --sort comm -g none -q 2>/dev/null |
+    awk '{ p = $1; sub(/%/, "", p); c = $2
+           if (c ~ /^kdc/) k = "Samba KDC (TGS requests)"
+           else if (c == "krbfleetd") k = "the 1,000 agents (accept, STATUS, keytab write+fsync)"
+           else if (c == "apache2") k = "Apache (1,000 SPNEGO accepts)"
+           else if (c == "krbfleet") k = "the CLI (krb5/GSSAPI, sealing, probes)"
+           else if (c ~ /^ldap/) k = "Samba LDAP (password set, reads)"
+           else if (c == "swapper") k = "idle"
+           else k = "other"
+           s[k] += p }
+       END { for (k in s) printf "    %5.1f%%  %s\n", s[k], k }' | sort -rn >"$T/profile"
+  say "  where the CPU went in one rotation (perf record -a, $(nproc) cores):"
+  cat "$T/profile"
+  perf report -i "$T/perf.data" --no-children --sort comm,dso -g none -q 2>/dev/null |
+    awk '$2 == "krbfleet" { p = $1; sub(/%/, "", p); v[$3] = p; t += p }
+         END { for (d in v) if (t > 0) printf "%5.1f%% %s\n", 100 * v[d] / t, d }' |
+    sort -rn | head -5 | awk 'BEGIN { printf "    the CLI'"'"'s own time by library:" }
+                              { printf "  %s %s", $2, $1 } END { print "" }'
+  rm -f "$T/perf.data"
+fi
 
 if [ "$SEQ_FULL" = 1 ]; then
   rotate "--concurrency 1 (all $N)" "$N" --concurrency 1
