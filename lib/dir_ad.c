@@ -1449,69 +1449,6 @@ gc_open(struct kf_dir *dir, struct kf_err *err)
     return KF_OK;
 }
 
-static kf_status
-ad_spn_owner(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out, struct kf_err *err)
-{
-    struct ad *ad = AD(dir);
-    static const char *const attrs[] = {"sAMAccountName", NULL};
-    _cleanup_msg_ LDAPMessage *res = NULL;
-    _cleanup_free_ char *esc = filter_escape(spn), *filter = NULL, *what = NULL;
-    struct conn *c = &ad->main;
-    const char *base = dir->base_dn;
-    LDAPMessage *e, *e2;
-    struct kf_dir_owner *o;
-    bool oom = false;
-    kf_status st;
-
-    if (esc == NULL)
-        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    if (ad->gc_offered) {
-        st = gc_open(dir, err);
-        if (st != KF_OK)
-            return st;
-        c = &ad->gc;
-        base = ""; /* the whole forest */
-    }
-    filter = str_printf("(servicePrincipalName=%s)", esc);
-    what = str_printf("search for the SPN %s", spn);
-    if (filter == NULL || what == NULL)
-        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    struct req rq = {.phase = PH_OP, .what = what};
-    st = search(dir, c, base, LDAP_SCOPE_SUBTREE, filter, attrs, &res, &rq, err);
-    if (st != KF_OK)
-        return st;
-    e = ldap_first_entry(c->ld, res);
-    if (e == NULL)
-        return KF_OK; /* nobody holds it */
-    e2 = ldap_next_entry(c->ld, e);
-    if (e2 != NULL) {
-        char *d1 = ldap_get_dn(c->ld, e), *d2 = ldap_get_dn(c->ld, e2);
-        st = kf_err_set(err, KF_ERR_CONFLICT,
-                        "the SPN %s is held by more than one object (%s and %s): the directory "
-                        "must be repaired (setspn -X lists duplicates)",
-                        spn, d1 != NULL ? d1 : "?", d2 != NULL ? d2 : "?");
-        ldap_memfree(d1);
-        ldap_memfree(d2);
-        return st;
-    }
-    o = calloc(1, sizeof(*o));
-    if (o == NULL)
-        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    o->dn = entry_dn(c->ld, e, &oom);
-    o->name = entry_str(c->ld, e, "sAMAccountName", &oom);
-    if (oom) {
-        kf_dir_owner_free(o);
-        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    }
-    if (o->name != NULL) {
-        size_t l = strlen(o->name);
-        if (l > 1 && o->name[l - 1] == '$')
-            o->name[l - 1] = '\0';
-    }
-    *out = o;
-    return KF_OK;
-}
-
 /* Every object that holds SPN (case-insensitive), in the global catalog
  * when there is one: a duplicate is a list of two or more. */
 static kf_status
@@ -1581,14 +1518,17 @@ explain_conflict(struct kf_dir *dir, const char *dn, const char *const *add, siz
     char held[KF_ERR_MSG_MAX] = "";
 
     for (size_t i = 0; i < n_add; i++) {
-        struct kf_dir_owner *o = NULL;
-        if (ad_spn_owner(dir, add[i], &o, &tmp) == KF_OK && o != NULL &&
-            strcasecmp(o->dn, dn) != 0) {
-            size_t l = strlen(held);
-            snprintf(held + l, sizeof(held) - l, "%s%s is held by %s", l > 0 ? ", " : "", add[i],
-                     o->dn);
-        }
-        kf_dir_owner_free(o);
+        struct kf_dir_owner *v = NULL;
+        size_t n = 0;
+        if (ad_spn_holders(dir, add[i], &v, &n, &tmp) == KF_OK)
+            for (size_t k = 0; k < n; k++)
+                if (v[k].dn != NULL && strcasecmp(v[k].dn, dn) != 0) {
+                    size_t l = strlen(held);
+                    snprintf(held + l, sizeof(held) - l, "%s%s is held by %s", l > 0 ? ", " : "",
+                             add[i], v[k].dn);
+                    break;
+                }
+        kf_dir_owners_free(v, n);
     }
     *err = saved;
     if (held[0] != '\0')
@@ -1797,7 +1737,6 @@ const struct kf_dir_ops kf_dir_ad_ops = {
     .account_delete = ad_account_delete,
     .spn_modify = ad_spn_modify,
     .spn_modify_dn = ad_spn_modify_dn,
-    .spn_owner = ad_spn_owner,
     .spn_holders = ad_spn_holders,
     .set_password = ad_set_password,
 };

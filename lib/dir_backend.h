@@ -61,8 +61,6 @@ struct kf_dir_ops {
     kf_status (*spn_modify_dn)(struct kf_dir *dir, const char *dn, const char *const *add,
                                size_t n_add, const char *const *del, size_t n_del,
                                struct kf_err *err);
-    kf_status (*spn_owner)(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out,
-                           struct kf_err *err);
     kf_status (*spn_holders)(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out,
                              size_t *n, struct kf_err *err);
     kf_status (*set_password)(struct kf_dir *dir, const char *name, const char *password,

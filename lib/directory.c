@@ -288,13 +288,32 @@ kf_dir_spn_modify_dn(struct kf_dir *dir, const char *dn, const char *const *add,
 kf_status
 kf_dir_spn_owner(struct kf_dir *dir, const char *spn, struct kf_dir_owner **out, struct kf_err *err)
 {
+    struct kf_dir_owner *v = NULL;
+    size_t n = 0;
     kf_status st;
 
     *out = NULL;
-    st = check_text("SPN", spn, SPN_MAX_LEN, err);
-    if (st != KF_OK)
+    /* The owner is the one holder; two or more is a directory to repair. */
+    if ((st = kf_dir_spn_holders(dir, spn, &v, &n, err)) != KF_OK)
         return st;
-    return dir->ops->spn_owner(dir, spn, out, err);
+    if (n > 1) {
+        st = kf_err_set(err, KF_ERR_CONFLICT,
+                        "the SPN %s is held by more than one object (%s and %s): the directory "
+                        "must be repaired (setspn -X lists duplicates)",
+                        spn, v[0].dn ? v[0].dn : "?", v[1].dn ? v[1].dn : "?");
+        kf_dir_owners_free(v, n);
+        return st;
+    }
+    if (n == 1) {
+        *out = malloc(sizeof(**out));
+        if (*out == NULL) {
+            kf_dir_owners_free(v, n);
+            return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        }
+        **out = v[0]; /* the strings move over */
+    }
+    free(v);
+    return KF_OK;
 }
 
 void
