@@ -3,6 +3,11 @@
 # Idempotent: quiet and quick when everything is already present.
 # Service start-up is blocked while installing (policy-rc.d), so no system
 # smbd, samba-ad-dc, krb5kdc or apache2 starts listening on this machine.
+# A policy-rc.d that already exists (Debian's container images ship one) is
+# left as it is. Any failure says why and how to retry; never a silent exit.
+#
+# Environment (for tests): KRBFLEET_POLICY_RC_D overrides the policy-rc.d
+# path; KRBFLEET_APT_LOG the file apt's output is collected in.
 set -euo pipefail
 
 PKGS=(
@@ -19,6 +24,14 @@ PKGS=(
   chromium
 )
 
+retry="sudo $(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")"
+
+die() { # die MESSAGE: the reason, then how to retry
+  echo "install-deps: $*" >&2
+  echo "install-deps: fix the cause above, then retry: $retry" >&2
+  exit 1
+}
+
 missing=()
 for p in "${PKGS[@]}"; do
   st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -28,26 +41,36 @@ done
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: missing packages: ${missing[*]}" >&2
-  echo "install-deps: run as root (or: sudo $0)" >&2
-  exit 1
+  die "installing them needs root"
 fi
 
 echo "install-deps: installing ${missing[*]}" >&2
-policy=/usr/sbin/policy-rc.d
+policy=${KRBFLEET_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+log=${KRBFLEET_APT_LOG:-$(mktemp /tmp/krbfleet-apt.XXXXXX)}
 own_policy=0
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' >"$policy"
+cleanup() {
+  if [ "$own_policy" = 1 ]; then rm -f "$policy"; fi
+  rm -f "$log"
+  return 0
+}
+trap cleanup EXIT
+if [ ! -e "$policy" ] && [ ! -L "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" || die "cannot write $policy"
   chmod 0755 "$policy"
   own_policy=1
 fi
-cleanup() { [ "$own_policy" = 1 ] && rm -f "$policy"; }
-trap cleanup EXIT
+
+apt_failed() { # apt_failed WHAT: the tail of apt's output, then die
+  echo "install-deps: $1 failed; the end of its output:" >&2
+  tail -n 20 "$log" | sed 's/^/  | /' >&2
+  die "could not install: ${missing[*]}"
+}
 
 export DEBIAN_FRONTEND=noninteractive
 # Refresh the package lists only when an install from the current ones fails.
-if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/krbfleet-apt.$$ 2>&1; then
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/krbfleet-apt.$$ 2>&1 || {
-    cat /tmp/krbfleet-apt.$$ >&2; rm -f /tmp/krbfleet-apt.$$; exit 1; }
+if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+  apt-get update -q >"$log" 2>&1 || apt_failed "apt-get update"
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1 ||
+    apt_failed "apt-get install"
 fi
-rm -f /tmp/krbfleet-apt.$$
+echo "install-deps: done" >&2
