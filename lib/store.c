@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@ struct kf_store {
     char *user;
     char *principal;
     char *command;
+    bool created;      /* this open created the file */
+    char warning[512]; /* kf_store_warning(), "" when none */
 };
 
 /* Forward migrations: entry i brings user_version i to i + 1. */
@@ -247,7 +250,7 @@ migrate(struct kf_store *st, struct kf_err *err)
 /* Create the file with mode 0600 (and a missing parent directory with
  * 0700) so SQLite never creates it with the umask's mode. */
 static kf_status
-create_file(const char *path, struct kf_err *err)
+create_file(const char *path, bool *existed, struct kf_err *err)
 {
     _cleanup_free_ char *copy = strdup(path);
     int fd;
@@ -263,8 +266,10 @@ create_file(const char *path, struct kf_err *err)
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     }
     if (fd < 0) {
-        if (errno == EEXIST)
+        if (errno == EEXIST) {
+            *existed = true; /* made by someone else meanwhile */
             return KF_OK;
+        }
         return kf_err_set(err, KF_ERR_IO, "cannot create the store %s: %s", path,
                           strerror(errno));
     }
@@ -272,20 +277,120 @@ create_file(const char *path, struct kf_err *err)
     return KF_OK;
 }
 
+/* "alice (uid 1000)" for messages. */
+static void
+describe_uid(uid_t uid, char *buf, size_t size)
+{
+    struct passwd pw, *res = NULL;
+    char pwbuf[1024];
+
+    if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
+        snprintf(buf, size, "%s (uid %u)", res->pw_name, (unsigned)uid);
+    else
+        snprintf(buf, size, "uid %u", (unsigned)uid);
+}
+
+/* Look at what is at PATH before SQLite opens it, so that each problem
+ * gets a message naming the path, what is wrong and the fix. *EXISTS is
+ * false when nothing is there (allowed when writing: it will be created);
+ * *PERM holds the permission bits of an existing file. */
+static kf_status
+check_path(const char *path, enum kf_store_intent intent, bool *exists, mode_t *perm,
+           struct kf_err *err)
+{
+    _cleanup_free_ char *copy = strdup(path);
+    char me[128], owner[128];
+    const char *dir;
+    struct stat sb;
+
+    *exists = false;
+    if (copy == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    describe_uid(getuid(), me, sizeof(me));
+    if (lstat(path, &sb) != 0) {
+        int e = errno;
+        if (e == ENOENT && intent == KF_STORE_FOR_WRITING)
+            return KF_OK;
+        if (e == ENOENT)
+            return kf_err_set(err, KF_ERR_NOT_FOUND, "there is no store at %s", path);
+        if (e == EACCES)
+            return kf_err_set(err, KF_ERR_PERMISSION,
+                              "cannot reach the store %s: a directory on its path is not open "
+                              "to %s; run krbfleet as the store's owner (e.g. with sudo)",
+                              path, me);
+        return kf_err_set(err, KF_ERR_IO, "cannot reach the store %s: %s", path, strerror(e));
+    }
+    if (S_ISLNK(sb.st_mode))
+        return kf_err_set(err, KF_ERR_STORE,
+                          "the store %s is a symbolic link; krbfleet does not follow links to "
+                          "its store: name the file itself",
+                          path);
+    if (S_ISDIR(sb.st_mode))
+        return kf_err_set(err, KF_ERR_STORE,
+                          "the store %s is a directory, not a store file; name a file, e.g. "
+                          "%s/krbfleet.db",
+                          path, strcmp(path, "/") == 0 ? "" : path);
+    if (!S_ISREG(sb.st_mode))
+        return kf_err_set(err, KF_ERR_STORE,
+                          "the store %s is not a regular file; name the store file itself", path);
+    *exists = true;
+    *perm = sb.st_mode & 07777;
+    describe_uid(sb.st_uid, owner, sizeof(owner));
+    if (access(path, R_OK) != 0)
+        return kf_err_set(err, KF_ERR_PERMISSION,
+                          "the store %s (mode %04o, owner %s) is not readable by %s; run "
+                          "krbfleet as its owner (e.g. with sudo)",
+                          path, (unsigned)*perm, owner, me);
+    if (intent == KF_STORE_FOR_READING)
+        return KF_OK;
+    if (access(path, W_OK) != 0) {
+        if (errno == EROFS)
+            return kf_err_set(err, KF_ERR_PERMISSION,
+                              "the store %s is on a read-only file system; commands that only "
+                              "read work, commands that change something need it writable",
+                              path);
+        return kf_err_set(err, KF_ERR_PERMISSION,
+                          "the store %s (mode %04o, owner %s) is read-only for %s; commands that "
+                          "only read work, this one changes the store: run it as the owner, or "
+                          "make the store writable (`chmod u+w %s`)",
+                          path, (unsigned)*perm, owner, me, path);
+    }
+    dir = dirname(copy);
+    if (access(dir, W_OK | X_OK) != 0)
+        return kf_err_set(err, KF_ERR_PERMISSION,
+                          "the store's directory %s is not writable by %s, and SQLite writes "
+                          "its journal there when the store %s changes; run krbfleet as the "
+                          "directory's owner",
+                          dir, me, path);
+    return KF_OK;
+}
+
 kf_status
-kf_store_open(const char *path, struct kf_store **out, struct kf_err *err)
+kf_store_open_for(const char *path, enum kf_store_intent intent, struct kf_store **out,
+                  struct kf_err *err)
 {
     struct kf_store *st;
+    bool exists = false;
+    mode_t perm = 0600;
     kf_status rc;
 
     *out = NULL;
-    if ((rc = create_file(path, err)) != KF_OK)
+    if ((rc = check_path(path, intent, &exists, &perm, err)) != KF_OK)
+        return rc;
+    if (!exists && (rc = create_file(path, &exists, err)) != KF_OK)
         return rc;
     st = calloc(1, sizeof(*st));
     if (st == NULL || (st->path = strdup(path)) == NULL) {
         free(st);
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     }
+    st->created = !exists;
+    if ((perm & (S_IRWXG | S_IRWXO)) != 0)
+        snprintf(st->warning, sizeof(st->warning),
+                 "the store %s is mode %04o: other users may read the topology and the audit "
+                 "log; run `chmod 600 %s`",
+                 path, (unsigned)perm, path);
+    /* Writable if possible, else SQLite opens it read-only by itself. */
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
         SQLITE_OK) {
         rc = kf_err_set(err, KF_ERR_STORE, "cannot open the store %s: %s", path,
@@ -303,6 +408,24 @@ kf_store_open(const char *path, struct kf_store **out, struct kf_err *err)
     }
     *out = st;
     return KF_OK;
+}
+
+kf_status
+kf_store_open(const char *path, struct kf_store **out, struct kf_err *err)
+{
+    return kf_store_open_for(path, KF_STORE_FOR_WRITING, out, err);
+}
+
+bool
+kf_store_created(const struct kf_store *st)
+{
+    return st->created;
+}
+
+const char *
+kf_store_warning(const struct kf_store *st)
+{
+    return st->warning[0] != '\0' ? st->warning : NULL;
 }
 
 void

@@ -27,9 +27,28 @@
 
 struct kf_store;
 
-/* Open (creating if needed) the store at PATH and migrate it to the
- * current schema. *OUT is owned by the caller (kf_store_free). */
+/* What a command will do with the store. */
+enum kf_store_intent {
+    KF_STORE_FOR_READING, /* it must exist (KF_ERR_NOT_FOUND if not); never created */
+    KF_STORE_FOR_WRITING, /* created when missing; refused when not writable */
+};
+
+/* Open the store at PATH for INTENT and migrate it to the current schema.
+ * Refused, with a message naming the path, what is wrong and the fix: a
+ * missing store when reading (KF_ERR_NOT_FOUND), a symbolic link, a
+ * directory or any other non-regular file, a store the caller cannot read
+ * (KF_ERR_PERMISSION), and, when writing only, a store or store directory
+ * the caller cannot write (KF_ERR_PERMISSION). *OUT is owned by the caller
+ * (kf_store_free). */
+kf_status kf_store_open_for(const char *path, enum kf_store_intent intent, struct kf_store **out,
+                            struct kf_err *err);
+/* kf_store_open_for(PATH, KF_STORE_FOR_WRITING, ...). */
 kf_status kf_store_open(const char *path, struct kf_store **out, struct kf_err *err);
+/* True when this open created the file. */
+bool kf_store_created(const struct kf_store *st);
+/* A warning about the open store (one sentence naming the fix: a store
+ * other users may read), or NULL. */
+const char *kf_store_warning(const struct kf_store *st);
 void kf_store_free(struct kf_store *st); /* accepts NULL; rolls back an open transaction */
 
 /* The schema version this build writes, and the version of an open store. */

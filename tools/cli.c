@@ -57,13 +57,36 @@ current_principal(void)
     return out;
 }
 
+/* The store's path and the setting that chose it. */
+static const char *
+store_path(struct kf_cli *cli, char *source, size_t size)
+{
+    const char *env = getenv("KRBFLEET_STORE");
+
+    if (cli->store_opt != NULL) {
+        snprintf(source, size, "--store");
+        return cli->store_opt;
+    }
+    if (env != NULL && *env != '\0') {
+        snprintf(source, size, "$KRBFLEET_STORE");
+        return env;
+    }
+    if (cli->cfg->file != NULL && strcmp(cli->cfg->store.path, KF_STORE_DEFAULT_PATH) != 0) {
+        snprintf(source, size, "[store] path in %s", cli->cfg->file);
+        return cli->cfg->store.path;
+    }
+    snprintf(source, size, "the default path");
+    return cli->cfg->store.path;
+}
+
 kf_status
 kf_cli_store(struct kf_cli *cli)
 {
-    const char *path = cli->store_opt;
+    enum kf_cli_store_use use = cli->cmd != NULL ? cli->cmd->store : KF_READS;
+    const char *path, *warning;
     struct passwd *pw;
     _cleanup_free_ char *principal = NULL;
-    char user[256];
+    char user[256], source[KF_ERR_MSG_MAX / 2];
     kf_status rc;
 
     if (cli->store != NULL)
@@ -72,12 +95,28 @@ kf_cli_store(struct kf_cli *cli)
      * broken file the admin named is reported, not ignored. */
     if ((rc = kf_cli_config(cli)) != KF_OK)
         return rc;
-    if (path == NULL)
-        path = getenv("KRBFLEET_STORE");
-    if (path == NULL || *path == '\0')
-        path = cli->cfg->store.path;
-    if ((rc = kf_store_open(path, &cli->store, &cli->err)) != KF_OK)
+    path = store_path(cli, source, sizeof(source));
+    rc = kf_store_open_for(path, use == KF_WRITES ? KF_STORE_FOR_WRITING : KF_STORE_FOR_READING,
+                           &cli->store, &cli->err);
+    if (rc == KF_ERR_NOT_FOUND && use == KF_MAY_READ &&
+        strcmp(source, "the default path") == 0) {
+        kf_err_clear(&cli->err); /* a client machine: no store, none made */
+        return KF_OK;
+    }
+    if (rc == KF_ERR_NOT_FOUND)
+        return kf_err_set(&cli->err, rc,
+                          "there is no store at %s (chosen by %s); a command that only reads "
+                          "never creates one. The store is --store PATH, else $KRBFLEET_STORE, "
+                          "else [store] path in the configuration file, else %s; a command "
+                          "that changes something (e.g. `krbfleet topology import FILE`) "
+                          "creates it",
+                          path, source, KF_STORE_DEFAULT_PATH);
+    if (rc != KF_OK)
         return rc;
+    if (kf_store_created(cli->store))
+        fprintf(stderr, "krbfleet: created store %s\n", path);
+    if ((warning = kf_store_warning(cli->store)) != NULL)
+        fprintf(stderr, "krbfleet: warning: %s\n", warning);
     pw = getpwuid(getuid());
     if (pw != NULL && getenv("SUDO_USER") != NULL && getuid() == 0)
         snprintf(user, sizeof(user), "%s (sudo by %s)", pw->pw_name, getenv("SUDO_USER"));

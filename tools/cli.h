@@ -13,7 +13,10 @@
 #include "errors.h"
 #include "store.h"
 
+struct kf_command;
+
 struct kf_cli {
+    const struct kf_command *cmd; /* the command being run */
     const char *store_opt;  /* --store */
     const char *config_opt; /* --config */
     bool json;              /* --json */
@@ -24,18 +27,31 @@ struct kf_cli {
     struct kf_err err;
 };
 
+/* What a command does with the store (kf_cli_store). */
+enum kf_cli_store_use {
+    KF_READS = 0, /* it must exist: a missing store is an error, never created */
+    KF_WRITES,    /* created on first use ("created store PATH"); must be writable */
+    KF_MAY_READ,  /* doctor: read when it exists or was named; else none */
+};
+
 struct kf_command {
     const char *name; /* "site add" */
     int (*run)(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv);
     const char *args;    /* "NAME" */
     const char *summary; /* one line */
     const char *help;    /* paragraphs for `krbfleet help NAME`; may be NULL */
+    enum kf_cli_store_use store;
 };
 
 /* Load the configuration once (--config, $KRBFLEET_CONFIG, default). */
 kf_status kf_cli_config(struct kf_cli *cli);
 
-/* Open the store once: --store, $KRBFLEET_STORE, [store] path, default. */
+/* Open the store once: --store, $KRBFLEET_STORE, [store] path, default,
+ * as the command's `store` says (reading never creates it; a missing
+ * store's message names the path and the settings that choose it).
+ * Notes "created store PATH" and a too-open store's warning on stderr.
+ * With KF_MAY_READ, cli->store stays NULL when the default store is
+ * missing. */
 kf_status kf_cli_store(struct kf_cli *cli);
 
 /* Connect to the directory once (one server for the whole command). */

@@ -156,21 +156,6 @@ KF_CMD(kf_cmd_assignment_test)
     return failed ? 1 : 0;
 }
 
-/* The store's path as kf_cli_store would choose it; doctor opens the store
- * only when it exists (a client machine has none, and must not get one). */
-static bool
-store_exists(struct kf_cli *cli)
-{
-    const char *path = cli->store_opt;
-    struct stat sb;
-
-    if (path == NULL)
-        path = getenv("KRBFLEET_STORE");
-    if (path == NULL || *path == '\0')
-        path = cli->cfg->store.path;
-    return path != NULL && stat(path, &sb) == 0;
-}
-
 KF_CMD(kf_cmd_doctor)
 {
     static const struct option opts[] = {
@@ -196,8 +181,10 @@ KF_CMD(kf_cmd_doctor)
     if ((rc = kf_cli_config(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
     /* Store and directory are optional here: without them, the findings
-     * that need them say so. */
-    if (store_exists(cli) && (rc = kf_cli_store(cli)) != KF_OK)
+     * that need them say so. A client machine has no store and must not get
+     * one; a store named with --store, $KRBFLEET_STORE or [store] path must
+     * exist. */
+    if ((rc = kf_cli_store(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
     if (kf_cli_dir(cli) != KF_OK) {
         fprintf(stderr, "krbfleet: note: %s; going on without the directory\n", cli->err.msg);

@@ -10,12 +10,12 @@
 
 static const struct kf_command commands[] = {
     {"site add", kf_cmd_site_add, "NAME", "Add a site: a group of pools administered together",
-     NULL},
+     NULL, KF_WRITES},
     {"site list", kf_cmd_site_list, "[--json]", "List the sites with their pool and server counts",
-     NULL},
+     NULL, KF_READS},
     {"site remove", kf_cmd_site_remove, "NAME [--force]", "Remove a site",
      "A site that still has pools is kept unless --force is given; then its pools and\n"
-     "their servers are removed with it, and listed.\n"},
+     "their servers are removed with it, and listed.\n", KF_WRITES},
     {"pool add", kf_cmd_pool_add,
      "FQDN --site NAME [--web-fqdn FQDN]... [--probe-url URL]",
      "Add a pool: a load-balanced web service name",
@@ -24,8 +24,8 @@ static const struct kf_command commands[] = {
      "                     external load balancer); repeat for several. Each gets an\n"
      "                     HTTP/ SPN on the site's Kerberos account.\n"
      "  --probe-url URL    the page a real SPNEGO login is tried on after a rotation\n"
-     "                     (default https://FQDN/)\n"},
-    {"pool list", kf_cmd_pool_list, "[--json]", "List the pools", NULL},
+     "                     (default https://FQDN/)\n", KF_WRITES},
+    {"pool list", kf_cmd_pool_list, "[--json]", "List the pools", NULL, KF_READS},
     {"pool set", kf_cmd_pool_set,
      "FQDN [--web-fqdn FQDN]... [--no-web-fqdns] [--probe-url URL] [--default-probe-url]",
      "Change a pool's web FQDNs or probe URL",
@@ -33,19 +33,19 @@ static const struct kf_command commands[] = {
      "  --no-web-fqdns        the pool has no extra names any more\n"
      "  --probe-url URL       the page a real SPNEGO login is tried on\n"
      "  --default-probe-url   back to https://FQDN/\n"
-     "Changed names take effect in the directory with `krbfleet topology enable`.\n"},
+     "Changed names take effect in the directory with `krbfleet topology enable`.\n", KF_WRITES},
     {"pool remove", kf_cmd_pool_remove, "FQDN [--force]", "Remove a pool",
      "A pool that still has servers is kept unless --force is given; then its servers\n"
-     "are removed with it, and listed.\n"},
+     "are removed with it, and listed.\n", KF_WRITES},
     {"server add", kf_cmd_server_add, "FQDN --pool FQDN [--address IP] [--agent-port N]",
      "Add a web server (it runs krbfleetd) to a pool",
      "  --pool FQDN        the pool the server belongs to (required)\n"
      "  --address IP       how the admin host reaches the server's agent and web port\n"
      "                     (default: resolve FQDN)\n"
      "  --agent-port N     the agent's TCP port (default: [agent] port, 7390)\n"
-     "A server's FQDN may equal its own pool's FQDN (a one-server pool).\n"},
-    {"server list", kf_cmd_server_list, "[--json]", "List the web servers", NULL},
-    {"server remove", kf_cmd_server_remove, "FQDN", "Remove a web server", NULL},
+     "A server's FQDN may equal its own pool's FQDN (a one-server pool).\n", KF_WRITES},
+    {"server list", kf_cmd_server_list, "[--json]", "List the web servers", NULL, KF_READS},
+    {"server remove", kf_cmd_server_remove, "FQDN", "Remove a web server", NULL, KF_WRITES},
     {"topology import", kf_cmd_topology_import, "FILE",
      "Replace the whole topology with the document in FILE ('-' reads standard input)",
      "The import is all or nothing: the first error names its JSON path, e.g.\n"
@@ -57,11 +57,11 @@ static const struct kf_command commands[] = {
      "                   \"web_fqdns\": [\"lb.redmond.example.com\"],\n"
      "                   \"probe_url\": \"https://web.redmond.example.com/\",\n"
      "                   \"servers\": [ { \"fqdn\": \"fe01.redmond.example.com\",\n"
-     "                                  \"address\": \"192.0.2.11\", \"agent_port\": 7390 } ] } ] } ] }\n"},
+     "                                  \"address\": \"192.0.2.11\", \"agent_port\": 7390 } ] } ] } ] }\n", KF_WRITES},
     {"topology export", kf_cmd_topology_export, "[FILE]",
      "Write the topology document to FILE or standard output",
      "Fields never set are left out, keys come in a fixed order with a two-space\n"
-     "indent and a final newline, so export -> import -> export is byte-identical.\n"},
+     "indent and a final newline, so export -> import -> export is byte-identical.\n", KF_READS},
     {"topology enable", kf_cmd_topology_enable, "[--dry-run] [--take-over]",
      "Publish the topology: make every managed account hold exactly the SPNs it implies",
      "An account's SPNs are HTTP/<pool> and HTTP/<web fqdn> for every pool of every\n"
@@ -73,41 +73,41 @@ static const struct kf_command commands[] = {
      "  --dry-run     print the plan, write nothing\n"
      "  --take-over   move SPNs from objects krbfleet does not manage\n"
      "A second run changes nothing. Safe first-time order: account new ->\n"
-     "assignment new -> password set -> topology enable.\n"},
+     "assignment new -> password set -> topology enable.\n", KF_WRITES},
     {"topology test", kf_cmd_topology_test, "[--json]",
      "Check the published topology: assignments, accounts and their SPNs",
      "Every site with pools has an assignment; every assigned account exists, is\n"
      "enabled, not expired, has AES enctypes and holds exactly the implied SPNs; a\n"
      "pending change is reported. Each problem comes with the command that fixes it.\n"
-     "Exit status 1 if anything failed.\n"},
+     "Exit status 1 if anything failed.\n", KF_READS},
     {"service list", kf_cmd_service_list, "[--webserver] [--json]",
      "List the web services: every web server with its pool and site (Get-CsService -WebServer)",
-     NULL},
+     NULL, KF_READS},
     {"account new", kf_cmd_account_new, "'DOMAIN\\name' [--container DN] [--enctypes LIST]",
      "Create the shared Kerberos account: a computer object name$ in the directory",
      "  --container DN   where to create it (default: the domain's Computers\n"
      "                   container, found through wellKnownObjects)\n"
      "  --enctypes LIST  aes256,aes128 (the default); rc4 only if you must (warned)\n"
      "The initial password is 120 random characters, never shown or stored. Your\n"
-     "Kerberos ticket (KRB5CCNAME) is the credential; no password on a command line.\n"},
+     "Kerberos ticket (KRB5CCNAME) is the credential; no password on a command line.\n", KF_WRITES},
     {"account adopt", kf_cmd_account_adopt, "'DOMAIN\\name'",
      "Take over an existing computer account created elsewhere (adcli, msktutil, ADUC)",
-     "Its existing SPNs are left alone: krbfleet removes only SPNs it added itself.\n"},
-    {"account list", kf_cmd_account_list, "[--json]", "List the accounts krbfleet manages", NULL},
+     "Its existing SPNs are left alone: krbfleet removes only SPNs it added itself.\n", KF_WRITES},
+    {"account list", kf_cmd_account_list, "[--json]", "List the accounts krbfleet manages", NULL, KF_READS},
     {"account show", kf_cmd_account_show, "NAME [--json]",
-     "Show an account as the directory holds it now: DN, kvno, enctypes, SPNs", NULL},
+     "Show an account as the directory holds it now: DN, kvno, enctypes, SPNs", NULL, KF_READS},
     {"account remove", kf_cmd_account_remove, "NAME [--delete-from-directory]",
      "Stop managing an account",
      "Refused while sites are assigned to it. The directory object stays unless\n"
-     "--delete-from-directory is given.\n"},
+     "--delete-from-directory is given.\n", KF_WRITES},
     {"assignment new", kf_cmd_assignment_new, "--site NAME --account NAME",
-     "Assign a Kerberos account to a site (refused if the site has one)", NULL},
+     "Assign a Kerberos account to a site (refused if the site has one)", NULL, KF_WRITES},
     {"assignment set", kf_cmd_assignment_set, "--site NAME --account NAME",
-     "Change the account of a site that has one", NULL},
+     "Change the account of a site that has one", NULL, KF_WRITES},
     {"assignment get", kf_cmd_assignment_get, "[--site NAME] [--json]",
-     "Show which account each site uses", NULL},
+     "Show which account each site uses", NULL, KF_READS},
     {"assignment remove", kf_cmd_assignment_remove, "--site NAME",
-     "Remove a site's assignment", NULL},
+     "Remove a site's assignment", NULL, KF_WRITES},
     {"assignment test", kf_cmd_assignment_test, "--site NAME [--report FILE.html] [--json]",
      "Test a site's Kerberos account and every web server of it; say what to fix",
      "Test-CsKerberosAccountAssignment. For the site's account, in the directory:\n"
@@ -131,7 +131,7 @@ static const struct kf_command commands[] = {
      "Every FAIL names the command that repairs it, e.g. `krbfleet password set\n"
      "--from fe01... --to fe03...` for a server left at an old kvno.\n"
      "  --report FILE.html  also write the result as one self-contained HTML page\n"
-     "Exit status 1 if anything failed.\n"},
+     "Exit status 1 if anything failed.\n", KF_READS},
     {"password set", kf_cmd_password_set,
      "--account NAME [--force] [--dry-run] [--concurrency N] | --from SERVER --to SERVER",
      "Rotate an account's password and deliver its keys to every web server, safely",
@@ -153,7 +153,7 @@ static const struct kf_command commands[] = {
      "web server's agent to another's (servers, not pools, of the same account) and\n"
      "verify the destination with a real login.\n"
      "Exit status 0 only if every server ended healthy; otherwise the table names\n"
-     "each problem and the command that repairs it.\n"},
+     "each problem and the command that repairs it.\n", KF_WRITES},
     {"sync", kf_cmd_sync, "[--account NAME] [--json]",
      "Bring every web server back to the keys the directory uses (after a crash)",
      "For each account (all, or NAME), on one DC:\n"
@@ -174,9 +174,9 @@ static const struct kf_command commands[] = {
      "accepts the ticket, the keys are lost: sync says so, and\n"
      "`krbfleet password set --account NAME` makes new ones.\n"
      "Exit status 0 only if every server ends holding the directory's keys at its\n"
-     "kvno; otherwise the table names each problem and what repairs it.\n"},
+     "kvno; otherwise the table names each problem and what repairs it.\n", KF_WRITES},
     {"spn list", kf_cmd_spn_list, "NAME [--json]",
-     "The SPNs the directory holds for an account now (setspn -L)", NULL},
+     "The SPNs the directory holds for an account now (setspn -L)", NULL, KF_READS},
     {"doctor", kf_cmd_doctor, "URL [--address IP] [--json]",
      "Why does a browser keep prompting for a password at URL? Ask as a client would",
      "Follows a Negotiate login to URL the way a browser makes it and says, one\n"
@@ -191,10 +191,10 @@ static const struct kf_command commands[] = {
      "             refused the ticket, or offered only NTLM or Basic\n"
      "  --address IP   connect there instead of resolving the URL's host (one server\n"
      "                 behind a load balancer)\n"
-     "Needs your Kerberos ticket (kinit). Exit status 1 if the login fails.\n"},
+     "Needs your Kerberos ticket (kinit). Exit status 1 if the login fails.\n", KF_MAY_READ},
     {"audit list", kf_cmd_audit_list, "[--json]",
      "Show the audit log: every change, when, by which local user and Kerberos principal",
-     NULL},
+     NULL, KF_READS},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -210,7 +210,8 @@ usage_all(FILE *fp)
     fprintf(fp,
             "\nGlobal options:\n"
             "  --store PATH    the store (else $KRBFLEET_STORE, the config's [store] path,\n"
-            "                  /var/lib/krbfleet/krbfleet.db)\n"
+            "                  /var/lib/krbfleet/krbfleet.db); commands that change\n"
+            "                  something create it, commands that only read need it\n"
             "  --config PATH   the configuration (else $KRBFLEET_CONFIG,\n"
             "                  /etc/krbfleet/krbfleet.conf)\n"
             "  --json          one JSON document on stdout instead of a table\n"
@@ -389,6 +390,7 @@ main(int argc, char **argv)
         kf_cli_help(cmd);
         return 0;
     }
+    cli.cmd = cmd;
     cli.command_line = join_args(argc, argv);
     if (cli.command_line == NULL) {
         fprintf(stderr, "krbfleet: out of memory\n");

@@ -37,8 +37,12 @@ ldap_attr() {
     sed -n "s/^$2: //p"
 }
 
-# dump_store FILE: every table's rows (schema included), to compare states.
-dump_store() { sqlite3 "$KRBFLEET_STORE" .dump >"$1" 2>/dev/null || : >"$1"; }
+# dump_store FILE: every table's rows (schema included), to compare states;
+# "no store" when there is none (the sqlite3 shell would create an empty one).
+dump_store() {
+  if [ -e "$KRBFLEET_STORE" ]; then sqlite3 -readonly "$KRBFLEET_STORE" .dump >"$1" 2>/dev/null || : >"$1"
+  else echo "no store" >"$1"; fi
+}
 
 # run_ok "what" CMD...: CMD must exit 0. Its stdout is in $T/out.
 run_ok() {

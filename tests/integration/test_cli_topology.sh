@@ -5,9 +5,34 @@
 . "$(dirname "$0")/lib.sh"
 DATA="$(dirname "$0")/../data"
 
+# -- no store yet: reading commands fail and create nothing ------------------
+for c in "site list" "pool list" "server list" "service list --webserver" "audit list" \
+         "assignment get" "account list" "account show kerbauth" "topology test" \
+         "assignment test --site redmond" "topology export $T/never.json"; do
+  # shellcheck disable=SC2086
+  expect_fail 1 "there is no store at $KRBFLEET_STORE (chosen by \$KRBFLEET_STORE)" kf $c
+  [ ! -e "$KRBFLEET_STORE" ] && ok "$c creates no store" || { not_ok "$c created $KRBFLEET_STORE"; rm -f "$KRBFLEET_STORE"; }
+done
+[ ! -e "$T/never.json" ] && ok "export from no store writes no file" || not_ok "export wrote $T/never.json"
+expect_fail 1 'a command that changes something (e.g. `krbfleet topology import FILE`) creates it' kf site list
+expect_fail 1 "--store PATH, else \$KRBFLEET_STORE, else [store] path in the configuration file, else /var/lib/krbfleet/krbfleet.db" kf site list
+expect_fail 1 "there is no store at $T/typo.db (chosen by --store)" kf --store "$T/typo.db" topology export "$T/backup.json"
+[ ! -e "$T/typo.db" ] && [ ! -e "$T/backup.json" ] && ok "export with a mistyped --store creates neither store nor backup" \
+  || not_ok "export with a mistyped --store left files behind"
+printf '[store]\npath = %s/cfg-typo.db\n' "$T" >"$T/typo.conf"
+expect_fail 1 "there is no store at $T/cfg-typo.db (chosen by [store] path in $T/typo.conf)" \
+  env -u KRBFLEET_STORE "$KRBFLEET" --config "$T/typo.conf" audit list
+[ ! -e "$T/cfg-typo.db" ] && ok "audit list with a configured missing store creates nothing" || not_ok "configured store was created"
+expect_fail 1 "there is no store at $T/doc.db (chosen by --store)" kf --store "$T/doc.db" doctor http://web.example.invalid/
+[ ! -e "$T/doc.db" ] && ok "doctor with a named missing store creates nothing" || not_ok "doctor created a store"
+
 # -- building a topology by hand ---------------------------------------------
-run_ok "site add redmond" kf site add redmond
+run_ok "site add redmond (the first write creates the store)" kf site add redmond
+if grep -qxF "krbfleet: created store $KRBFLEET_STORE" "$T/err"; then ok "the first write says it created the store"
+else not_ok "no 'created store' note (stderr: $(cat "$T/err"))"; fi
+[ "$(stat -c %a "$KRBFLEET_STORE")" = 600 ] && ok "a new store is mode 0600" || not_ok "new store mode $(stat -c %a "$KRBFLEET_STORE")"
 run_ok "site add dublin" kf site add dublin
+if grep -q "created store" "$T/err"; then not_ok "'created store' said twice"; else ok "an existing store is not 'created'"; fi
 run_ok "pool add with web FQDNs and probe URL" kf pool add WEB.Redmond.example.com. --site redmond \
   --web-fqdn lb.redmond.example.com --web-fqdn ext.example.com --probe-url https://web.redmond.example.com/login
 run_ok "pool add (store lower-cases)" kf pool add web.dublin.example.com --site Dublin
@@ -143,6 +168,47 @@ expect_out "audit names the object" "site:redmond"
 run_ok "audit list --json" kf audit list --json
 if jq -e --arg u "$(id -un)" '.audit | length >= 5 and (.[-1] | .user == $u and .command == "site remove redmond --force" and .object == "site:redmond" and .principal == null and .detail == null)' "$T/out" >/dev/null
 then ok "audit --json records user, command, object"; else not_ok "audit json: $(head -c 500 "$T/out")"; fi
+
+# -- what is at the store's path ---------------------------------------------------
+S=$T/shared
+mkdir -p "$S"
+chmod 711 "$T"; chmod 755 "$S"
+expect_fail 1 "the store $S is a directory, not a store file; name a file, e.g. $S/krbfleet.db" kf --store "$S" site list
+expect_fail 1 "the store $S is a directory, not a store file" kf --store "$S" site add x
+[ -z "$(ls -A "$S")" ] && ok "nothing was created in the directory" || not_ok "files appeared in $S: $(ls -A "$S")"
+ln -s "$KRBFLEET_STORE" "$S/link.db"
+expect_fail 1 "the store $S/link.db is a symbolic link" kf --store "$S/link.db" site list
+rm -f "$S/link.db"
+chmod 644 "$KRBFLEET_STORE"
+run_ok "a store readable by others is still read" kf site list
+if grep -qF "warning: the store $KRBFLEET_STORE is mode 0644: other users may read the topology and the audit log; run \`chmod 600 $KRBFLEET_STORE\`" "$T/err"
+then ok "a 0644 store is warned about, naming the chmod"; else not_ok "no 0644 warning (stderr: $(cat "$T/err"))"; fi
+chmod 600 "$KRBFLEET_STORE"
+run_ok "a 0600 store" kf site list
+[ -s "$T/err" ] && not_ok "a 0600 store gives messages: $(cat "$T/err")" || ok "a 0600 store gives no warning"
+# As another user (root runs the test as nobody; others chmod their own file).
+if [ "$(id -u)" -eq 0 ] && [ -n "${KF_WRAP_DIR:-}" ]; then
+  echo "# store permission checks skipped under memcheck (valgrind as nobody)"
+else
+  if [ "$(id -u)" -eq 0 ]; then as_other() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+  else as_other() { "$@"; }; fi
+  cp "$KRBFLEET_STORE" "$S/ro.db"
+  chmod 444 "$S/ro.db"
+  cksum_before=$(cksum <"$S/ro.db")
+  run_ok "a read-only store is read" as_other "$KRBFLEET" --store "$S/ro.db" site list
+  expect_out "a read-only store lists its sites" "dublin"
+  expect_fail 1 "is read-only for" as_other "$KRBFLEET" --store "$S/ro.db" site add rosite
+  if grep -qF "commands that only read work, this one changes the store" "$T/err"
+  then ok "the read-only refusal says reading works"; else not_ok "read-only message: $(cat "$T/err")"; fi
+  [ "$(cksum <"$S/ro.db")" = "$cksum_before" ] && ok "a refused write leaves the read-only store as it was" \
+    || not_ok "the read-only store changed"
+  chmod 000 "$S/ro.db"
+  expect_fail 1 "$S/ro.db (mode 0000" as_other "$KRBFLEET" --store "$S/ro.db" site list
+  if grep -qF "is not readable by" "$T/err" && grep -qF "run krbfleet as its owner" "$T/err"
+  then ok "an unreadable store is named with the fix"; else not_ok "unreadable message: $(cat "$T/err")"; fi
+  rm -f "$S/ro.db"
+fi
+chmod 700 "$T"
 
 # -- configuration ---------------------------------------------------------------
 printf '[store]\npath = %s/from-config.db\n' "$T" >"$T/k.conf"
