@@ -1,6 +1,6 @@
 /* config.h - the krbfleet configuration file (INI, read with libinih).
  *
- * Sections and keys (DESIGN.md, "The command-line contract"):
+ * Sections and keys (docs/design.md, "Configuration and command line"):
  *
  *   [directory] backend, domain, server, ldap_uri, tls, ca_file,
  *               password_method, timeout

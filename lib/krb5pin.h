@@ -1,7 +1,8 @@
 /* krb5pin.h - a krb5 context whose KDC traffic goes to one server.
  *
- * DESIGN.md: "All directory and KDC traffic of one operation goes to one
- * DC, so replication lag cannot make it read its own writes wrongly." The
+ * docs/design.md, "The directory": "All directory and KDC traffic of one
+ * operation goes to one DC, so replication lag cannot make it read its own
+ * writes wrongly." The
  * directory connection is pinned by kf_dir_open; this pins libkrb5: in the
  * returned context the realm's kdc, primary_kdc/master_kdc, admin_server
  * and kpasswd_server are SERVER alone and DNS lookup of KDCs is off.

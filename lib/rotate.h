@@ -1,4 +1,4 @@
-/* rotate.h - Set-CsKerberosAccountPassword, safely (DESIGN.md, "The
+/* rotate.h - Set-CsKerberosAccountPassword, safely (docs/design.md, "The
  * rotation"): plan, stage, commit, verify, prune — the copy of keys from
  * one web server to another, and `krbfleet sync`, which repairs whatever
  * a killed or failed run left behind.

@@ -3,7 +3,7 @@
  * directory holds. Pure: the directory is consulted only through the
  * owner-lookup callback, so the module is unit-tested without one.
  *
- * Rules (DESIGN.md, `topology enable`):
+ * Rules (docs/design.md, "Publishing SPNs (topology enable)"):
  *  - add every implied SPN the account lacks;
  *  - remove only SPNs krbfleet added earlier (OWNED) that the topology no
  *    longer implies — never an SPN it did not add;

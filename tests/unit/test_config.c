@@ -335,7 +335,8 @@ test_bad_values(void **state)
 }
 
 static const struct bad_case bad_structure[] = {
-    /* the message of DESIGN.md's example, word for word */
+    /* the message of the example in docs/design.md ("Configuration and command
+     * line"), word for word */
     {"[store]\n; 2\n; 3\n; 4\n; 5\n; 6\nfoo = bar\n",
      "t.conf:7: unknown key 'foo' in section [store]"},
     {"[bogus]\n", "t.conf:1: unknown section [bogus]"},
