@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -847,6 +848,82 @@ kf_store_server_remove(struct kf_store *st, const char *fqdn, struct kf_err *err
         return kf_err_set(err, KF_ERR_NOT_FOUND,
                           "server \"%s\" does not exist (see `krbfleet server list`)", fqdn);
     return rc;
+}
+
+static bool
+topo_has_site(const struct kf_topology *topo, const char *name)
+{
+    for (size_t i = 0; i < topo->n_sites; i++)
+        if (strcasecmp(topo->sites[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static bool
+topo_has_pool(const struct kf_topology *topo, const char *fqdn)
+{
+    for (size_t i = 0; i < topo->n_sites; i++)
+        for (size_t j = 0; j < topo->sites[i].n_pools; j++)
+            if (strcmp(topo->sites[i].pools[j].fqdn, fqdn) == 0)
+                return true;
+    return false;
+}
+
+kf_status
+kf_store_topology_losses(struct kf_store *st, const struct kf_topology *topo, char ***lost,
+                         size_t *n_lost, struct kf_err *err)
+{
+    static const char assigned[] =
+        "SELECT s.name, a.domain, a.name FROM site s JOIN assignment x ON x.site_id = s.id "
+        "JOIN account a ON a.id = x.account_id ORDER BY s.ord";
+    static const char published[] =
+        "SELECT p.fqdn, s.name, o.spn, a.domain, a.name FROM pool p "
+        "JOIN site s ON s.id = p.site_id JOIN owned_spn o ON o.spn = 'HTTP/' || p.fqdn "
+        "JOIN account a ON a.id = o.account_id ORDER BY s.ord, p.ord";
+    char **v = NULL;
+    size_t n = 0;
+    sqlite3_stmt *stmt;
+    int step, nomem = 0;
+
+    *lost = NULL;
+    *n_lost = 0;
+    if ((stmt = prep(st, err, assigned, "")) == NULL)
+        return KF_ERR_STORE;
+    while (!nomem && (step = sqlite3_step(stmt)) == SQLITE_ROW)
+        if (!topo_has_site(topo, col_text(stmt, 0)))
+            nomem = kf_strv_pushf(&v, &n,
+                                  "site %s, assigned to account %s\\%s", col_text(stmt, 0),
+                                  col_text(stmt, 1), col_text(stmt, 2));
+    sqlite3_finalize(stmt);
+    if (!nomem && step != SQLITE_DONE) {
+        kf_strv_free(v, n);
+        return db_err(st, err, "reading the assignments");
+    }
+    if (!nomem) {
+        if ((stmt = prep(st, err, published, "")) == NULL) {
+            kf_strv_free(v, n);
+            return KF_ERR_STORE;
+        }
+        while (!nomem && (step = sqlite3_step(stmt)) == SQLITE_ROW)
+            if (!topo_has_pool(topo, col_text(stmt, 0)))
+                nomem = kf_strv_pushf(&v, &n,
+                                      "pool %s of site %s, whose SPN %s is published on "
+                                      "account %s\\%s",
+                                      col_text(stmt, 0), col_text(stmt, 1), col_text(stmt, 2),
+                                      col_text(stmt, 3), col_text(stmt, 4));
+        sqlite3_finalize(stmt);
+    }
+    if (nomem) {
+        kf_strv_free(v, n);
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    }
+    if (step != SQLITE_DONE) {
+        kf_strv_free(v, n);
+        return db_err(st, err, "reading the published SPNs");
+    }
+    *lost = v;
+    *n_lost = n;
+    return KF_OK;
 }
 
 kf_status

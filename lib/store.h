@@ -76,6 +76,13 @@ kf_status kf_store_topology_load(struct kf_store *st, struct kf_topology **out,
 kf_status kf_store_topology_replace(struct kf_store *st, const struct kf_topology *topo,
                                     struct kf_err *err);
 
+/* What replacing the topology with TOPO would take away that is in use:
+ * a site that has an account assignment, a pool whose SPN `topology enable`
+ * published (recorded in owned SPNs). One sentence each in *LOST (owned
+ * by the caller, kf_strv_free); none: *N_LOST == 0. Reads the store only. */
+kf_status kf_store_topology_losses(struct kf_store *st, const struct kf_topology *topo,
+                                   char ***lost, size_t *n_lost, struct kf_err *err);
+
 /* Single changes. Names must already be validated and normalised (names.h).
  * Removing an object with children fails with KF_ERR_CONFLICT unless FORCE. */
 kf_status kf_store_site_add(struct kf_store *st, const char *name, struct kf_err *err);

@@ -2,7 +2,10 @@
 #include "topology.h"
 
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <strings.h>
 #include <string.h>
 
 #include "mem.h"
@@ -142,6 +145,188 @@ kf_topology_count_servers(const struct kf_topology *topo)
         for (size_t j = 0; j < topo->sites[i].n_pools; j++)
             n += topo->sites[i].pools[j].n_servers;
     return n;
+}
+
+/* ---- difference ------------------------------------------------------- */
+
+void
+kf_topo_diff_free(struct kf_topo_diff *diff)
+{
+    if (diff == NULL)
+        return;
+    for (size_t i = 0; i < diff->n; i++) {
+        free(diff->changes[i].name);
+        free(diff->changes[i].detail);
+    }
+    free(diff->changes);
+    free(diff);
+}
+
+/* Append a change; the strings are copied (DETAIL formatted). -1: no memory. */
+static int __attribute__((format(printf, 5, 6)))
+diff_add(struct kf_topo_diff *d, enum kf_topo_op op, const char *kind, const char *name,
+         const char *fmt, ...)
+{
+    struct kf_topo_change *c = grow((void **)&d->changes, &d->n, sizeof(*c));
+    va_list ap;
+    int r;
+
+    if (c == NULL)
+        return -1;
+    c->op = op;
+    c->kind = kind;
+    c->name = strdup(name);
+    va_start(ap, fmt);
+    r = vasprintf(&c->detail, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        c->detail = NULL;
+    return c->name != NULL && c->detail != NULL ? 0 : -1;
+}
+
+static const struct kf_site *
+site_named(const struct kf_topology *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_sites; i++)
+        if (strcasecmp(t->sites[i].name, name) == 0)
+            return &t->sites[i];
+    return NULL;
+}
+
+static const struct kf_pool *
+pool_named(const struct kf_topology *t, const char *fqdn, const struct kf_site **site)
+{
+    for (size_t i = 0; i < t->n_sites; i++)
+        for (size_t j = 0; j < t->sites[i].n_pools; j++)
+            if (strcmp(t->sites[i].pools[j].fqdn, fqdn) == 0) {
+                *site = &t->sites[i];
+                return &t->sites[i].pools[j];
+            }
+    return NULL;
+}
+
+static const struct kf_server *
+server_named(const struct kf_topology *t, const char *fqdn, const struct kf_pool **pool)
+{
+    for (size_t i = 0; i < t->n_sites; i++)
+        for (size_t j = 0; j < t->sites[i].n_pools; j++)
+            for (size_t k = 0; k < t->sites[i].pools[j].n_servers; k++)
+                if (strcmp(t->sites[i].pools[j].servers[k].fqdn, fqdn) == 0) {
+                    *pool = &t->sites[i].pools[j];
+                    return &t->sites[i].pools[j].servers[k];
+                }
+    return NULL;
+}
+
+static bool
+has_web(const struct kf_pool *p, const char *fqdn)
+{
+    for (size_t i = 0; i < p->n_web_fqdns; i++)
+        if (strcmp(p->web_fqdns[i], fqdn) == 0)
+            return true;
+    return false;
+}
+
+/* Sites, pools and servers of A missing from B, as OP. */
+static int
+diff_missing(struct kf_topo_diff *d, const struct kf_topology *a, const struct kf_topology *b,
+             enum kf_topo_op op)
+{
+    const struct kf_site *os;
+    const struct kf_pool *op_;
+    int r = 0;
+
+    for (size_t i = 0; r == 0 && i < a->n_sites; i++)
+        if (site_named(b, a->sites[i].name) == NULL)
+            r = diff_add(d, op, "site", a->sites[i].name, "%zu pool(s)", a->sites[i].n_pools);
+    for (size_t i = 0; r == 0 && i < a->n_sites; i++)
+        for (size_t j = 0; r == 0 && j < a->sites[i].n_pools; j++) {
+            const struct kf_pool *p = &a->sites[i].pools[j];
+            const struct kf_pool *q = pool_named(b, p->fqdn, &os);
+            if (q == NULL)
+                r = diff_add(d, op, "pool", p->fqdn, "site %s", a->sites[i].name);
+            for (size_t k = 0; r == 0 && k < p->n_web_fqdns; k++)
+                if (q == NULL || !has_web(q, p->web_fqdns[k]))
+                    r = diff_add(d, op, "web FQDN", p->web_fqdns[k], "pool %s", p->fqdn);
+        }
+    for (size_t i = 0; r == 0 && i < a->n_sites; i++)
+        for (size_t j = 0; r == 0 && j < a->sites[i].n_pools; j++)
+            for (size_t k = 0; r == 0 && k < a->sites[i].pools[j].n_servers; k++) {
+                const struct kf_server *v = &a->sites[i].pools[j].servers[k];
+                if (server_named(b, v->fqdn, &op_) == NULL)
+                    r = diff_add(d, op, "server", v->fqdn, "pool %s", a->sites[i].pools[j].fqdn);
+            }
+    return r;
+}
+
+static const char *
+or_default(const char *s)
+{
+    return s != NULL ? s : "(default)";
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Pools and servers in both FROM and TO whose attributes differ. */
+static int
+diff_changed(struct kf_topo_diff *d, const struct kf_topology *from, const struct kf_topology *to)
+{
+    int r = 0;
+
+    for (size_t i = 0; r == 0 && i < to->n_sites; i++)
+        for (size_t j = 0; r == 0 && j < to->sites[i].n_pools; j++) {
+            const struct kf_pool *p = &to->sites[i].pools[j], *q;
+            const struct kf_site *qs;
+            if ((q = pool_named(from, p->fqdn, &qs)) == NULL)
+                continue;
+            if (strcasecmp(qs->name, to->sites[i].name) != 0)
+                r = diff_add(d, KF_TOPO_CHANGED, "pool", p->fqdn, "site %s -> %s", qs->name,
+                             to->sites[i].name);
+            if (r == 0 && !same_str(q->probe_url, p->probe_url))
+                r = diff_add(d, KF_TOPO_CHANGED, "pool", p->fqdn, "probe URL %s -> %s",
+                             or_default(q->probe_url), or_default(p->probe_url));
+        }
+    for (size_t i = 0; r == 0 && i < to->n_sites; i++)
+        for (size_t j = 0; r == 0 && j < to->sites[i].n_pools; j++)
+            for (size_t k = 0; r == 0 && k < to->sites[i].pools[j].n_servers; k++) {
+                const struct kf_pool *p = &to->sites[i].pools[j], *qp;
+                const struct kf_server *v = &p->servers[k], *w;
+                char a[16], b[16];
+                if ((w = server_named(from, v->fqdn, &qp)) == NULL)
+                    continue;
+                if (strcmp(qp->fqdn, p->fqdn) != 0)
+                    r = diff_add(d, KF_TOPO_CHANGED, "server", v->fqdn, "pool %s -> %s", qp->fqdn,
+                                 p->fqdn);
+                if (r == 0 && !same_str(w->address, v->address))
+                    r = diff_add(d, KF_TOPO_CHANGED, "server", v->fqdn, "address %s -> %s",
+                                 or_default(w->address), or_default(v->address));
+                snprintf(a, sizeof(a), "%d", w->agent_port);
+                snprintf(b, sizeof(b), "%d", v->agent_port);
+                if (r == 0 && w->agent_port != v->agent_port)
+                    r = diff_add(d, KF_TOPO_CHANGED, "server", v->fqdn, "agent port %s -> %s",
+                                 w->agent_port ? a : "(default)", v->agent_port ? b : "(default)");
+            }
+    return r;
+}
+
+kf_status
+kf_topology_diff(const struct kf_topology *from, const struct kf_topology *to,
+                 struct kf_topo_diff **out, struct kf_err *err)
+{
+    struct kf_topo_diff *d = calloc(1, sizeof(*d));
+
+    *out = NULL;
+    if (d == NULL || diff_missing(d, to, from, KF_TOPO_ADDED) != 0 ||
+        diff_missing(d, from, to, KF_TOPO_REMOVED) != 0 || diff_changed(d, from, to) != 0) {
+        kf_topo_diff_free(d);
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    }
+    *out = d;
+    return KF_OK;
 }
 
 /* ---- parsing ---------------------------------------------------------- */

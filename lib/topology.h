@@ -69,4 +69,30 @@ char *kf_topology_to_json(const struct kf_topology *topo);
 /* Count the servers in TOPO. */
 size_t kf_topology_count_servers(const struct kf_topology *topo);
 
+/* ---- the difference between two topologies ----------------------------- */
+
+enum kf_topo_op { KF_TOPO_ADDED = '+', KF_TOPO_REMOVED = '-', KF_TOPO_CHANGED = '~' };
+
+struct kf_topo_change {
+    enum kf_topo_op op;
+    const char *kind; /* "site", "pool", "web FQDN", "server" (static) */
+    char *name;
+    char *detail; /* where it is ("site redmond", "pool web.example.com") or
+                   * what changed ("address 192.0.2.1 -> 192.0.2.2") */
+};
+
+struct kf_topo_diff {
+    struct kf_topo_change *changes; /* additions, removals, then changes; each
+                                     * sites, pools and web FQDNs, servers */
+    size_t n;
+};
+
+/* What replacing FROM with TO adds, removes and changes: sites (names
+ * compared case-insensitively), pools (their site, probe URL), web FQDNs
+ * and servers (their pool, address, agent port). Order within TOPO does
+ * not count. *OUT is owned by the caller (kf_topo_diff_free). */
+kf_status kf_topology_diff(const struct kf_topology *from, const struct kf_topology *to,
+                           struct kf_topo_diff **out, struct kf_err *err);
+void kf_topo_diff_free(struct kf_topo_diff *diff); /* accepts NULL */
+
 #endif

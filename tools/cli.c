@@ -82,7 +82,12 @@ store_path(struct kf_cli *cli, char *source, size_t size)
 kf_status
 kf_cli_store(struct kf_cli *cli)
 {
-    enum kf_cli_store_use use = cli->cmd != NULL ? cli->cmd->store : KF_READS;
+    return kf_cli_store_for(cli, cli->cmd != NULL ? cli->cmd->store : KF_READS);
+}
+
+kf_status
+kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use)
+{
     const char *path, *warning;
     struct passwd *pw;
     _cleanup_free_ char *principal = NULL;

@@ -53,6 +53,8 @@ kf_status kf_cli_config(struct kf_cli *cli);
  * With KF_MAY_READ, cli->store stays NULL when the default store is
  * missing. */
 kf_status kf_cli_store(struct kf_cli *cli);
+/* The same, for USE instead of the command's own (a dry run reads). */
+kf_status kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use);
 
 /* Connect to the directory once (one server for the whole command). */
 kf_status kf_cli_dir(struct kf_cli *cli);

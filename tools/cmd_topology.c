@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "mem.h"
 #include "names.h"
+#include "strv.h"
 #include "table.h"
 #include "topology.h"
 
@@ -573,17 +574,47 @@ KF_CMD(kf_cmd_server_remove)
 
 /* ---- topology import / export ----------------------------------------- */
 
+KF_DEFINE_CLEANUP(struct kf_topo_diff, kf_topo_diff_free)
+
+static void
+print_diff(const struct kf_topo_diff *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        const struct kf_topo_change *c = &d->changes[i];
+        printf(c->op == KF_TOPO_CHANGED ? "%c %s %s: %s\n" : "%c %s %s (%s)\n", (char)c->op,
+               c->kind, c->name, c->detail);
+    }
+}
+
 KF_CMD(kf_cmd_topology_import)
 {
-    _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
+    static const struct option opts[] = {
+        {"force", no_argument, NULL, 'f'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL, *old = NULL;
+    _cleanup_(kf_topo_diff_freep) struct kf_topo_diff *diff = NULL;
     _cleanup_free_ char *data = NULL;
-    char detail[128];
-    size_t len, n_pools = 0;
+    char **lost = NULL;
+    char detail[160];
+    bool force = false, dry_run = false;
+    size_t len, n_pools = 0, n_lost = 0;
     kf_status rc;
-    int r;
+    int c;
 
-    if ((r = simple_args(cmd, argc, argv, NULL, 1, 1)) >= 0)
-        return r;
+    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
+        if (c == '?' || c == 'h')
+            return c == 'h' ? 0 : 2;
+        if (c == 'f')
+            force = true;
+        else if (c == 'n')
+            dry_run = true;
+    }
+    if (argc - optind != 1)
+        return argc - optind == 0 ? kf_cli_usage(cmd, "missing argument")
+                                  : kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind + 1]);
     if ((rc = kf_cli_read_file(argv[optind], KF_TOPOLOGY_MAX_BYTES, &data, &len, &cli->err)) !=
         KF_OK)
         return kf_cli_fail(cli, rc);
@@ -593,17 +624,62 @@ KF_CMD(kf_cmd_topology_import)
     }
     for (size_t i = 0; i < topo->n_sites; i++)
         n_pools += topo->sites[i].n_pools;
-    snprintf(detail, sizeof(detail), "%zu sites, %zu pools, %zu servers", topo->n_sites, n_pools,
-             kf_topology_count_servers(topo));
-    if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
-        return kf_cli_fail(cli, rc);
+    snprintf(detail, sizeof(detail), "%zu sites, %zu pools, %zu servers%s", topo->n_sites,
+             n_pools, kf_topology_count_servers(topo), force ? " (--force)" : "");
+    /* A dry run changes nothing, not even by creating the store. */
+    rc = dry_run ? kf_cli_store_for(cli, KF_READS) : kf_cli_store(cli);
+    if (rc == KF_ERR_NOT_FOUND && dry_run) {
+        kf_err_clear(&cli->err);
+        old = kf_topology_new();
+        rc = old != NULL ? KF_OK : kf_err_set(&cli->err, KF_ERR_NOMEM, "out of memory");
+    } else if (rc == KF_OK && (rc = kf_store_begin(cli->store, &cli->err)) == KF_OK &&
+               (rc = kf_store_topology_load(cli->store, &old, &cli->err)) == KF_OK) {
+        rc = kf_store_topology_losses(cli->store, topo, &lost, &n_lost, &cli->err);
+    }
+    if (rc == KF_OK)
+        rc = kf_topology_diff(old, topo, &diff, &cli->err);
+    if (rc != KF_OK) {
+        kf_strv_free(lost, n_lost);
+        return fail_rollback(cli, rc);
+    }
+    if (dry_run) {
+        print_diff(diff);
+        for (size_t i = 0; i < n_lost; i++)
+            printf("! would remove %s%s\n", lost[i], force ? "" : " - refused without --force");
+        printf("dry run: %zu change(s) to %s; nothing was changed\n", diff->n,
+               cli->store != NULL ? "the store" : "a new store");
+        kf_strv_free(lost, n_lost);
+        if (cli->store != NULL)
+            kf_store_rollback(cli->store);
+        return 0;
+    }
+    if (n_lost > 0 && !force) {
+        for (size_t i = 0; i < n_lost; i++)
+            fprintf(stderr, "  would remove %s\n", lost[i]);
+        kf_strv_free(lost, n_lost);
+        kf_err_set(&cli->err, KF_ERR_CONFLICT,
+                   "%s would remove %zu thing(s) in use (listed above); nothing was changed. "
+                   "Keep them in the document; or take them out of use first (`krbfleet "
+                   "assignment remove --site NAME`, then `krbfleet topology enable`); or "
+                   "import with --force",
+                   argv[optind], n_lost);
+        return fail_rollback(cli, KF_ERR_CONFLICT);
+    }
     if ((rc = kf_store_topology_replace(cli->store, topo, &cli->err)) != KF_OK) {
+        kf_strv_free(lost, n_lost);
         kf_err_prefix(&cli->err, "%s", argv[optind]);
         return fail_rollback(cli, rc);
     }
-    if ((rc = commit_change(cli, "topology", detail)) != KF_OK)
+    if ((rc = commit_change(cli, "topology", detail)) != KF_OK) {
+        kf_strv_free(lost, n_lost);
         return fail_rollback(cli, rc);
+    }
+    for (size_t i = 0; i < n_lost; i++)
+        printf("removed (--force) %s\n", lost[i]);
+    kf_strv_free(lost, n_lost);
     printf("imported %s\n", detail);
+    if (n_lost > 0)
+        printf("run `krbfleet topology enable` to withdraw the SPNs of what was removed\n");
     return 0;
 }
 

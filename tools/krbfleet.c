@@ -46,11 +46,18 @@ static const struct kf_command commands[] = {
      "A server's FQDN may equal its own pool's FQDN (a one-server pool).\n", KF_WRITES},
     {"server list", kf_cmd_server_list, "[--json]", "List the web servers", NULL, KF_READS},
     {"server remove", kf_cmd_server_remove, "FQDN", "Remove a web server", NULL, KF_WRITES},
-    {"topology import", kf_cmd_topology_import, "FILE",
+    {"topology import", kf_cmd_topology_import, "[--dry-run] [--force] FILE",
      "Replace the whole topology with the document in FILE ('-' reads standard input)",
      "The import is all or nothing: the first error names its JSON path, e.g.\n"
      "  sites[1].pools[0].fqdn: \"bad_name..x\" is not a valid DNS name\n"
      "and the store is left as it was. Documents over 16 MiB are refused.\n"
+     "An import that would remove what is in use - a site with an account\n"
+     "assignment, a pool whose SPN `topology enable` published (as the store\n"
+     "records it; the directory is not asked) - is refused, listing them.\n"
+     "  --dry-run   print the difference (+ added, - removed, ~ changed: sites,\n"
+     "              pools, web FQDNs, servers; ! in use), change nothing\n"
+     "  --force     remove what is in use too, and list it; `krbfleet topology\n"
+     "              enable` then withdraws its SPNs\n"
      "The format is the one `krbfleet topology export` writes:\n"
      "  { \"sites\": [ { \"name\": \"redmond\",\n"
      "      \"pools\": [ { \"fqdn\": \"web.redmond.example.com\",\n"

@@ -116,6 +116,35 @@ run_ok "enable after pool remove" kf topology enable
 case "$(spns kerbauth)" in *web2.dublin*|*lb.dublin*) not_ok "SPNs left: $(spns kerbauth)";; *) ok "removed pool's SPNs are gone";; esac
 case "$(spns kerbauth)" in *HTTP/manual.lab.test*) ok "manual SPN still there";; *) not_ok "manual SPN removed";; esac
 
+# -- an import cannot silently drop what is in use --------------------------------------
+run_ok "export the live topology" kf topology export "$T/live.json"
+jq 'del(.sites[] | select(.name == "redmond"))' "$T/live.json" >"$T/no-redmond.json"
+u1=$(usn kerbauth)
+expect_fail 1 "no-redmond.json would remove 2 thing(s) in use (listed above); nothing was changed" \
+  kf topology import "$T/no-redmond.json"
+for line in "  would remove site redmond, assigned to account LAB\\kerbauth" \
+            "  would remove pool web.redmond.lab.test of site redmond, whose SPN HTTP/web.redmond.lab.test is published on account LAB\\kerbauth"; do
+  grep -qxF -- "$line" "$T/err" && ok "the refusal lists: $line" || not_ok "refusal lacks '$line': $(cat "$T/err")"
+done
+grep -qF -- "--force" "$T/err" && ok "the refusal names --force" || not_ok "refusal: $(cat "$T/err")"
+[ "$(usn kerbauth)" = "$u1" ] && ok "the refused import touches no directory object" || not_ok "uSNChanged moved"
+dump_store "$T/before"
+run_ok "import --dry-run of the smaller topology" kf topology import --dry-run "$T/no-redmond.json"
+dump_store "$T/after"
+cmp -s "$T/before" "$T/after" && ok "the dry run changes nothing" || not_ok "the dry run changed the store"
+expect_out "the dry run shows the site going" "- site redmond (1 pool(s))"
+expect_out "the dry run marks what is in use" "! would remove site redmond, assigned to account LAB\\kerbauth - refused without --force"
+jq 'del(.sites[] | select(.name == "lonely"))' "$T/live.json" >"$T/no-lonely.json"
+cp "$KRBFLEET_STORE" "$T/copy.db"
+run_ok "a site with no assignment and no published pool goes without --force" \
+  kf --store "$T/copy.db" topology import "$T/no-lonely.json"
+run_ok "import --force removes what is in use, and says so" kf --store "$T/copy.db" topology import --force "$T/no-redmond.json"
+expect_out "forced import lists the site" "removed (--force) site redmond, assigned to account LAB\\kerbauth"
+expect_out "forced import says how to withdraw the SPNs" "run \`krbfleet topology enable\` to withdraw the SPNs"
+run_ok "assignment get after the forced import" kf --store "$T/copy.db" assignment get
+if grep -q redmond "$T/out"; then not_ok "redmond still assigned"; else ok "the forced import took the assignment with the site"; fi
+rm -f "$T/copy.db"
+
 # -- credentials and reachability -----------------------------------------------------
 expect_fail 1 'kinit' env KRB5CCNAME="FILE:$T/empty-cc" "$KRBFLEET" spn list kerbauth
 printf '[directory]\nldap_uri = ldap://dc1.lab.test:1\ntimeout = 3s\n' >"$T/dead.conf"

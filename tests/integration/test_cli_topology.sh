@@ -131,6 +131,41 @@ run_ok "import from stdin" sh -c "\"$KRBFLEET\" topology import - < '$DATA/topol
 run_ok "export sample" kf topology export
 if cmp -s "$DATA/topology-2sites.json" "$T/out"; then ok "sample topology round-trips"; else not_ok "sample differs"; diff "$DATA/topology-2sites.json" "$T/out" | head; fi
 
+# import --dry-run: the difference, and nothing changed
+jq '.sites[0].pools[0].servers[0].address = "192.0.2.99" | .sites[0].pools[0].servers[1].agent_port = 7400
+    | .sites[0].pools[0].probe_url = "https://web.redmond.lab.test/login"
+    | .sites[1].pools[0].web_fqdns = ["lb.dublin.lab.test"] | del(.sites[1].pools[0].servers[1])
+    | .sites[0].pools[0].web_fqdns = [] | .sites += [{"name": "paris", "pools": [{"fqdn": "web.paris.lab.test",
+      "servers": [{"fqdn": "fe02.dublin.lab.test"}]}]}]' "$DATA/topology-2sites.json" >"$T/changed.json"
+dump_store "$T/dry-before"
+run_ok "import --dry-run" kf topology import --dry-run "$T/changed.json"
+dump_store "$T/dry-after"
+cmp -s "$T/dry-before" "$T/dry-after" && ok "import --dry-run changes nothing" || not_ok "import --dry-run changed the store"
+for line in "+ site paris (1 pool(s))" "+ pool web.paris.lab.test (site paris)" \
+            "+ web FQDN lb.dublin.lab.test (pool web.dublin.lab.test)" \
+            "- web FQDN lb.redmond.lab.test (pool web.redmond.lab.test)" \
+            "~ pool web.redmond.lab.test: probe URL http://web.redmond.lab.test:8080/ -> https://web.redmond.lab.test/login" \
+            "~ server fe01.redmond.lab.test: address 127.77.1.11 -> 192.0.2.99" \
+            "~ server fe02.redmond.lab.test: agent port 7390 -> 7400" \
+            "~ server fe02.dublin.lab.test: pool web.dublin.lab.test -> web.paris.lab.test" \
+            "~ server fe02.dublin.lab.test: address 127.77.1.22 -> (default)" \
+            "~ server fe02.dublin.lab.test: agent port 7390 -> (default)" \
+            "dry run: 10 change(s) to the store; nothing was changed"; do
+  grep -qxF -- "$line" "$T/out" && ok "dry run shows: $line" || not_ok "dry run lacks '$line': $(cat "$T/out")"
+done
+jq 'del(.sites[1])' "$DATA/topology-2sites.json" >"$T/less.json"
+run_ok "import --dry-run of a smaller topology" kf topology import --dry-run "$T/less.json"
+for line in "- site dublin (1 pool(s))" "- pool web.dublin.lab.test (site dublin)" \
+            "- server fe01.dublin.lab.test (pool web.dublin.lab.test)" "- server fe02.dublin.lab.test (pool web.dublin.lab.test)"; do
+  grep -qxF -- "$line" "$T/out" && ok "dry run shows: $line" || not_ok "dry run lacks '$line': $(cat "$T/out")"
+done
+run_ok "import --dry-run of the same document" kf topology import --dry-run "$DATA/topology-2sites.json"
+expect_out "no difference, no change" "dry run: 0 change(s) to the store; nothing was changed"
+run_ok "import --dry-run without a store" kf --store "$T/dry.db" topology import --dry-run "$DATA/topology-2sites.json"
+expect_out "everything would be added to a new store" "dry run: 9 change(s) to a new store; nothing was changed"
+[ ! -e "$T/dry.db" ] && ok "import --dry-run creates no store" || not_ok "import --dry-run created $T/dry.db"
+expect_fail 2 'unexpected argument "b.json"' kf topology import a.json b.json
+
 # bad documents: all or nothing, JSON path of the first error
 bad() { printf '%s' "$2" >"$T/bad.json"; expect_fail 1 "$1" kf topology import "$T/bad.json"; }
 bad 'sites[1].pools[0].fqdn: "bad_name..x" is not a valid DNS name' \

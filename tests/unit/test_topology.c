@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -160,13 +161,76 @@ test_empty_export(void **state)
     kf_topology_free(topo);
 }
 
+static struct kf_topology *
+parse(const char *json)
+{
+    struct kf_topology *t = NULL;
+    struct kf_err err = {0};
+
+    assert_int_equal(kf_topology_from_json(json, strlen(json), &t, &err), KF_OK);
+    return t;
+}
+
+/* One line per change, as `topology import --dry-run` prints it. */
+static void
+assert_diff(const char *from, const char *to, const char *const *want, size_t n_want)
+{
+    struct kf_topology *a = parse(from), *b = parse(to);
+    struct kf_topo_diff *d = NULL;
+    struct kf_err err = {0};
+
+    assert_int_equal(kf_topology_diff(a, b, &d, &err), KF_OK);
+    assert_int_equal(d->n, n_want);
+    for (size_t i = 0; i < d->n; i++) {
+        char line[512];
+        snprintf(line, sizeof(line), "%c %s %s: %s", (char)d->changes[i].op, d->changes[i].kind,
+                 d->changes[i].name, d->changes[i].detail);
+        assert_string_equal(line, want[i]);
+    }
+    kf_topo_diff_free(d);
+    kf_topology_free(a);
+    kf_topology_free(b);
+}
+
+static void
+test_diff(void **state)
+{
+    static const char from[] =
+        "{\"sites\":[{\"name\":\"a\",\"pools\":[{\"fqdn\":\"p.example.com\","
+        "\"web_fqdns\":[\"w1.example.com\"],\"servers\":[{\"fqdn\":\"s1.example.com\","
+        "\"address\":\"192.0.2.1\"},{\"fqdn\":\"s2.example.com\"}]}]},{\"name\":\"gone\"}]}";
+    static const char to[] =
+        "{\"sites\":[{\"name\":\"A\",\"pools\":[{\"fqdn\":\"p.example.com\","
+        "\"web_fqdns\":[\"w2.example.com\"],\"probe_url\":\"https://p.example.com/x\","
+        "\"servers\":[{\"fqdn\":\"s1.example.com\",\"address\":\"192.0.2.2\",\"agent_port\":7391}]}]},"
+        "{\"name\":\"b\",\"pools\":[{\"fqdn\":\"q.example.com\",\"servers\":[{\"fqdn\":"
+        "\"s2.example.com\"}]}]}]}";
+    static const char *const want[] = {
+        "+ site b: 1 pool(s)",
+        "+ web FQDN w2.example.com: pool p.example.com",
+        "+ pool q.example.com: site b",
+        "- site gone: 0 pool(s)",
+        "- web FQDN w1.example.com: pool p.example.com",
+        "~ pool p.example.com: probe URL (default) -> https://p.example.com/x",
+        "~ server s1.example.com: address 192.0.2.1 -> 192.0.2.2",
+        "~ server s1.example.com: agent port (default) -> 7391",
+        "~ server s2.example.com: pool p.example.com -> q.example.com",
+    };
+    static const char *const none[] = {NULL};
+
+    (void)state;
+    /* site names compare case-insensitively; order does not count */
+    assert_diff(from, to, want, sizeof(want) / sizeof(want[0]));
+    assert_diff(from, from, none, 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_normalises),
         cmocka_unit_test(test_errors_name_the_path), cmocka_unit_test(test_size_limit),
-        cmocka_unit_test(test_empty_export),
+        cmocka_unit_test(test_empty_export),        cmocka_unit_test(test_diff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
