@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fileout.h"
 #include "mem.h"
 
 #define PAGE_MAX (8u * 1024 * 1024)
@@ -204,42 +205,8 @@ kf_status
 kf_html_report_write(const struct kf_diag_report *r, const char *path, struct kf_err *err)
 {
     _cleanup_free_ char *page = kf_html_report(r);
-    _cleanup_free_ char *tmp = NULL;
-    size_t len, done = 0;
-    int fd;
 
     if (page == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    len = strlen(page);
-    if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
-        tmp = NULL;
-        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
-        return kf_err_set(err, KF_ERR_IO, "cannot write the report %s: %s", path, strerror(errno));
-    while (done < len) {
-        ssize_t w = write(fd, page + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return kf_err_set(err, KF_ERR_IO, "cannot write the report %s: %s", path, strerror(e));
-        }
-        done += (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return kf_err_set(err, KF_ERR_IO, "cannot write the report %s: %s", path, strerror(e));
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return kf_err_set(err, KF_ERR_IO, "cannot write the report %s: %s", path, strerror(e));
-    }
-    return KF_OK;
+    return kf_file_replace(path, page, strlen(page), 0644, "the report", err);
 }

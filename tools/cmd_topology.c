@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fileout.h"
 #include "mem.h"
 #include "names.h"
 #include "strv.h"
@@ -687,7 +688,6 @@ KF_CMD(kf_cmd_topology_export)
 {
     _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
     _cleanup_free_ char *text = NULL;
-    FILE *fp = stdout;
     kf_status rc;
     int r;
 
@@ -697,17 +697,16 @@ KF_CMD(kf_cmd_topology_export)
         return kf_cli_fail(cli, rc);
     if ((text = kf_topology_to_json(topo)) == NULL)
         return kf_cli_fail(cli, KF_ERR_NOMEM);
+    /* A file is replaced whole (a backup is never half written) and a link
+     * at its name is replaced, not followed. */
     if (optind < argc && strcmp(argv[optind], "-") != 0) {
-        fp = fopen(argv[optind], "we");
-        if (fp == NULL) {
-            kf_err_set(&cli->err, KF_ERR_IO, "cannot write %s: %s", argv[optind], strerror(errno));
-            return kf_cli_fail(cli, KF_ERR_IO);
-        }
+        if ((rc = kf_file_replace(argv[optind], text, strlen(text), 0644,
+                                  "the topology document", &cli->err)) != KF_OK)
+            return kf_cli_fail(cli, rc);
+        return 0;
     }
-    if (fputs(text, fp) == EOF || (fp != stdout && fclose(fp) != 0) ||
-        (fp == stdout && fflush(stdout) != 0)) {
-        kf_err_set(&cli->err, KF_ERR_IO, "cannot write %s: %s",
-                   fp == stdout ? "standard output" : argv[optind], strerror(errno));
+    if (fputs(text, stdout) == EOF || fflush(stdout) != 0) {
+        kf_err_set(&cli->err, KF_ERR_IO, "cannot write standard output: %s", strerror(errno));
         return kf_cli_fail(cli, KF_ERR_IO);
     }
     return 0;

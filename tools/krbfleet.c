@@ -68,7 +68,10 @@ static const struct kf_command commands[] = {
     {"topology export", kf_cmd_topology_export, "[FILE]",
      "Write the topology document to FILE or standard output",
      "Fields never set are left out, keys come in a fixed order with a two-space\n"
-     "indent and a final newline, so export -> import -> export is byte-identical.\n", KF_READS},
+     "indent and a final newline, so export -> import -> export is byte-identical.\n"
+     "FILE is replaced atomically (written beside it, synced, renamed over it); a\n"
+     "symbolic link at FILE is replaced, never followed.\n",
+     KF_READS},
     {"topology enable", kf_cmd_topology_enable, "[--dry-run] [--take-over]",
      "Publish the topology: make every managed account hold exactly the SPNs it implies",
      "An account's SPNs are HTTP/<pool> and HTTP/<web fqdn> for every pool of every\n"

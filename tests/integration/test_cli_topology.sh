@@ -114,6 +114,19 @@ run_ok "topology export to stdout" kf topology export
 cp "$T/out" "$T/export1.json"
 run_ok "topology export FILE" kf topology export "$T/export1b.json"
 if cmp -s "$T/export1.json" "$T/export1b.json"; then ok "export FILE = export stdout"; else not_ok "export FILE differs"; fi
+echo "precious" >"$T/target"
+ln -s "$T/target" "$T/link.json"
+run_ok "topology export over a symbolic link" kf topology export "$T/link.json"
+[ "$(cat "$T/target")" = precious ] && ok "export does not follow a link at FILE" || not_ok "export wrote through the link"
+[ -f "$T/link.json" ] && [ ! -L "$T/link.json" ] && cmp -s "$T/link.json" "$T/export1.json" \
+  && ok "the link is replaced by the document" || not_ok "link.json is not the document"
+echo old >"$T/export1c.json"
+run_ok "topology export over an existing file" kf topology export "$T/export1c.json"
+cmp -s "$T/export1c.json" "$T/export1.json" && ok "the old file is replaced whole" || not_ok "export1c differs"
+[ -z "$(find "$T" -maxdepth 1 -name '*.tmp.*')" ] && ok "export leaves no temporary file" || not_ok "temporary files left: $(ls "$T")"
+mkdir "$T/adir"
+expect_fail 1 "cannot write the topology document $T/adir" kf topology export "$T/adir"
+expect_fail 1 "cannot write the topology document $T/nodir/x.json" kf topology export "$T/nodir/x.json"
 if jq -e '.sites[0].pools[0] | keys_unsorted == ["fqdn","web_fqdns","probe_url","servers"]' "$T/export1.json" >/dev/null
 then ok "export keeps the key order"; else not_ok "export key order: $(head -c 600 "$T/export1.json")"; fi
 if jq -e '.sites[1].pools[0] | has("web_fqdns") or has("probe_url") | not' "$T/export1.json" >/dev/null
