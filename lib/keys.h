@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "errors.h"
+#include "mem.h"
 
 #define KF_KEY_MAX 64 /* bytes of one key; AES256 is 32 */
 
@@ -32,6 +33,7 @@ struct kf_keyset {
 
 struct kf_keyset *kf_keyset_new(void);
 void kf_keyset_free(struct kf_keyset *ks); /* wipes; accepts NULL */
+KF_DEFINE_CLEANUP(struct kf_keyset, kf_keyset_free)
 /* Append a copy of E (its key too). 0 or -1 (ENOMEM). */
 int kf_keyset_add(struct kf_keyset *ks, const struct kf_key_entry *e);
 

@@ -3,19 +3,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <krb5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "mem.h"
 
 #define KT_VERSION 0x0502
-
-KF_DEFINE_CLEANUP(struct kf_keyset, kf_keyset_free)
 
 static void
 ctx_freep(krb5_context *ctx)
@@ -45,86 +45,144 @@ add_entry(struct kf_keyset *ks, const struct kf_key_entry *e)
     return kf_keyset_add(ks, e) == 0 ? KF_OK : KF_ERR_NOMEM;
 }
 
+/* A counted field of the keytab file format: u16 length, then the bytes. */
+static kf_status
+get_counted(struct kf_buf *b, size_t max, const uint8_t **p, uint16_t *n)
+{
+    uint16_t len;
+
+    if (kf_buf_get_u16(b, &len) != KF_OK || len > max || kf_buf_len(b) < len)
+        return KF_ERR_INVALID;
+    *p = kf_buf_ptr(b);
+    *n = len;
+    return kf_buf_skip(b, len);
+}
+
+/* One entry (the SIZE bytes after its size field) appended to KS. */
+static kf_status
+decode_entry(krb5_context ctx, const uint8_t *rec, size_t size, struct kf_keyset *ks,
+             size_t at, struct kf_err *err)
+{
+    _cleanup_(kf_buf_freep) struct kf_buf *b = kf_buf_from(rec, size);
+    krb5_data comp[KF_KEYTAB_COMPONENTS_MAX];
+    krb5_principal_data pd;
+    struct kf_key_entry e = {0};
+    const uint8_t *realm, *key, *p;
+    uint16_t n_comp, realm_len, key_len, enctype, n;
+    uint32_t type, timestamp, kvno32;
+    uint8_t kvno8;
+    char *name = NULL;
+    krb5_error_code ret;
+    kf_status st;
+
+    if (b == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    if (kf_buf_get_u16(b, &n_comp) != KF_OK || n_comp == 0 ||
+        n_comp > KF_KEYTAB_COMPONENTS_MAX)
+        return kf_err_set(err, KF_ERR_INVALID,
+                          "entry at byte %zu: a principal has 1 to %d name components", at,
+                          KF_KEYTAB_COMPONENTS_MAX);
+    if (get_counted(b, KF_KEYTAB_PRINCIPAL_MAX, &realm, &realm_len) != KF_OK || realm_len == 0)
+        return kf_err_set(err, KF_ERR_INVALID, "entry at byte %zu: bad realm", at);
+    for (uint16_t i = 0; i < n_comp; i++) {
+        if (get_counted(b, KF_KEYTAB_PRINCIPAL_MAX, &p, &n) != KF_OK)
+            return kf_err_set(err, KF_ERR_INVALID, "entry at byte %zu: bad name component %u",
+                              at, (unsigned)i + 1);
+        comp[i].magic = KV5M_DATA;
+        comp[i].length = n;
+        comp[i].data = (char *)(uintptr_t)p;
+    }
+    if (kf_buf_get_u32(b, &type) != KF_OK || kf_buf_get_u32(b, &timestamp) != KF_OK ||
+        kf_buf_get_u8(b, &kvno8) != KF_OK || kf_buf_get_u16(b, &enctype) != KF_OK)
+        return kf_err_set(err, KF_ERR_INVALID, "entry at byte %zu: truncated", at);
+    if (get_counted(b, KF_KEY_MAX, &key, &key_len) != KF_OK)
+        return kf_err_set(err, KF_ERR_INVALID,
+                          "entry at byte %zu: a key longer than %d bytes or truncated", at,
+                          KF_KEY_MAX);
+    /* the 32-bit kvno is optional; when present and not 0 it wins */
+    if (kf_buf_len(b) >= 4 && kf_buf_get_u32(b, &kvno32) == KF_OK && kvno32 != 0)
+        e.kvno = kvno32;
+    else
+        e.kvno = kvno8;
+
+    memset(&pd, 0, sizeof(pd));
+    pd.magic = KV5M_PRINCIPAL;
+    pd.realm.magic = KV5M_DATA;
+    pd.realm.length = realm_len;
+    pd.realm.data = (char *)(uintptr_t)realm;
+    pd.data = comp;
+    pd.length = n_comp;
+    pd.type = (krb5_int32)type;
+    ret = krb5_unparse_name(ctx, &pd, &name);
+    if (ret != 0)
+        return kf_krb5_err(ctx, ret, KF_ERR_INVALID, err, "keytab entry principal");
+    if (strlen(name) > KF_KEYTAB_PRINCIPAL_MAX) {
+        krb5_free_unparsed_name(ctx, name);
+        return kf_err_set(err, KF_ERR_INVALID, "entry at byte %zu: principal longer than %d",
+                          at, KF_KEYTAB_PRINCIPAL_MAX);
+    }
+    e.principal = name;
+    e.enctype = enctype;
+    e.timestamp = timestamp;
+    e.key_len = key_len;
+    memcpy(e.key, key, key_len);
+    st = kf_keyset_add(ks, &e) == 0 ? KF_OK : KF_ERR_NOMEM;
+    explicit_bzero(e.key, sizeof(e.key));
+    krb5_free_unparsed_name(ctx, name);
+    if (st != KF_OK)
+        return kf_err_set(err, st, "out of memory");
+    return KF_OK;
+}
+
 kf_status
-kf_keytab_load(const char *path, struct kf_keyset **out, struct kf_err *err)
+kf_keytab_decode(const uint8_t *data, size_t len, struct kf_keyset **out, struct kf_err *err)
 {
     _cleanup_(ctx_freep) krb5_context ctx = NULL;
     _cleanup_(kf_keyset_freep) struct kf_keyset *ks = NULL;
-    _cleanup_free_ char *name = NULL;
-    krb5_keytab kt = NULL;
-    krb5_kt_cursor cur;
-    krb5_keytab_entry ent;
-    krb5_error_code ret;
+    size_t at = 2;
     kf_status st;
-    bool started = false;
 
     *out = NULL;
+    if (len > KF_KEYTAB_FILE_MAX)
+        return kf_err_set(err, KF_ERR_INVALID, "larger than %d bytes", KF_KEYTAB_FILE_MAX);
+    if (len < 2 || data[0] != 0x05 || (data[1] != 0x02 && data[1] != 0x01))
+        return kf_err_set(err, KF_ERR_INVALID, "not a keytab file (no version 0x0502 at the "
+                                               "start)");
+    if (data[1] == 0x01)
+        return kf_err_set(err, KF_ERR_INVALID, "a keytab of the old version 0x0501 (host byte "
+                                               "order); rewrite it with ktutil");
     if ((st = ctx_new(&ctx, err)) != KF_OK)
         return st;
-    ks = kf_keyset_new();
-    if (ks == NULL || asprintf(&name, "FILE:%s", path) < 0) {
-        name = NULL;
+    if ((ks = kf_keyset_new()) == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    }
-    if (access(path, F_OK) != 0 && errno == ENOENT) {
-        *out = TAKE_PTR(ks);
-        return KF_OK;
-    }
-    ret = krb5_kt_resolve(ctx, name, &kt);
-    if (ret == 0)
-        ret = krb5_kt_start_seq_get(ctx, kt, &cur);
-    if (ret == ENOENT) {
-        /* removed between access() and here */
-    } else if (ret != 0) {
-        st = kf_krb5_err(ctx, ret, KF_ERR_IO, err, "cannot read keytab");
-    } else {
-        started = true;
-        while ((ret = krb5_kt_next_entry(ctx, kt, &ent, &cur)) == 0) {
-            struct kf_key_entry e = {0};
-            char *pname = NULL;
+    while (at < len) {
+        int32_t size;
 
-            if (ks->n >= KF_KEYTAB_ENTRIES_MAX) {
-                st = kf_err_set(err, KF_ERR_INVALID, "keytab %s has more than %d entries", path,
-                                KF_KEYTAB_ENTRIES_MAX);
-            } else if (ent.key.length > KF_KEY_MAX) {
-                st = kf_err_set(err, KF_ERR_INVALID, "keytab %s has a key of %u bytes", path,
-                                (unsigned)ent.key.length);
-            } else if ((ret = krb5_unparse_name(ctx, ent.principal, &pname)) != 0) {
-                st = kf_krb5_err(ctx, ret, KF_ERR_IO, err, "keytab entry principal");
-            } else {
-                e.principal = pname;
-                e.kvno = ent.vno;
-                e.enctype = ent.key.enctype;
-                e.timestamp = (uint32_t)ent.timestamp;
-                e.key_len = ent.key.length;
-                memcpy(e.key, ent.key.contents, ent.key.length);
-                st = add_entry(ks, &e);
-                if (st != KF_OK)
-                    kf_err_set(err, st, "out of memory reading keytab %s", path);
-                explicit_bzero(e.key, sizeof(e.key));
-                krb5_free_unparsed_name(ctx, pname);
-            }
-            /* zeroes the key (krb5_free_keyblock_contents uses zapfree) */
-            krb5_free_keytab_entry_contents(ctx, &ent);
-            if (st != KF_OK)
-                break;
+        if (len - at < 4)
+            return kf_err_set(err, KF_ERR_INVALID, "truncated at byte %zu", at);
+        size = (int32_t)((uint32_t)data[at] << 24 | (uint32_t)data[at + 1] << 16 |
+                         (uint32_t)data[at + 2] << 8 | data[at + 3]);
+        at += 4;
+        if (size == 0)
+            break; /* the end, as libkrb5 reads it */
+        if (size == INT32_MIN || (size_t)(size < 0 ? -(int64_t)size : size) > len - at)
+            return kf_err_set(err, KF_ERR_INVALID, "entry at byte %zu: size %ld past the end",
+                              at - 4, (long)size);
+        if (size < 0) { /* a hole left by a removed entry */
+            at += (size_t)-(int64_t)size;
+            continue;
         }
-        if (st == KF_OK && ret != KRB5_KT_END)
-            st = kf_krb5_err(ctx, ret, KF_ERR_IO, err, "cannot read keytab");
-    }
-    if (started)
-        krb5_kt_end_seq_get(ctx, kt, &cur);
-    if (kt != NULL)
-        krb5_kt_close(ctx, kt);
-    if (st != KF_OK) {
-        if (err != NULL && strstr(err->msg, path) == NULL)
-            kf_err_prefix(err, "%s", path);
-        return st;
+        if (ks->n >= KF_KEYTAB_ENTRIES_MAX)
+            return kf_err_set(err, KF_ERR_INVALID, "more than %d entries",
+                              KF_KEYTAB_ENTRIES_MAX);
+        st = decode_entry(ctx, data + at, (size_t)size, ks, at - 4, err);
+        if (st != KF_OK)
+            return st;
+        at += (size_t)size;
     }
     *out = TAKE_PTR(ks);
     return KF_OK;
 }
-
 static kf_status
 put_counted(struct kf_buf *b, const void *p, size_t n)
 {
@@ -211,6 +269,167 @@ io_err(struct kf_err *err, const char *what, const char *path)
                       "%s %s: %s", what, path, strerror(e));
 }
 
+static void
+closep(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* Split the absolute file name PATH into its directory (a new string in
+ * *DIR) and its last component (*BASE, pointing into PATH). */
+static kf_status
+split_path(const char *path, char **dir, const char **base, struct kf_err *err)
+{
+    const char *slash = strrchr(path, '/');
+
+    *dir = NULL;
+    if (path[0] != '/' || slash[1] == '\0' || strcmp(slash + 1, ".") == 0 ||
+        strcmp(slash + 1, "..") == 0)
+        return kf_err_set(err, KF_ERR_INVALID,
+                          "keytab path '%s' is not an absolute file name (a directory? name "
+                          "the file in it, e.g. /etc/krbfleet/http.keytab)",
+                          path);
+    *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+    if (*dir == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    *base = slash + 1;
+    return KF_OK;
+}
+
+/* Open the directory of PATH (O_DIRECTORY|O_NOFOLLOW: never through a
+ * symbolic link at its last component) into *DFD; *DIR and *BASE as in
+ * split_path. */
+static kf_status
+open_dir(const char *path, char **dir, const char **base, int *dfd, struct kf_err *err)
+{
+    kf_status st = split_path(path, dir, base, err);
+    struct stat s;
+
+    *dfd = -1;
+    if (st != KF_OK)
+        return st;
+    *dfd = open(*dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (*dfd >= 0)
+        return KF_OK;
+    /* O_DIRECTORY|O_NOFOLLOW on a link: ENOTDIR (or ELOOP) */
+    if (errno == ELOOP || (errno == ENOTDIR && lstat(*dir, &s) == 0 && S_ISLNK(s.st_mode)))
+        return kf_err_set(err, KF_ERR_IO,
+                          "the keytab's directory %s is a symbolic link; krbfleetd follows "
+                          "none: name the real directory",
+                          *dir);
+    if (errno == ENOTDIR)
+        return kf_err_set(err, KF_ERR_IO, "the keytab's directory %s is not a directory", *dir);
+    return io_err(err, "cannot open the keytab's directory", *dir);
+}
+
+static const char *
+file_kind(mode_t m)
+{
+    return S_ISLNK(m)    ? "a symbolic link"
+           : S_ISDIR(m)  ? "a directory"
+           : S_ISFIFO(m) ? "a FIFO"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a regular file";
+}
+
+static kf_status
+not_regular(struct kf_err *err, const char *path, mode_t m)
+{
+    return kf_err_set(err, KF_ERR_IO,
+                      "%s is %s, not a regular file; krbfleetd reads and replaces only a "
+                      "regular file there and follows no link: remove it",
+                      path, file_kind(m));
+}
+
+/* Read the regular file NAME of DFD (PATH for messages) into a new buffer
+ * *DATA of *LEN bytes (caller wipes and frees); *DATA NULL when the file
+ * does not exist. */
+static kf_status
+read_regular(int dfd, const char *name, const char *path, uint8_t **data, size_t *len,
+             struct kf_err *err)
+{
+    _cleanup_(closep) int fd = -1;
+    struct stat s;
+    uint8_t *p;
+    size_t got = 0, cap;
+
+    *data = NULL;
+    *len = 0;
+    /* look before opening: a device is never opened, a FIFO never waited on */
+    if (fstatat(dfd, name, &s, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? KF_OK : io_err(err, "cannot stat keytab", path);
+    if (!S_ISREG(s.st_mode))
+        return not_regular(err, path, s.st_mode);
+    fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return KF_OK;
+        if (errno == ELOOP)
+            return not_regular(err, path, S_IFLNK);
+        return io_err(err, "cannot open keytab", path);
+    }
+    if (fstat(fd, &s) != 0)
+        return io_err(err, "cannot stat keytab", path);
+    if (!S_ISREG(s.st_mode)) /* replaced between the look and the open */
+        return not_regular(err, path, s.st_mode);
+    if (s.st_size > KF_KEYTAB_FILE_MAX)
+        return kf_err_set(err, KF_ERR_INVALID, "keytab %s is larger than %d bytes", path,
+                          KF_KEYTAB_FILE_MAX);
+    cap = (size_t)s.st_size + 1; /* one more: notice a file that grew */
+    if ((p = malloc(cap)) == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    while (got < cap) {
+        ssize_t n = read(fd, p + got, cap - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            kf_status st = io_err(err, "cannot read keytab", path);
+            kf_free_secret(p, cap);
+            return st;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got == cap) {
+        kf_free_secret(p, cap);
+        return kf_err_set(err, KF_ERR_IO, "keytab %s changed while being read; try again", path);
+    }
+    *data = p;
+    *len = got;
+    return KF_OK;
+}
+
+kf_status
+kf_keytab_load(const char *path, struct kf_keyset **out, struct kf_err *err)
+{
+    _cleanup_free_ char *dir = NULL;
+    _cleanup_(closep) int dfd = -1;
+    const char *base;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    kf_status st;
+
+    *out = NULL;
+    if ((st = open_dir(path, &dir, &base, &dfd, err)) != KF_OK ||
+        (st = read_regular(dfd, base, path, &data, &len, err)) != KF_OK)
+        return st;
+    if (data == NULL) {
+        if ((*out = kf_keyset_new()) == NULL)
+            return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        return KF_OK;
+    }
+    st = kf_keytab_decode(data, len, out, err);
+    kf_free_secret(data, len + 1);
+    if (st != KF_OK)
+        kf_err_prefix(err, "keytab %s", path);
+    return st;
+}
+
 static kf_status
 write_all(int fd, const uint8_t *p, size_t n)
 {
@@ -227,14 +446,47 @@ write_all(int fd, const uint8_t *p, size_t n)
     return KF_OK;
 }
 
+/* Create a new temporary file ".BASE.XXXXXX" in DFD (mode 0600, never
+ * through a link); its name in TMP. Returns the descriptor or -1 (errno). */
+static int
+create_temp(int dfd, const char *base, char *tmp, size_t size)
+{
+    static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+    for (int tries = 0; tries < 100; tries++) {
+        uint8_t r[6];
+        char suffix[7];
+        int fd, n;
+
+        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+            return -1;
+        for (size_t i = 0; i < sizeof(r); i++)
+            suffix[i] = chars[r[i] % (sizeof(chars) - 1)];
+        suffix[6] = '\0';
+        n = snprintf(tmp, size, ".%s.%s", base, suffix);
+        if (n < 0 || (size_t)n >= size) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
 kf_status
 kf_keytab_save(const char *path, const struct kf_keyset *ks, gid_t group, struct kf_err *err)
 {
     _cleanup_(kf_buf_freep) struct kf_buf *b = kf_buf_new(KF_KEYTAB_FILE_MAX);
-    _cleanup_free_ char *dir = NULL, *tmp = NULL;
-    const char *slash = strrchr(path, '/');
+    _cleanup_free_ char *dir = NULL;
+    _cleanup_(closep) int dfd = -1;
+    char tmp[NAME_MAX + 1];
+    const char *base;
+    struct stat s;
     kf_status st;
-    int fd, dfd;
+    int fd;
 
     if (b == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
@@ -242,71 +494,69 @@ kf_keytab_save(const char *path, const struct kf_keyset *ks, gid_t group, struct
     st = kf_keytab_encode(ks, b, err);
     if (st != KF_OK)
         return st;
-    if (slash == NULL || slash[1] == '\0')
-        return kf_err_set(err, KF_ERR_INVALID, "keytab path '%s' is not an absolute file name",
-                          path);
-    dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
-    if (dir == NULL || asprintf(&tmp, "%s/.%s.XXXXXX", slash == path ? "" : dir, slash + 1) < 0) {
-        tmp = NULL;
-        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    }
-    fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
+    if ((st = open_dir(path, &dir, &base, &dfd, err)) != KF_OK)
+        return st;
+    /* only a regular file is ever replaced */
+    if (fstatat(dfd, base, &s, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(s.st_mode))
+        return not_regular(err, path, s.st_mode);
+    fd = create_temp(dfd, base, tmp, sizeof(tmp));
     if (fd < 0)
         return io_err(err, "cannot create a temporary keytab in", dir);
     if (group != KF_KEYTAB_NO_GROUP && fchown(fd, (uid_t)-1, group) != 0) {
-        st = io_err(err, "cannot give the group to", tmp);
+        st = io_err(err, "cannot give the group to the new keytab in", dir);
         goto fail;
     }
     if (fchmod(fd, group != KF_KEYTAB_NO_GROUP ? 0640 : 0600) != 0) {
-        st = io_err(err, "cannot set the mode of", tmp);
+        st = io_err(err, "cannot set the mode of the new keytab in", dir);
         goto fail;
     }
     if (write_all(fd, kf_buf_ptr(b), kf_buf_len(b)) != KF_OK) {
-        st = io_err(err, "cannot write", tmp);
+        st = io_err(err, "cannot write the new keytab in", dir);
         goto fail;
     }
     if (fsync(fd) != 0) {
-        st = io_err(err, "cannot fsync", tmp);
+        st = io_err(err, "cannot fsync the new keytab in", dir);
         goto fail;
     }
     if (close(fd) != 0) {
         fd = -1;
-        st = io_err(err, "cannot close", tmp);
+        st = io_err(err, "cannot close the new keytab in", dir);
         goto fail;
     }
     fd = -1;
-    if (rename(tmp, path) != 0) {
+    if (renameat(dfd, tmp, dfd, base) != 0) {
         st = io_err(err, "cannot rename the new keytab onto", path);
         goto fail;
     }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        st = io_err(err, "cannot fsync the directory", dir);
-        if (dfd >= 0)
-            close(dfd);
-        return st; /* the new keytab is in place; only durability is in doubt */
-    }
-    close(dfd);
+    if (fsync(dfd) != 0) /* the new keytab is in place; only durability is in doubt */
+        return io_err(err, "cannot fsync the directory", dir);
     return KF_OK;
 fail:
     if (fd >= 0)
         close(fd);
-    unlink(tmp);
+    unlinkat(dfd, tmp, 0);
     return st;
 }
 
 kf_status
 kf_keytab_stat(const char *path, struct kf_keytab_info *out, struct kf_err *err)
 {
+    _cleanup_free_ char *dir = NULL;
+    _cleanup_(closep) int dfd = -1;
+    const char *base;
     struct stat s;
+    kf_status st;
 
     memset(out, 0, sizeof(*out));
-    if (stat(path, &s) != 0) {
+    if ((st = open_dir(path, &dir, &base, &dfd, err)) != KF_OK)
+        return st;
+    if (fstatat(dfd, base, &s, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT)
             return KF_OK;
         return io_err(err, "cannot stat keytab", path);
     }
     out->exists = true;
+    out->regular = S_ISREG(s.st_mode);
     out->uid = s.st_uid;
     out->gid = s.st_gid;
     out->mode = s.st_mode & 07777;
@@ -315,6 +565,114 @@ kf_keytab_stat(const char *path, struct kf_keytab_info *out, struct kf_err *err)
     return KF_OK;
 }
 
+/* PATH with its directory resolved (the last component as it is), in a
+ * new string; NULL with errno when the directory cannot be resolved. */
+static char *
+resolve_dir(const char *path)
+{
+    _cleanup_free_ char *dir = NULL, *real = NULL;
+    const char *base;
+    char *out = NULL;
+
+    if (split_path(path, &dir, &base, NULL) != KF_OK) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if ((real = realpath(dir, NULL)) == NULL)
+        return NULL;
+    if (asprintf(&out, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base) < 0)
+        return NULL;
+    return out;
+}
+
+/* Every directory from DIR (resolved) up to "/" is OWNER's or root's and
+ * not writable by group or others; an ancestor may be a root-owned sticky
+ * directory (/tmp): there others cannot rename or remove what root made. */
+static kf_status
+check_dirs(const char *dir, uid_t owner, struct kf_err *err)
+{
+    _cleanup_free_ char *cur = realpath(dir, NULL);
+    bool first = true;
+
+    if (cur == NULL)
+        return io_err(err, "cannot resolve the keytab's directory", dir);
+    for (;;) {
+        const char *what = first ? "the keytab's directory" : "an ancestor of the keytab's "
+                                                              "directory,";
+        struct stat s;
+        char *slash;
+
+        if (stat(cur, &s) != 0)
+            return io_err(err, "cannot stat", cur);
+        if (s.st_uid != 0 && s.st_uid != owner)
+            return kf_err_set(err, KF_ERR_CONFIG,
+                              "%s %s is owned by uid %u, not root: whoever owns it could "
+                              "replace the keytab (chown root %s)",
+                              what, cur, (unsigned)s.st_uid, cur);
+        if ((s.st_mode & 022) != 0 && (first || s.st_uid != 0 || !(s.st_mode & S_ISVTX)))
+            return kf_err_set(err, KF_ERR_CONFIG,
+                              "%s %s is writable by %s (mode %04o): they could plant a link "
+                              "or a file in place of the keytab (chmod go-w %s)",
+                              what, cur, (s.st_mode & 002) ? "others" : "its group",
+                              (unsigned)(s.st_mode & 07777), cur);
+        if (strcmp(cur, "/") == 0)
+            return KF_OK;
+        slash = strrchr(cur, '/');
+        if (slash == cur)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+        first = false;
+    }
+}
+
+kf_status
+kf_keytab_check_place(const char *path, const char *other, uid_t owner, struct kf_err *err)
+{
+    _cleanup_free_ char *dir = NULL, *mine = NULL, *theirs = NULL, *theirs_real = NULL;
+    _cleanup_(closep) int dfd = -1;
+    const char *base;
+    struct stat s, o;
+    bool exists;
+    kf_status st;
+
+    if (lstat(path, &s) == 0 && S_ISDIR(s.st_mode))
+        return kf_err_set(err, KF_ERR_CONFIG,
+                          "%s is a directory; name the keytab file in it, e.g. "
+                          "%s/http.keytab",
+                          path, strcmp(path, "/") == 0 ? "" : path);
+    if ((st = open_dir(path, &dir, &base, &dfd, err)) != KF_OK)
+        return st;
+    exists = fstatat(dfd, base, &s, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!exists && errno != ENOENT)
+        return io_err(err, "cannot stat", path);
+    if (exists && !S_ISREG(s.st_mode))
+        return not_regular(err, path, s.st_mode);
+    if ((st = check_dirs(dir, owner, err)) != KF_OK)
+        return st;
+    if (other == NULL)
+        return KF_OK;
+    /* the same file by name: compare with directories resolved, and with
+     * OTHER resolved whole (it may be a link to PATH) */
+    mine = resolve_dir(path);
+    theirs = resolve_dir(other);
+    theirs_real = realpath(other, NULL);
+    if (mine != NULL &&
+        ((theirs != NULL && strcmp(mine, theirs) == 0) ||
+         (theirs_real != NULL && strcmp(mine, theirs_real) == 0)))
+        return kf_err_set(err, KF_ERR_CONFIG,
+                          "%s and %s are the same path: the web keytab is readable by the web "
+                          "server's group and must never hold the host's keys; give it a file "
+                          "of its own, e.g. /etc/krbfleet/http.keytab",
+                          path, other);
+    if (exists && stat(other, &o) == 0 && o.st_dev == s.st_dev && o.st_ino == s.st_ino)
+        return kf_err_set(err, KF_ERR_CONFIG,
+                          "%s and %s are the same file (a hard link, inode %lu): the web "
+                          "keytab is readable by the web server's group and must never hold "
+                          "the host's keys; remove %s and let krbfleetd create its own",
+                          path, other, (unsigned long)s.st_ino, path);
+    return KF_OK;
+}
 kf_status
 kf_keytab_check_set(const struct kf_keyset *add, struct kf_err *err)
 {
@@ -608,6 +966,69 @@ kf_keytab_check_apreq(const struct kf_keyset *ks, const char *principal, const u
     } else
         st = set_str(&out->reason, "none of the %zu keys tried decrypts the ticket", tried);
     if (st != KF_OK)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    return KF_OK;
+}
+
+/* Append NAME to the NUL-terminated LIST of SIZE bytes, ", "-separated;
+ * false when it does not fit (the list then ends in "..."). */
+static bool
+list_add(char *list, size_t size, const char *name)
+{
+    size_t used = strlen(list);
+    int n = snprintf(list + used, size - used, "%s%s", used > 0 ? ", " : "", name);
+
+    if (n < 0 || (size_t)n >= size - used) {
+        if (size > 4)
+            memcpy(list + size - 4, "...", 4);
+        return false;
+    }
+    return true;
+}
+
+kf_status
+kf_keytab_host_principal(const struct kf_keyset *ks, char **out, struct kf_err *err)
+{
+    _cleanup_(ctx_freep) krb5_context ctx = NULL;
+    char hosts[600] = "", others[600] = "";
+    const char *found = NULL;
+    size_t n_hosts = 0, n_others = 0;
+    kf_status st;
+
+    *out = NULL;
+    if ((st = ctx_new(&ctx, err)) != KF_OK)
+        return st;
+    for (size_t i = 0; i < ks->n; i++) {
+        const char *name = ks->v[i].principal;
+        krb5_principal p = NULL;
+        bool host, seen = false;
+
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(ks->v[j].principal, name) == 0;
+        if (seen)
+            continue;
+        host = krb5_parse_name(ctx, name, &p) == 0 && p->length == 2 &&
+               p->data[0].length == 4 && memcmp(p->data[0].data, "host", 4) == 0 &&
+               p->data[1].length > 0;
+        krb5_free_principal(ctx, p);
+        if (host) {
+            n_hosts++;
+            found = name;
+            list_add(hosts, sizeof(hosts), name);
+        } else {
+            n_others++;
+            list_add(others, sizeof(others), name);
+        }
+    }
+    if (n_hosts == 0)
+        return kf_err_set(err, KF_ERR_NOT_FOUND, "holds no host/FQDN principal%s%s%s",
+                          n_others > 0 ? " (it holds " : "", others, n_others > 0 ? ")" : "");
+    if (n_hosts > 1)
+        return kf_err_set(err, KF_ERR_CONFLICT,
+                          "holds %zu host principals (%s); krbfleetd does not guess which is "
+                          "this server's",
+                          n_hosts, hosts);
+    if ((*out = strdup(found)) == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     return KF_OK;
 }
