@@ -121,7 +121,8 @@ now_ms(void)
 /* --- command line ----------------------------------------------------- */
 
 static const char usage_text[] =
-    "usage: krbfleetd --listen IP:PORT --principal host/FQDN --host-keytab PATH\n"
+    "usage: krbfleetd --config FILE [--foreground]\n"
+    "       krbfleetd --listen IP:PORT [--principal host/FQDN] --host-keytab PATH\n"
     "                 --keytab PATH [--keytab-group GROUP] --allow PRINCIPAL|@GROUP ...\n"
     "                 [--config FILE] [--foreground]\n";
 
@@ -138,11 +139,19 @@ help(void)
         "\n"
         "  --listen IP:PORT        address to listen on, e.g. 192.0.2.11:7390 or [::]:7390\n"
         "  --principal host/FQDN   this server's host principal; only tickets for it are\n"
-        "                          accepted (realm optional: the default realm)\n"
+        "                          accepted (realm optional: the default realm). Without it:\n"
+        "                          the one host/FQDN principal of the host keytab; several\n"
+        "                          (or none) there is an error naming them\n"
         "  --host-keytab PATH      keytab holding that principal's keys (e.g. /etc/krb5.keytab;\n"
-        "                          keep it to this principal only); must be readable at start\n"
+        "                          keep it to this principal only); a regular file, readable\n"
+        "                          at start\n"
         "  --keytab PATH           the web keytab this agent writes (e.g.\n"
-        "                          /etc/krbfleet/http.keytab); replaced atomically\n"
+        "                          /etc/krbfleet/http.keytab); replaced atomically. Its\n"
+        "                          directory and every ancestor must be root's and not\n"
+        "                          writable by group or others (a sticky root directory such\n"
+        "                          as /tmp is allowed above it); it must not be the host\n"
+        "                          keytab (path or hard link) nor a directory. A link, FIFO\n"
+        "                          or device found there later fails that request only\n"
         "  --keytab-group GROUP    the web server's group (e.g. www-data): the keytab is\n"
         "                          root:GROUP 0640. Without it the keytab is 0600, readable\n"
         "                          only by root (web servers whose workers run as root)\n"
@@ -157,7 +166,8 @@ help(void)
         "                          Type=simple); otherwise detach and log to syslog\n"
         "  --help, --version\n"
         "\n"
-        "Example:\n"
+        "Examples:\n"
+        "  krbfleetd --config /etc/krbfleet/krbfleetd.conf --foreground   (as systemd runs it)\n"
         "  krbfleetd --listen 192.0.2.11:7390 --principal host/fe01.example.com \\\n"
         "            --host-keytab /etc/krb5.keytab --keytab /etc/krbfleet/http.keytab \\\n"
         "            --keytab-group www-data --allow @krbfleet-admins --foreground\n"
@@ -291,9 +301,7 @@ parse_options(int argc, char **argv, struct options *o)
 
     if (o->listen == NULL)
         return usage_error("--listen IP:PORT is required");
-    if (o->principal == NULL)
-        return usage_error("--principal host/FQDN is required");
-    if (strncmp(o->principal, "host/", 5) != 0 || o->principal[5] == '\0')
+    if (o->principal != NULL && (strncmp(o->principal, "host/", 5) != 0 || o->principal[5] == '\0'))
         return usage_error("--principal must be this server's host principal, host/FQDN (not "
                            "'%s')",
                            o->principal);
@@ -336,6 +344,69 @@ split_listen(const char *s, char *host, size_t hsize, int *port)
 
 /* --- start-up --------------------------------------------------------- */
 
+/* Read the host keytab (a regular file, no link followed) and settle the
+ * principal: --principal, or the one host/FQDN entry there. Canonical, with
+ * realm, into ag->principal. Returns 0, or -1 after logging why. */
+static int
+choose_principal(struct agent *ag)
+{
+    _cleanup_(kf_keyset_freep) struct kf_keyset *ks = NULL;
+    struct kf_keytab_info info;
+    krb5_principal p = NULL, q = NULL;
+    char *canon = NULL;
+    struct kf_err err = {0};
+    krb5_error_code ret;
+    bool found = false;
+
+    if (kf_keytab_stat(ag->o.host_keytab, &info, &err) != KF_OK ||
+        kf_keytab_load(ag->o.host_keytab, &ks, &err) != KF_OK) {
+        logmsg(LOG_ERR, "cannot read the host keytab %s: %s", ag->o.host_keytab, err.msg);
+        return -1;
+    }
+    if (!info.exists) {
+        logmsg(LOG_ERR, "cannot read the host keytab %s: no such file", ag->o.host_keytab);
+        return -1;
+    }
+    if (ag->o.principal == NULL) {
+        if (kf_keytab_host_principal(ks, &ag->o.principal, &err) != KF_OK) {
+            logmsg(LOG_ERR,
+                   "no principal set, and the host keytab %s %s: set principal = "
+                   "host/FQDN in the [agent] section of the configuration (or --principal)",
+                   ag->o.host_keytab, err.msg);
+            return -1;
+        }
+        logmsg(LOG_INFO, "principal %s: the only host principal of %s", ag->o.principal,
+               ag->o.host_keytab);
+    }
+    ret = krb5_parse_name(ag->kctx, ag->o.principal, &p);
+    if (ret == 0)
+        ret = krb5_unparse_name(ag->kctx, p, &canon);
+    if (ret != 0) {
+        krb5_free_principal(ag->kctx, p);
+        kf_krb5_err(ag->kctx, ret, KF_ERR_USAGE, &err, "--principal");
+        logmsg(LOG_ERR, "%s", err.msg);
+        return -1;
+    }
+    /* MIT's acquire does not look inside the keytab: check it holds us. */
+    for (size_t i = 0; i < ks->n && !found; i++) {
+        if (krb5_parse_name(ag->kctx, ks->v[i].principal, &q) == 0)
+            found = krb5_principal_compare(ag->kctx, p, q);
+        krb5_free_principal(ag->kctx, q);
+        q = NULL;
+    }
+    krb5_free_principal(ag->kctx, p);
+    ag->principal = strdup(canon);
+    krb5_free_unparsed_name(ag->kctx, canon);
+    if (ag->principal == NULL)
+        return -1;
+    if (!found) {
+        logmsg(LOG_ERR, "the host keytab %s has no key for %s", ag->o.host_keytab,
+               ag->principal);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 start_acceptor(struct agent *ag)
 {
@@ -344,32 +415,10 @@ start_acceptor(struct agent *ag)
     gss_buffer_desc nb;
     gss_name_t name = GSS_C_NO_NAME;
     gss_OID_set_desc mechs = {1, (gss_OID)gss_mech_krb5};
-    krb5_principal p = NULL;
-    char *canon = NULL;
     OM_uint32 maj, min, rmin;
     struct kf_err err = {0};
-    krb5_error_code ret;
-    int fd;
 
-    fd = open(ag->o.host_keytab, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        logmsg(LOG_ERR, "cannot read the host keytab %s: %s", ag->o.host_keytab,
-               strerror(errno));
-        return -1;
-    }
-    close(fd);
-    ret = krb5_parse_name(ag->kctx, ag->o.principal, &p);
-    if (ret == 0)
-        ret = krb5_unparse_name(ag->kctx, p, &canon);
-    krb5_free_principal(ag->kctx, p);
-    if (ret != 0) {
-        kf_krb5_err(ag->kctx, ret, KF_ERR_USAGE, &err, "--principal");
-        logmsg(LOG_ERR, "%s", err.msg);
-        return -1;
-    }
-    ag->principal = strdup(canon);
-    krb5_free_unparsed_name(ag->kctx, canon);
-    if (ag->principal == NULL)
+    if (choose_principal(ag) != 0)
         return -1;
     nb.value = ag->principal;
     nb.length = strlen(ag->principal);
@@ -383,30 +432,6 @@ start_acceptor(struct agent *ag)
         logmsg(LOG_ERR, "%s %s for %s: %s", err.msg, ag->o.host_keytab, ag->principal,
                "it must hold this principal's keys");
         return -1;
-    }
-    /* MIT's acquire does not look inside the keytab: check it holds us. */
-    {
-        krb5_keytab kt = NULL;
-        krb5_keytab_entry ent;
-        char ktname[4200];
-
-        snprintf(ktname, sizeof(ktname), "FILE:%s", ag->o.host_keytab);
-        ret = krb5_parse_name(ag->kctx, ag->principal, &p);
-        if (ret == 0)
-            ret = krb5_kt_resolve(ag->kctx, ktname, &kt);
-        if (ret == 0) {
-            ret = krb5_kt_get_entry(ag->kctx, kt, p, 0, 0, &ent);
-            if (ret == 0)
-                krb5_free_keytab_entry_contents(ag->kctx, &ent);
-            krb5_kt_close(ag->kctx, kt);
-        }
-        krb5_free_principal(ag->kctx, p);
-        if (ret != 0) {
-            kf_krb5_err(ag->kctx, ret, KF_ERR_CONFIG, &err, "no key");
-            logmsg(LOG_ERR, "the host keytab %s has no key for %s: %s", ag->o.host_keytab,
-                   ag->principal, err.msg);
-            return -1;
-        }
     }
     return 0;
 }
@@ -1067,6 +1092,7 @@ main(int argc, char **argv)
 {
     struct agent ag;
     struct group *gr;
+    struct kf_err err = {0};
     char *dir;
     int rc;
 
@@ -1106,6 +1132,11 @@ main(int argc, char **argv)
         logmsg(LOG_WARNING, "no --keytab-group: %s will be mode 0600, readable by root only "
                             "(right only for web servers whose workers run as root)",
                ag.o.keytab);
+    }
+    /* the keytab's place: root's, not the host keytab, not a directory */
+    if (kf_keytab_check_place(ag.o.keytab, ag.o.host_keytab, geteuid(), &err) != KF_OK) {
+        logmsg(LOG_ERR, "refusing to start: --keytab %s: %s", ag.o.keytab, err.msg);
+        goto out;
     }
     dir = strdup(ag.o.keytab);
     if (dir != NULL) {

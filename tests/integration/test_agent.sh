@@ -13,6 +13,13 @@
 # the agent keeps serving; with every slot held by idle clients an admin
 # still gets in; --allow @GROUP (nss_wrapper); no --keytab-group
 # gives 0600 and a warning; no key material in argv or log.
+# The agent owns its files: refused at start when the keytab's directory is
+# group-writable, the keytab is the host keytab (same path or hard link) or
+# a directory; a symlink planted at the path makes STAGE fail and its target
+# stays unchanged; a FIFO there fails the request at once and SIGTERM still
+# stops the agent within a second. The principal: the one host/ entry of
+# the host keytab (started from --config alone, as the systemd unit does);
+# several or none refused, naming them.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -97,6 +104,71 @@ rc=0; "$KRBFLEETD" --listen "$ADDR:7390" --principal host/fe01.lab.test --host-k
 check "unreadable host keytab: exit 1 naming it" sh -c "[ $rc = 1 ] && grep -q 'cannot read the host keytab $W/nope.keytab' '$W/out'"
 "$KRBFLEETD" --help >"$W/out" 2>&1
 check "--help teaches every flag" sh -c "grep -q -- --keytab-group '$W/out' && grep -q -- '--allow @GROUP' '$W/out'"
+check "--help tells how the keytab's place is checked and the principal chosen" sh -c \
+  "grep -q 'writable by group or others' '$W/out' && grep -q 'the one host/FQDN principal of the host keytab' '$W/out'"
+
+# --- the keytab's place, checked at start (exit 1 at once, naming the path and the fix)
+HOST_SHA=$(sha256sum <"$W/host.keytab")
+refused() { # NAME ARG...: krbfleetd must exit 1 within 5 s; its output in $W/NAME.out
+  local name=$1 rc=0; shift
+  timeout 5 "$KRBFLEETD" --listen "$ADDR:7392" --allow kfadmin --foreground "$@" >"$W/$name.out" 2>&1 || rc=$?
+  [ "$rc" = 1 ] || { echo "  $name: exit $rc: $(cat "$W/$name.out")" >&2; return 1; }
+}
+mkdir -p "$W/gw" && chmod 0775 "$W/gw"
+refused gw --principal host/fe01.lab.test --host-keytab "$W/host.keytab" --keytab "$W/gw/http.keytab"
+check "a group-writable keytab directory: refused at start, naming it and chmod go-w" grep -q \
+  "refusing to start: --keytab $W/gw/http.keytab: the keytab's directory $W/gw is writable by its group (mode 0775).*(chmod go-w $W/gw)" "$W/gw.out"
+check "... and no keytab was written there" test ! -e "$W/gw/http.keytab"
+refused same --host-keytab "$W/host.keytab" --keytab "$W/host.keytab"
+check "--keytab the host keytab (same path): refused at start, saying so" grep -q \
+  "are the same path: the web keytab is readable by the web server's group and must never hold the host's keys" "$W/same.out"
+mkdir -p "$W/hl" && ln -f "$W/host.keytab" "$W/hl/http.keytab"
+refused hardlink --host-keytab "$W/host.keytab" --keytab "$W/hl/http.keytab"
+check "--keytab a hard link to the host keytab (same inode): refused at start" grep -q \
+  "$W/hl/http.keytab and $W/host.keytab are the same file (a hard link" "$W/hardlink.out"
+rm -f "$W/hl/http.keytab"
+check "... the host keytab is unchanged (content and mode 0600)" test \
+  "$(sha256sum <"$W/host.keytab") $(stat -c %a "$W/host.keytab")" = "$HOST_SHA 600"
+mkdir -p "$W/kdir"
+refused kdir --host-keytab "$W/host.keytab" --keytab "$W/kdir"
+check "--keytab naming a directory: refused at start, with the file name to give" grep -q \
+  "$W/kdir is a directory; name the keytab file in it, e.g. $W/kdir/http.keytab" "$W/kdir.out"
+
+# --- the principal: the one host/ entry of the host keytab, else refused
+addent() { # KEYTAB-IN|- KEYTAB-OUT PRINCIPAL...: ktutil adds entries (random passwords)
+  local in=$1 out=$2 p; shift 2
+  { [ "$in" = - ] || echo "rkt $in"
+    for p in "$@"; do
+      printf 'addent -password -p %s -k 1 -e aes256-cts-hmac-sha1-96 -s LAB.TESTx\n%s\n' "$p" "$(head -c 12 /dev/urandom | base64)"
+    done
+    echo "wkt $out"; } | ktutil >/dev/null 2>&1
+  chmod 0600 "$out"
+}
+mkdir -p "$W/x"
+addent "$W/host.keytab" "$W/host2.keytab" host/fe01b.lab.test@LAB.TEST
+addent - "$W/nohost.keytab" 'FE01$@LAB.TEST' HTTP/fe01.lab.test@LAB.TEST
+refused two --host-keytab "$W/host2.keytab" --keytab "$W/x/http.keytab"
+check "no principal and two host/ entries: refused at start, naming both and the setting" sh -c \
+  "grep -q 'the host keytab $W/host2.keytab holds 2 host principals (host/fe01.lab.test@LAB.TEST, host/fe01b.lab.test@LAB.TEST); krbfleetd does not guess' '$W/two.out' &&
+   grep -q 'set principal = host/FQDN in the \[agent\] section' '$W/two.out'"
+refused none --host-keytab "$W/nohost.keytab" --keytab "$W/x/http.keytab"
+check "no principal and no host/ entry: refused at start, naming what is there" grep -qF \
+  'holds no host/FQDN principal (it holds FE01$@LAB.TEST, HTTP/fe01.lab.test@LAB.TEST)' "$W/none.out"
+# the systemd unit's command line: only --config and --foreground
+check "krbfleetd.service runs only 'krbfleetd --config /etc/krbfleet/krbfleetd.conf --foreground'" \
+  test "$(grep '^ExecStart=' "$ROOT/daemon/krbfleetd.service")" = \
+       "ExecStart=/usr/sbin/krbfleetd --config /etc/krbfleet/krbfleetd.conf --foreground"
+mkdir -p "$W/c"
+printf '[agent]\nlisten = %s\nhost-keytab = %s\nkeytab = %s\nallow = kfadmin@LAB.TEST\n' \
+  "$ADDR:7393" "$W/host.keytab" "$W/c/http.keytab" >"$W/krbfleetd.conf"
+"$KRBFLEETD" --config "$W/krbfleetd.conf" --foreground 2>"$W/agentC.log" &
+CPID=$!; PIDS+=($CPID)
+for _ in $(seq 50); do grep -q listening "$W/agentC.log" && break; sleep 0.1; done
+probe "$ADDR" 7393 fe01.lab.test status >"$W/out" 2>&1
+check "started from --config alone: it serves as host/fe01.lab.test, the host keytab's one host/ entry" sh -c \
+  "grep -q 'principal host/fe01.lab.test@LAB.TEST' '$W/out' &&
+   grep -q 'principal host/fe01.lab.test@LAB.TEST: the only host principal of $W/host.keytab' '$W/agentC.log'"
+kill -TERM "$CPID"; wait "$CPID"
 
 # --- agent A: group www-data, allows kfadmin and @kfops
 KT=$W/http.keytab
@@ -200,6 +272,24 @@ exec 7>&-
 check "bad frames are logged and only their connection closed" grep -q "bad frame" "$W/agentA.log"
 check "agent A still running" kill -0 "$APID"
 
+# --- a symbolic link planted at the keytab path is never followed
+cp "$W/host.keytab" "$W/secret.keytab"
+SECRET_SHA=$(sha256sum <"$W/secret.keytab")
+mv "$KT" "$KT.real" && ln -s "$W/secret.keytab" "$KT"
+rc=0; printf '%s\n' "$PW2" | timeout 10 "$KF_AGENT_PROBE" "${A[@]}" stage $((K + 5)) webpool "$SPN" >"$W/out" 2>&1 || rc=$?
+check "a symlink at the keytab path: STAGE refused, naming the path and the link" sh -c \
+  "[ $rc = 1 ] && grep -q '$KT is a symbolic link, not a regular file' '$W/out'"
+check "... the link's target (a root-only keytab) is unchanged, the link still there, no temporary file left" test \
+  "$(sha256sum <"$W/secret.keytab") $(stat -c %a "$W/secret.keytab") $(test -L "$KT" && echo link) $(ls -A "$W" | grep -c '^\.http\.keytab\.')" = \
+  "$SECRET_SHA 600 link 0"
+rc=0; timeout 10 "$KF_AGENT_PROBE" "${A[@]}" status >"$W/out" 2>&1 || rc=$?
+check "... the agent still answers STATUS (with the same reason)" sh -c \
+  "[ $rc = 1 ] && grep -q 'is a symbolic link' '$W/out'"
+check "... and logs the refused STAGE with its reason" grep -q "STAGE kvno $((K + 5)) failed: $KT is a symbolic link" "$W/agentA.log"
+rm -f "$KT" && mv "$KT.real" "$KT"
+probe "${A[@]}" status >"$W/out" 2>&1
+check "... once the link is gone the keytab serves again (4 entries)" grep -q "entries 4" "$W/out"
+
 # --- the connection cap: 100 clients stalled mid-frame hold every slot, 100
 # more connect and say nothing; an admin still gets in
 python3 - "$ADDR" 7390 100 <<'PY' &
@@ -239,7 +329,25 @@ printf '%s\n' "$PW1" | probe "${A[@]}" stage 9 webpool "$SPN" >/dev/null 2>"$W/t
 echo "# timing (stage, one agent): $(cat "$W/t")"
 probe "${A[@]}" repeat 20 | sed 's/^/# timing: /'
 
+# --- a FIFO at the keytab path: an error for that request, never a hang
+mv "$KT" "$KT.real" && mkfifo -m 0600 "$KT"
+t0=$(date +%s%N); rc=0
+printf '%s\n' "$PW2" | timeout 10 "$KF_AGENT_PROBE" "${A[@]}" stage $((K + 5)) webpool "$SPN" >"$W/out" 2>&1 || rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "a FIFO at the keytab path: STAGE fails at once (${ms} ms) naming it" sh -c \
+  "[ $rc = 1 ] && [ $ms -lt 3000 ] && grep -q '$KT is a FIFO, not a regular file' '$W/out'"
+rc=0; timeout 5 "$KF_AGENT_PROBE" "${A[@]}" export >"$W/out" 2>&1 || rc=$?
+check "... another client is still answered (EXPORT: the same error, no hang)" sh -c \
+  "[ $rc = 1 ] && grep -q 'is a FIFO' '$W/out'"
+# SIGTERM with the FIFO there and a client stalled mid-frame
+exec 7<>"/dev/tcp/$ADDR/7390"; printf '\x00\x00\x00\x10\x01' >&7
+sleep 0.2
+t0=$(date +%s%N)
 kill -TERM "$APID"; wait "$APID"; rc=$?
-check "SIGTERM stops the agent with exit 0" test "$rc" = 0
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+exec 7>&-
+check "SIGTERM stops the agent with exit 0 within a second (${ms} ms), FIFO and stalled client notwithstanding" \
+  sh -c "[ $rc = 0 ] && [ $ms -lt 1000 ]"
+rm -f "$KT" && mv "$KT.real" "$KT"
 echo "$((N - FAILED)) passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
