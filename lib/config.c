@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include "names.h"
+#include "suggest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -219,8 +220,13 @@ check_section_line(struct parse_ctx *c)
         return false;
     }
     if (!section_known(s + 1, (size_t)(q - s - 1))) {
-        fail(c, KF_ERR_CONFIG, "unknown section [%s]; the sections are " SECTIONS_TEXT,
-             shown_n(s + 1, (size_t)(q - s - 1), buf));
+        const char *near = kf_suggest(shown_n(s + 1, (size_t)(q - s - 1), buf), sections,
+                                      sizeof(sections) / sizeof(sections[0]));
+        char hint[64] = "";
+        if (near != NULL)
+            snprintf(hint, sizeof(hint), "; did you mean [%s]?", near);
+        fail(c, KF_ERR_CONFIG, "unknown section [%s]; the sections are " SECTIONS_TEXT "%s", buf,
+             hint);
         return false;
     }
     return true;
@@ -285,12 +291,26 @@ find_key(const char *section, const char *name)
     return NULL;
 }
 
-/* "unknown key" with a hint: the other spelling ('_' <-> '-') or the
- * section the key belongs to. */
+/* The known key of SECTION nearest to NAME (a typo), or NULL. */
+static const char *
+nearest_key(const char *section, const char *name)
+{
+    const char *names[N_KEYS];
+    size_t n = 0;
+
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(keys[i].section, section) == 0)
+            names[n++] = keys[i].name;
+    return kf_suggest(name, names, n);
+}
+
+/* "unknown key" with a hint: the other spelling ('_' <-> '-'), the
+ * section the key belongs to, or the nearest key of this section. */
 static int
 unknown_key(struct parse_ctx *c, const char *section, const char *name)
 {
     char alt[SHOWN_MAX], buf[SHOWN_MAX], hint[2 * SHOWN_MAX] = "";
+    const char *near;
     size_t i;
 
     for (i = 0; name[i] != '\0' && i < sizeof(alt) - 1; i++)
@@ -306,6 +326,8 @@ unknown_key(struct parse_ctx *c, const char *section, const char *name)
                 break;
             }
         }
+        if (i == N_KEYS && (near = nearest_key(section, name)) != NULL)
+            snprintf(hint, sizeof(hint), "; did you mean '%s'?", near);
     }
     return fail(c, KF_ERR_CONFIG, "unknown key '%s' in section [%s]%s", shown(name, buf), section,
                 hint);

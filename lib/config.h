@@ -14,7 +14,8 @@
  * Unknown sections or keys, a key given twice (except `allow`), an empty
  * value, a malformed value, an indented continuation line, a line longer
  * than libinih's line buffer and a file over KF_CONFIG_MAX_SIZE are all
- * errors; the message starts "FILE:LINE: ". Comments start a line with ';'
+ * errors; the message starts "FILE:LINE: ". An unknown key or section
+ * near a known one (suggest.h) gets "did you mean ...?". Comments start a line with ';'
  * or '#', or follow a value after whitespace and ';' ("port = 7390 ; web").
  * Paths must be absolute. No global state is used or changed.
  */

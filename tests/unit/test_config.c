@@ -351,7 +351,17 @@ static const struct bad_case bad_structure[] = {
     {"[directory]\nca-file = /k\n", "did you mean 'ca_file'?"},
     {"[directory]\nport = 1\n", "t.conf:2: unknown key 'port' in section [directory]; 'port' "
                                 "belongs in section [agent]"},
-    {"[store]\nPATH = /x\n", "t.conf:2: unknown key 'PATH' in section [store]"},
+    {"[store]\nPATH = /x\n", "t.conf:2: unknown key 'PATH' in section [store]; did you mean "
+                             "'path'?"},
+    /* a typo gets the nearest key of the section; nothing near, no guess */
+    {"[directory]\ntimout = 5s\n", "t.conf:2: unknown key 'timout' in section [directory]; "
+                                   "did you mean 'timeout'?"},
+    {"[rotation]\nconcurency = 4\n", "did you mean 'concurrency'?"},
+    {"[agent]\nalow = a@X\n", "t.conf:2: unknown key 'alow' in section [agent]; did you mean "
+                              "'allow'?"},
+    {"[stor]\n", "t.conf:1: unknown section [stor]; the sections are [directory], [store], "
+                 "[agent], [rotation] or [probe]; did you mean [store]?"},
+    {"[Store]\n", "did you mean [store]?"},
     /* duplicates */
     {"[store]\npath = /x\n\npath = /y\n",
      "t.conf:4: duplicate key 'path' in section [store] (first set on line 2)"},
@@ -376,6 +386,24 @@ test_bad_structure(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(bad_structure) / sizeof(bad_structure[0]); i++)
         parse_bad(bad_structure[i].text, strlen(bad_structure[i].text), bad_structure[i].want);
+}
+
+/* A name near no known one gets no guess. */
+static void
+test_no_wild_guess(void **state)
+{
+    static const char *const far[] = {"[store]\nfoo = 1\n", "[directory]\nxyz = 1\n",
+                                      "[bogus]\n", "[agent]\nkeytabgroupname = x\n"};
+    struct kf_config *cfg = NULL;
+    struct kf_err err = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+        assert_int_equal(kf_config_parse(far[i], strlen(far[i]), "t.conf", &cfg, &err),
+                         KF_ERR_CONFIG);
+        if (strstr(err.msg, "did you mean") != NULL)
+            fail_msg("for:\n%s\nguessed: %s", far[i], err.msg);
+    }
 }
 
 static void
@@ -654,6 +682,7 @@ main(void)
         cmocka_unit_test(test_syntax_accepted),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_bad_structure),
+        cmocka_unit_test(test_no_wild_guess),
         cmocka_unit_test(test_repeated_allow),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_long_line),
