@@ -225,7 +225,8 @@ usage_all(FILE *fp)
             "  --config PATH   the configuration (else $KRBFLEET_CONFIG,\n"
             "                  /etc/krbfleet/krbfleet.conf)\n"
             "  --json          one JSON document on stdout instead of a table\n"
-            "  --help          this text; `krbfleet help COMMAND` for one command\n"
+            "  --help          this text; `krbfleet help COMMAND` for one command,\n"
+            "                  `krbfleet GROUP` (site, pool, ...) for a group's commands\n"
             "  --version       the version\n"
             "\nExit status: 0 ok, 1 failed (or a test found problems), 2 usage error.\n"
             "See krbfleet(1).\n");
@@ -251,6 +252,25 @@ find_command(int argc, char **argv, int *words)
     return NULL;
 }
 
+/* Print every command of GROUP ("site": site add, site list, ...) on FP
+ * (NULL: count only); returns how many. */
+static int
+list_group(FILE *fp, const char *group)
+{
+    size_t n = strlen(group);
+    int found = 0;
+
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strncmp(commands[i].name, group, n) == 0 && commands[i].name[n] == ' ') {
+            if (fp != NULL)
+                fprintf(fp, "krbfleet %s %s\n    %s\n", commands[i].name, commands[i].args,
+                        commands[i].summary);
+            found++;
+        }
+    }
+    return found;
+}
+
 static int
 help_command(int argc, char **argv)
 {
@@ -264,16 +284,7 @@ help_command(int argc, char **argv)
     cmd = find_command(argc, argv, &words);
     if (cmd == NULL) {
         /* "help site": every command of that group */
-        int found = 0;
-        for (size_t i = 0; i < N_COMMANDS; i++) {
-            size_t n = strlen(argv[0]);
-            if (strncmp(commands[i].name, argv[0], n) == 0 && commands[i].name[n] == ' ') {
-                printf("krbfleet %s %s\n    %s\n", commands[i].name, commands[i].args,
-                       commands[i].summary);
-                found = 1;
-            }
-        }
-        if (found)
+        if (list_group(stdout, argv[0]) > 0)
             return 0;
         fprintf(stderr, "krbfleet: no command \"%s\"; try 'krbfleet help'\n", argv[0]);
         return 2;
@@ -392,8 +403,18 @@ main(int argc, char **argv)
     if (cmd == NULL) {
         if (help)
             return help_command(argc, argv);
+        /* "krbfleet site" or "krbfleet site frob": the group's commands */
+        if (argc == 1 && list_group(NULL, argv[0]) > 0) {
+            fprintf(stderr, "krbfleet: \"%s\" needs a subcommand, one of:\n", argv[0]);
+            list_group(stderr, argv[0]);
+            return 2;
+        }
         fprintf(stderr, "krbfleet: unknown command \"%s%s%s\"; try 'krbfleet help'\n", argv[0],
                 argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+        if (list_group(NULL, argv[0]) > 0) {
+            fprintf(stderr, "The \"%s\" commands are:\n", argv[0]);
+            list_group(stderr, argv[0]);
+        }
         return 2;
     }
     if (help) {

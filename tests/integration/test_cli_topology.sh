@@ -269,7 +269,9 @@ if grep -q cfgsite "$T/out"; then not_ok "--store ignored"; else ok "--store win
 printf '[store]\npath = /x.db\n[rotation]\ngrace = 10 hours\n' >"$T/bad.conf"
 expect_fail 1 "bad.conf:4:" kf --config "$T/bad.conf" site list
 printf '[stor]\n' >"$T/bad2.conf"
-expect_fail 1 "bad2.conf:1:" kf --config "$T/bad2.conf" site list
+expect_fail 1 "bad2.conf:1: unknown section [stor]; the sections are [directory], [store], [agent], [rotation] or [probe]; did you mean [store]?" kf --config "$T/bad2.conf" site list
+printf '[store]\npaht = /x.db\n' >"$T/bad3.conf"
+expect_fail 1 "bad3.conf:2: unknown key 'paht' in section [store]; did you mean 'path'?" kf --config "$T/bad3.conf" site list
 expect_fail 1 "$T/missing.conf" kf --config "$T/missing.conf" site list
 expect_fail 1 "$T/missing.conf" env KRBFLEET_CONFIG="$T/missing.conf" "$KRBFLEET" site list
 
@@ -282,5 +284,20 @@ run_ok "pool add --help" kf pool add --help
 run_ok "--version" kf --version
 expect_out "version" "krbfleet "
 expect_fail 2 'Usage:' kf
+# a group without its subcommand lists the group's commands - every group
+groups=$(kf --help | sed -n 's/^  \([a-z]*\) [a-z].*/\1/p' | sort -u)
+[ -n "$groups" ] || not_ok "no command groups found in --help"
+for g in $groups; do
+  expect_fail 2 "krbfleet: \"$g\" needs a subcommand, one of:" kf "$g"
+  missing=""
+  for sub in $(kf --help | sed -n "s/^  $g \([a-z]*\) .*/\1/p"); do
+    grep -q "^krbfleet $g $sub" "$T/err" || missing="$missing $sub"
+  done
+  [ -z "$missing" ] && ok "krbfleet $g lists all its subcommands" || not_ok "krbfleet $g does not list:$missing"
+done
+expect_fail 2 'The "site" commands are:' kf site frob
+grep -q "^krbfleet site remove NAME \[--force\]" "$T/err" && ok "an unknown subcommand lists the group" || not_ok "site frob: $(cat "$T/err")"
+expect_fail 2 'unknown command "frob"' kf frob
+grep -q "commands are" "$T/err" && not_ok "an unknown command lists a group" || ok "an unknown command is not a group"
 
 finish
