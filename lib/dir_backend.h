@@ -53,6 +53,8 @@ struct kf_dir_ops {
 
     kf_status (*account_get)(struct kf_dir *dir, const char *name, struct kf_dir_account **out,
                              struct kf_err *err);
+    kf_status (*account_traits)(struct kf_dir *dir, const char *name, struct kf_dir_traits **out,
+                                struct kf_err *err);
     kf_status (*account_create)(struct kf_dir *dir, const char *name, const char *container,
                                 unsigned enctypes, struct kf_err *err);
     kf_status (*account_delete)(struct kf_dir *dir, const char *name, struct kf_err *err);

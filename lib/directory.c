@@ -205,6 +205,80 @@ kf_dir_account_free(struct kf_dir_account *acct)
 }
 
 kf_status
+kf_dir_account_traits(struct kf_dir *dir, const char *name, struct kf_dir_traits **out,
+                      struct kf_err *err)
+{
+    kf_status st;
+
+    *out = NULL;
+    st = check_name(name, err);
+    if (st != KF_OK)
+        return st;
+    if (dir->ops->account_traits == NULL)
+        return kf_err_set(err, KF_ERR_UNEXPECTED,
+                          "the %s directory backend cannot say whether an account may carry "
+                          "web keys",
+                          dir->ops->name);
+    return dir->ops->account_traits(dir, name, out, err);
+}
+
+void
+kf_dir_traits_free(struct kf_dir_traits *t)
+{
+    if (t == NULL)
+        return;
+    free(t->dn);
+    for (size_t i = 0; i < t->n_object_classes; i++)
+        free(t->object_classes[i]);
+    free(t->object_classes);
+    for (size_t i = 0; i < t->n_delegate_to; i++)
+        free(t->delegate_to[i]);
+    free(t->delegate_to);
+    for (size_t i = 0; i < t->n_spns; i++)
+        free(t->spns[i]);
+    free(t->spns);
+    free(t->groups);
+    free(t);
+}
+
+int
+kf_sid_parse(const void *buf, size_t len, struct kf_sid *out)
+{
+    const unsigned char *p = buf;
+
+    memset(out, 0, sizeof(*out));
+    if (p == NULL || len < 8 || p[0] != 1 || p[1] > KF_SID_SUBAUTH_MAX ||
+        len != 8 + 4 * (size_t)p[1])
+        return -1;
+    out->revision = p[0];
+    out->n_sub = p[1];
+    for (int i = 2; i < 8; i++) /* the authority is big-endian */
+        out->authority = (out->authority << 8) | p[i];
+    for (size_t i = 0; i < out->n_sub; i++) { /* sub-authorities little-endian */
+        const unsigned char *q = p + 8 + 4 * i;
+        out->sub[i] = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
+                      (uint32_t)q[3] << 24;
+    }
+    return 0;
+}
+
+void
+kf_sid_format(const struct kf_sid *sid, char *out, size_t size)
+{
+    size_t used;
+    int n;
+
+    if (size == 0)
+        return;
+    n = snprintf(out, size, "S-%u-%llu", sid->revision, (unsigned long long)sid->authority);
+    used = n < 0 ? size : (size_t)n;
+    for (size_t i = 0; i < sid->n_sub && i < KF_SID_SUBAUTH_MAX && used < size; i++) {
+        n = snprintf(out + used, size - used, "-%u", sid->sub[i]);
+        used += n < 0 ? size : (size_t)n;
+    }
+}
+
+kf_status
 kf_dir_account_create(struct kf_dir *dir, const char *name, const char *container,
                       unsigned enctypes, struct kf_err *err)
 {

@@ -40,6 +40,52 @@
 #define KF_ENCTYPE_AES256 0x10
 #define KF_ENCTYPES_DEFAULT (KF_ENCTYPE_AES128 | KF_ENCTYPE_AES256)
 
+/* userAccountControl bits that decide whether an account may carry web
+ * keys (eligibility.h; MS-ADTS 2.2.16). */
+#define KF_UAC_ACCOUNTDISABLE 0x2
+#define KF_UAC_INTERDOMAIN_TRUST_ACCOUNT 0x800
+#define KF_UAC_WORKSTATION_TRUST_ACCOUNT 0x1000
+#define KF_UAC_SERVER_TRUST_ACCOUNT 0x2000
+#define KF_UAC_TRUSTED_FOR_DELEGATION 0x80000
+#define KF_UAC_TRUSTED_TO_AUTH_FOR_DELEGATION 0x1000000
+#define KF_UAC_PARTIAL_SECRETS_ACCOUNT 0x4000000
+
+/* A security identifier (S-1-5-21-a-b-c-RID). */
+#define KF_SID_SUBAUTH_MAX 15
+#define KF_SID_STR_MAX 192 /* "S-1-" + 48-bit authority + 15 x "-4294967295" */
+struct kf_sid {
+    uint8_t revision;
+    uint64_t authority; /* 48 bits */
+    uint8_t n_sub;
+    uint32_t sub[KF_SID_SUBAUTH_MAX];
+};
+
+/* Parse a binary SID (MS-DTYP 2.4.2.2) of exactly LEN bytes: revision 1,
+ * at most 15 sub-authorities, length 8 + 4 x count. 0, or -1 when
+ * malformed. Pure; the input is the directory's and is not trusted. */
+int kf_sid_parse(const void *buf, size_t len, struct kf_sid *out);
+
+/* "S-1-5-21-...": OUT of at least KF_SID_STR_MAX bytes. */
+void kf_sid_format(const struct kf_sid *sid, char *out, size_t size);
+
+/* What decides whether an account may carry web keys, as the directory
+ * holds it (kf_dir_account_traits; judged by eligibility.h). Absent values
+ * are -1 / NULL / 0: the judge refuses what it cannot see. */
+struct kf_dir_traits {
+    char *dn;
+    char **object_classes;    /* objectClass values, as stored (AD: most general first) */
+    size_t n_object_classes;
+    int64_t uac;              /* userAccountControl; -1 if absent */
+    int64_t primary_group;    /* primaryGroupID; -1 if absent */
+    char **delegate_to;       /* msDS-AllowedToDelegateTo values */
+    size_t n_delegate_to;
+    bool rbcd;                /* msDS-AllowedToActOnBehalfOfOtherIdentity is set */
+    struct kf_sid *groups;    /* tokenGroups: every group, nested, it is a member of */
+    size_t n_groups;
+    char **spns;              /* servicePrincipalName values */
+    size_t n_spns;
+};
+
 struct kf_dir;
 
 /* What the directory holds about one account. All strings owned. */
@@ -80,6 +126,15 @@ const char *kf_dir_base_dn(const struct kf_dir *dir);
 kf_status kf_dir_account_get(struct kf_dir *dir, const char *name, struct kf_dir_account **out,
                              struct kf_err *err);
 void kf_dir_account_free(struct kf_dir_account *acct); /* accepts NULL */
+
+/* Read what decides whether account NAME may carry web keys: its class,
+ * userAccountControl, primary group, delegation settings, SPNs, and (on
+ * AD, a base-scope read of tokenGroups) every group it belongs to, nested.
+ * KF_ERR_NOT_FOUND when there is none; KF_ERR_DIRECTORY when a group SID
+ * the server sends is malformed. */
+kf_status kf_dir_account_traits(struct kf_dir *dir, const char *name, struct kf_dir_traits **out,
+                                struct kf_err *err);
+void kf_dir_traits_free(struct kf_dir_traits *t); /* accepts NULL */
 
 /* Create a computer account NAME in CONTAINER (a DN; NULL: the domain's
  * Computers container, found through wellKnownObjects) with ENCTYPES and a
