@@ -410,14 +410,22 @@ kf_eligibility_read(struct kf_dir *dir, const char *domain, const char *name,
 }
 
 kf_status
+kf_eligibility_refusal(const struct kf_eligibility *e, struct kf_err *err)
+{
+    if (e->failed == KF_ELIG_OK)
+        return KF_OK;
+    return kf_err_set(err, KF_ERR_CONFLICT, "%s. Fix: %s", e->reason, e->fix);
+}
+
+kf_status
 kf_eligibility_check(struct kf_dir *dir, const char *domain, const char *name,
                      bool allow_foreign_spns, bool managed, struct kf_err *err)
 {
     struct kf_eligibility e;
     kf_status rc = kf_eligibility_read(dir, domain, name, allow_foreign_spns, managed, &e, err);
 
-    if (rc == KF_OK && e.failed != KF_ELIG_OK)
-        rc = kf_err_set(err, KF_ERR_CONFLICT, "%s. Fix: %s", e.reason, e.fix);
+    if (rc == KF_OK)
+        rc = kf_eligibility_refusal(&e, err);
     kf_eligibility_done(&e);
     return rc;
 }

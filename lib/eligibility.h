@@ -76,6 +76,10 @@ kf_status kf_eligibility_read(struct kf_dir *dir, const char *domain, const char
                               bool allow_foreign_spns, bool managed, struct kf_eligibility *out,
                               struct kf_err *err);
 
+/* KF_OK when E is eligible; else KF_ERR_CONFLICT with its reason and fix
+ * in ERR (the form every refusal takes). */
+kf_status kf_eligibility_refusal(const struct kf_eligibility *e, struct kf_err *err);
+
 /* The check every command makes: KF_OK when the account may carry web
  * keys; KF_ERR_CONFLICT with the reason and the fix when it may not. */
 kf_status kf_eligibility_check(struct kf_dir *dir, const char *domain, const char *name,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "eligibility.h"
 #include "mem.h"
 #include "strv.h"
 
@@ -50,6 +51,7 @@ struct acct_state {
     size_t n_owned;
     char **implied;
     size_t n_implied;
+    struct kf_eligibility elig; /* may it carry web keys? */
 };
 
 struct lookup_ctx {
@@ -99,6 +101,7 @@ states_free(struct acct_state *states, size_t n)
         kf_dir_account_free(states[i].dir);
         kf_strv_free(states[i].owned, states[i].n_owned);
         kf_strv_free(states[i].implied, states[i].n_implied);
+        kf_eligibility_done(&states[i].elig);
     }
     free(states);
 }
@@ -143,7 +146,9 @@ gather(struct kf_store *st, struct kf_dir *dir, struct kf_topology **topo,
                               s->acct->name);
         if (rc != KF_OK ||
             (rc = kf_store_owned_spns(st, s->acct->name, &s->owned, &s->n_owned, err)) != KF_OK ||
-            (rc = kf_implied_spns(*topo, s->acct, &s->implied, &s->n_implied, err)) != KF_OK)
+            (rc = kf_implied_spns(*topo, s->acct, &s->implied, &s->n_implied, err)) != KF_OK ||
+            (rc = kf_eligibility_read(dir, s->acct->domain, s->acct->name,
+                                      s->acct->allow_foreign_spns, true, &s->elig, err)) != KF_OK)
             return rc;
     }
     return KF_OK;
@@ -298,6 +303,14 @@ kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_o
     if (unassigned_sites(topo, accounts, n_accounts, &res->warnings, &res->n_warnings, NULL) !=
         KF_OK)
         goto nomem;
+    /* SPNs lead clients to the keys: only for accounts that may carry them. */
+    for (size_t i = 0; i < n_accounts; i++)
+        if (states[i].acct->n_sites > 0 &&
+            (rc = kf_eligibility_refusal(&states[i].elig, err)) != KF_OK) {
+            kf_err_prefix(err, dry_run ? "dry run: nothing was written, and this would be refused"
+                                       : "nothing was written");
+            goto out;
+        }
     input = calloc(n_accounts ? n_accounts : 1, sizeof(*input));
     if (input == NULL)
         goto nomem;
@@ -450,6 +463,14 @@ check_account(struct kf_findings *f, const struct acct_state *s)
                                      "%s on %s was not added by krbfleet and is left alone",
                                      d->spns[i], d->dn);
     }
+    if (s->elig.failed != KF_ELIG_OK)
+        nomem |= kf_findings_add(f, KF_FAIL, object, "eligible", s->elig.fix, "%s",
+                                 s->elig.reason);
+    else if (s->elig.n_foreign_spns > 0)
+        nomem |= kf_findings_add(f, KF_WARN, object, "eligible", NULL,
+                                 "%s holds %zu SPN(s) of other services (first %s), accepted with "
+                                 "--allow-foreign-spns: every web server shares their keys",
+                                 d->dn, s->elig.n_foreign_spns, s->elig.foreign_spns[0]);
     if (f->n == before)
         nomem |= kf_findings_add(f, KF_PASS, object, "account", NULL,
                                  "%s exists, is enabled, has AES and holds the %zu implied "

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent_client.h"
+#include "eligibility.h"
 #include "enable.h"
 #include "keys.h"
 #include "krb5pin.h"
@@ -442,7 +443,29 @@ struct ctx {
     struct run run;
     struct kf_rotate_result *res;
     bool locked;
+    bool withdraw_if_refused; /* sync: an ineligible account's keys are withdrawn */
+    struct kf_err refused;    /* why it may not carry web keys (code KF_OK: it may) */
 };
+
+/* Only an account that may carry web keys gets them (eligibility.h),
+ * refused before anything is written; sync goes on to withdraw them. */
+static kf_status
+check_eligible(struct ctx *c, struct kf_err *err)
+{
+    kf_status rc = kf_eligibility_check(c->dir, c->acct->domain, c->acct->name,
+                                        c->acct->allow_foreign_spns, true, err);
+
+    if (rc != KF_ERR_CONFLICT)
+        return rc;
+    if (c->withdraw_if_refused) {
+        c->refused = *err;
+        kf_err_clear(err);
+        return KF_OK;
+    }
+    if (c->o->dry_run)
+        kf_err_prefix(err, "dry run: nothing was changed, and this would be refused");
+    return rc;
+}
 
 static kf_status
 begin(struct ctx *c, const char *const *only, size_t n_only, struct kf_err *err)
@@ -490,6 +513,8 @@ begin(struct ctx *c, const char *const *only, size_t n_only, struct kf_err *err)
     /* One DC for everything: LDAP already; key salts and verification
      * tickets are asked of the same DC (run.kdc). */
     c->run.kdc = kf_dir_server(c->dir);
+    if ((rc = check_eligible(c, err)) != KF_OK)
+        return rc;
     gethostname(host, sizeof(host) - 1);
     if (!c->o->dry_run) {
         if ((rc = kf_store_begin(c->st, err)) != KF_OK)
@@ -1289,6 +1314,109 @@ check_principal(const struct kf_dir_account *d, char *const *implied, size_t n_i
     return strdup(buf);
 }
 
+/* The account's principals (NAME$, its SPNs, the implied ones; with the
+ * realm): what an ineligible account's keys are found by. */
+struct gone {
+    char **names;
+    size_t n_names;
+    bool *done; /* per server: every such kvno withdrawn */
+};
+
+static bool
+gone_entry(const struct gone *g, const struct kf_keyset *ks, size_t k)
+{
+    return kf_strv_contains_ci(g->names, g->n_names, ks->v[k].principal);
+}
+
+static void
+do_withdraw_account(size_t i, void *vctx)
+{
+    struct run *run = vctx;
+    struct gone *g = run->extra;
+    struct srv *s = &run->srv[i];
+    const struct kf_keyset *ks = s->status ? s->status->entries : NULL;
+    struct kf_err err = {0};
+    size_t n = 0;
+
+    if (!s->usable)
+        return;
+    for (size_t k = 0; ks != NULL && k < ks->n; k++) {
+        bool seen = false;
+        if (!gone_entry(g, ks, k))
+            continue;
+        for (size_t j = 0; j < k && !seen; j++)
+            seen = ks->v[j].kvno == ks->v[k].kvno && gone_entry(g, ks, j);
+        if (seen)
+            continue;
+        if (kf_agent_withdraw(s->agent, ks->v[k].kvno, NULL, &err) != KF_OK) {
+            set_error(s->res, NULL, "withdrawing kvno %u: %s", ks->v[k].kvno, err.msg);
+            return;
+        }
+        add_action(s->res, "withdrew kvno %u", ks->v[k].kvno);
+        n++;
+    }
+    g->done[i] = true;
+    set_error(s->res, NULL, "%s", n ? "the account may not carry web keys: its keys were withdrawn"
+                                    : "the account may not carry web keys: it held none of them");
+}
+
+/* Sync of an account that may not carry web keys (C->refused says why):
+ * withdraw every kvno of its principals from every keytab reached. */
+static kf_status
+withdraw_account(struct ctx *c, struct kf_err *err)
+{
+    struct gone g = {0};
+    size_t done = 0;
+    kf_status rc = KF_OK;
+    char detail[200];
+
+    g.done = calloc(c->run.n ? c->run.n : 1, sizeof(*g.done));
+    if (g.done == NULL || kf_strv_pushf(&g.names, &g.n_names, "%s$@%s", c->acct->name,
+                                        c->run.realm) != 0) {
+        rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    {
+        char **implied = NULL;
+        size_t n_implied = 0;
+        if ((rc = kf_implied_spns(c->topo, c->acct, &implied, &n_implied, err)) != KF_OK)
+            goto out;
+        for (size_t i = 0; i < n_implied + c->dacct->n_spns && rc == KF_OK; i++)
+            if (kf_strv_pushf(&g.names, &g.n_names, "%s@%s",
+                              i < n_implied ? implied[i] : c->dacct->spns[i - n_implied],
+                              c->run.realm) != 0)
+                rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        kf_strv_free(implied, n_implied);
+        if (rc != KF_OK)
+            goto out;
+    }
+    c->run.extra = &g;
+    run_phase(&c->run, "withdraw", do_withdraw_account);
+    for (size_t i = 0; i < c->run.n; i++) {
+        const struct kf_keyset *ks = c->run.srv[i].status ? c->run.srv[i].status->entries : NULL;
+        if (!g.done[i])
+            continue;
+        done++;
+        for (size_t k = 0; ks != NULL && k < ks->n; k++)
+            if (gone_entry(&g, ks, k))
+                kf_store_server_key_set(c->st, c->res->servers[i].server, c->acct->name,
+                                        (int)ks->v[k].kvno, NULL, NULL);
+    }
+    snprintf(detail, sizeof(detail),
+             "withdrew the keys of %s (it may not carry web keys) from %zu of %zu servers",
+             c->acct->name, done, c->run.n);
+    kf_store_audit(c->st, "password", detail, NULL);
+    journal(c->st, c->res->run_id, c->acct->name, "sync-withdrawn", "%s", detail);
+    *err = c->refused;
+    kf_err_prefix(err, "its keys were withdrawn from %zu of %zu web servers%s", done, c->run.n,
+                  done < c->run.n ? " (run sync again once the others answer)" : "");
+    rc = KF_ERR_CONFLICT;
+out:
+    kf_strv_free(g.names, g.n_names);
+    free(g.done);
+    return rc;
+}
+
 static kf_status
 sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *o,
              struct kf_sync_account *out, struct kf_err *err)
@@ -1306,8 +1434,14 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
     kf_status rc;
 
     snprintf(fix, sizeof(fix), "krbfleet sync --account %s", o->account);
+    c.withdraw_if_refused = true;
     if ((rc = begin(&c, NULL, 0, err)) != KF_OK)
         goto out;
+    if (c.refused.code != KF_OK) {
+        rc = withdraw_account(&c, err);
+        fix[0] = '\0'; /* the refusal says what to do */
+        goto out;
+    }
     if (c.dacct->kvno < 1) {
         rc = kf_err_set(err, KF_ERR_DIRECTORY, "%s does not say which kvno account %s has",
                         c.res->dc, c.acct->name);
@@ -1486,7 +1620,7 @@ out:
         blame_expired_ticket(o->account, err);
     if (rc != KF_OK) {
         out->error = strdup(err->msg);
-        out->fix = strdup(fix);
+        out->fix = fix[0] ? strdup(fix) : NULL;
     }
     out->status = rc;
     for (size_t i = 0; sy.s != NULL && i < c.run.n; i++)

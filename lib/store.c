@@ -110,6 +110,9 @@ static const char *const migrations[] = {
     "  step TEXT NOT NULL,"
     "  detail TEXT);"
     "CREATE INDEX journal_run ON journal(run);",
+    /* 3 -> 4: the admin accepted SPNs of other services on an account
+     * (`account adopt --allow-foreign-spns`, eligibility.h) */
+    "ALTER TABLE account ADD COLUMN allow_foreign_spns INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1133,12 +1136,12 @@ accounts_read(struct kf_store *st, const char *name, struct kf_account **out, si
               struct kf_err *err)
 {
     static const char sql_all[] =
-        "SELECT a.id, a.domain, a.name, a.dn, a.enctypes, a.adopted, a.created, s.name "
-        "FROM account a LEFT JOIN assignment g ON g.account_id = a.id "
+        "SELECT a.id, a.domain, a.name, a.dn, a.enctypes, a.adopted, a.created, s.name, "
+        "a.allow_foreign_spns FROM account a LEFT JOIN assignment g ON g.account_id = a.id "
         "LEFT JOIN site s ON s.id = g.site_id ORDER BY a.name COLLATE NOCASE, s.ord";
     static const char sql_one[] =
-        "SELECT a.id, a.domain, a.name, a.dn, a.enctypes, a.adopted, a.created, s.name "
-        "FROM account a LEFT JOIN assignment g ON g.account_id = a.id "
+        "SELECT a.id, a.domain, a.name, a.dn, a.enctypes, a.adopted, a.created, s.name, "
+        "a.allow_foreign_spns FROM account a LEFT JOIN assignment g ON g.account_id = a.id "
         "LEFT JOIN site s ON s.id = g.site_id WHERE a.name = ? ORDER BY s.ord";
     sqlite3_stmt *stmt = name ? prep(st, err, sql_one, "s", name) : prep(st, err, sql_all, "");
     struct kf_account *list = NULL, *cur = NULL;
@@ -1168,6 +1171,7 @@ accounts_read(struct kf_store *st, const char *name, struct kf_account **out, si
             cur->enctypes = (unsigned)sqlite3_column_int64(stmt, 4);
             cur->adopted = sqlite3_column_int(stmt, 5) != 0;
             cur->created = kf_strdup0(col_text(stmt, 6));
+            cur->allow_foreign_spns = sqlite3_column_int(stmt, 8) != 0;
             nomem = !cur->domain || !cur->name || !cur->created;
         }
         if (!nomem && col_text(stmt, 7) != NULL)
@@ -1250,6 +1254,16 @@ kf_store_account_set_dn(struct kf_store *st, const char *name, const char *dn,
                         struct kf_err *err)
 {
     return run(st, prep(st, err, "UPDATE account SET dn = ? WHERE name = ?", "ss", dn, name), err);
+}
+
+kf_status
+kf_store_account_set_foreign_spns(struct kf_store *st, const char *name, bool allow,
+                                  struct kf_err *err)
+{
+    return run(st,
+               prep(st, err, "UPDATE account SET allow_foreign_spns = ? WHERE name = ?", "is",
+                    (int64_t)allow, name),
+               err);
 }
 
 kf_status

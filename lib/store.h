@@ -115,6 +115,8 @@ struct kf_account {
     char *dn;      /* where the directory object was when last seen */
     unsigned enctypes;
     bool adopted;  /* taken over with `account adopt`, not created by us */
+    bool allow_foreign_spns; /* the admin accepted its SPNs of other services
+                                (--allow-foreign-spns; eligibility.h) */
     char *created; /* UTC ISO 8601 */
     char **sites;  /* the sites assigned to it, in site order */
     size_t n_sites;
@@ -132,6 +134,9 @@ kf_status kf_store_account_list(struct kf_store *st, struct kf_account **out, si
                                 struct kf_err *err);
 void kf_account_free(struct kf_account *acct);
 void kf_account_list_free(struct kf_account *list, size_t n);
+/* Record whether the admin accepted the account's SPNs of other services. */
+kf_status kf_store_account_set_foreign_spns(struct kf_store *st, const char *name, bool allow,
+                                            struct kf_err *err);
 /* Refused (KF_ERR_CONFLICT, naming the sites) while sites are assigned. */
 kf_status kf_store_account_remove(struct kf_store *st, const char *name, struct kf_err *err);
 kf_status kf_store_account_set_dn(struct kf_store *st, const char *name, const char *dn,

@@ -6,6 +6,7 @@
 
 #include "account.h"
 #include "cli.h"
+#include "eligibility.h"
 #include "enable.h"
 #include "mem.h"
 #include "table.h"
@@ -80,6 +81,7 @@ account_arg(struct kf_cli *cli, const char *arg, struct kf_account **out)
 struct new_opts {
     const char *container;
     const char *enctypes;
+    bool allow_foreign_spns;
 };
 
 static int
@@ -91,6 +93,8 @@ set_new(int c, void *vctx)
         o->container = optarg;
     else if (c == 'e')
         o->enctypes = optarg;
+    else if (c == 'A')
+        o->allow_foreign_spns = true;
     return 0;
 }
 
@@ -106,6 +110,59 @@ check_domain(struct kf_cli *cli, const struct kf_account_name *an)
     return KF_OK;
 }
 
+/* Adopt only an account that may carry web keys (eligibility.h), before
+ * anything is recorded; say which SPNs of other services were accepted.
+ * *MANAGED: the store has it already (adopt again: re-check, record the
+ * allowance). */
+static kf_status
+adopt_check(struct kf_cli *cli, const struct kf_account_name *an, bool allow_foreign_spns,
+            bool *managed)
+{
+    _cleanup_(kf_account_freep) struct kf_account *known = NULL;
+    struct kf_eligibility e;
+    struct kf_err ignored = {0};
+    kf_status rc;
+
+    *managed = kf_store_account_get(cli->store, an->name, &known, &ignored) == KF_OK;
+    if ((rc = kf_eligibility_read(cli->dir, an->domain, an->name, allow_foreign_spns, *managed,
+                                  &e, &cli->err)) != KF_OK)
+        return rc;
+    rc = kf_eligibility_refusal(&e, &cli->err);
+    if (rc == KF_OK && e.n_foreign_spns > 0) {
+        fprintf(stderr,
+                "krbfleet: warning: %s\\%s holds SPNs of other services, accepted with "
+                "--allow-foreign-spns; their keys will be shared with every web server:",
+                an->domain, an->name);
+        for (size_t i = 0; i < e.n_foreign_spns; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", e.foreign_spns[i]);
+        fputc('\n', stderr);
+    }
+    kf_eligibility_done(&e);
+    return rc;
+}
+
+/* `account adopt` of an account already managed: it passed the check
+ * again; record whether its SPNs of other services are accepted. */
+static int
+readopt(struct kf_cli *cli, const struct kf_account_name *an, bool allow_foreign_spns)
+{
+    char object[64];
+    kf_status rc;
+
+    snprintf(object, sizeof(object), "account:%s\\%s", an->domain, an->name);
+    if ((rc = kf_store_account_set_foreign_spns(cli->store, an->name, allow_foreign_spns,
+                                                &cli->err)) != KF_OK ||
+        (rc = kf_store_audit(cli->store, object,
+                             allow_foreign_spns ? "adopted again: SPNs of other services accepted"
+                                                : "adopted again: SPNs of other services refused",
+                             &cli->err)) != KF_OK ||
+        (rc = kf_store_commit(cli->store, &cli->err)) != KF_OK)
+        return fail_rollback(cli, rc);
+    printf("%s\\%s is already managed; checked again: it may carry web keys%s\n", an->domain,
+           an->name, allow_foreign_spns ? " (its SPNs of other services accepted)" : "");
+    return 0;
+}
+
 static int
 account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv,
                         bool adopt)
@@ -117,6 +174,7 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int ar
         {NULL, 0, NULL, 0},
     };
     static const struct option opts_adopt[] = {
+        {"allow-foreign-spns", no_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -125,7 +183,7 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int ar
     struct kf_account_name an;
     unsigned enctypes = KF_ENCTYPES_DEFAULT;
     char object[64], encs[64];
-    bool rc4 = false;
+    bool rc4 = false, managed = false;
     kf_status rc;
     int r;
 
@@ -155,10 +213,17 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int ar
             return fail_rollback(cli, rc);
         }
         enctypes = dacct->enctypes ? dacct->enctypes : KF_ENCTYPES_DEFAULT;
+        if ((rc = adopt_check(cli, &an, o.allow_foreign_spns, &managed)) != KF_OK)
+            return fail_rollback(cli, rc);
+        if (managed)
+            return readopt(cli, &an, o.allow_foreign_spns);
     }
     snprintf(object, sizeof(object), "account:%s\\%s", an.domain, an.name);
     if ((rc = kf_store_account_add(cli->store, an.domain, an.name, dacct ? dacct->dn : NULL,
                                    enctypes, adopt, &cli->err)) != KF_OK ||
+        (o.allow_foreign_spns &&
+         (rc = kf_store_account_set_foreign_spns(cli->store, an.name, true, &cli->err)) !=
+             KF_OK) ||
         (rc = kf_store_audit(cli->store, object, adopt ? "adopted" : "created", &cli->err)) !=
             KF_OK)
         return fail_rollback(cli, rc);

@@ -82,13 +82,16 @@ static const struct kf_command commands[] = {
      "unless --take-over, which moves it from there (migrating from setspn).\n"
      "  --dry-run     print the plan, write nothing\n"
      "  --take-over   move SPNs from objects krbfleet does not manage\n"
+     "Refused, writing nothing, while an assigned account may not carry web keys\n"
+     "(see `help account adopt`).\n"
      "A second run changes nothing. Safe first-time order: account new ->\n"
      "assignment new -> password set -> topology enable.\n", KF_WRITES},
     {"topology test", kf_cmd_topology_test, "[--json]",
      "Check the published topology: assignments, accounts and their SPNs",
      "Every site with pools has an assignment; every assigned account exists, is\n"
-     "enabled, not expired, has AES enctypes and holds exactly the implied SPNs; a\n"
-     "pending change is reported. Each problem comes with the command that fixes it.\n"
+     "enabled, not expired, has AES enctypes, may carry web keys (see `help account\n"
+     "adopt`) and holds exactly the implied SPNs; a pending change is reported.\n"
+     "Each problem comes with the command that fixes it.\n"
      "Exit status 1 if anything failed.\n", KF_READS},
     {"service list", kf_cmd_service_list, "[--webserver] [--json]",
      "List the web services: every web server with its pool and site (Get-CsService -WebServer)",
@@ -100,9 +103,18 @@ static const struct kf_command commands[] = {
      "  --enctypes LIST  aes256,aes128 (the default); rc4 only if you must (warned)\n"
      "The initial password is 120 random characters, never shown or stored. Your\n"
      "Kerberos ticket (KRB5CCNAME) is the credential; no password on a command line.\n", KF_WRITES},
-    {"account adopt", kf_cmd_account_adopt, "'DOMAIN\\name'",
+    {"account adopt", kf_cmd_account_adopt, "'DOMAIN\\name' [--allow-foreign-spns]",
      "Take over an existing computer account created elsewhere (adcli, msktutil, ADUC)",
-     "Its existing SPNs are left alone: krbfleet removes only SPNs it added itself.\n", KF_WRITES},
+     "Its existing SPNs are left alone: krbfleet removes only SPNs it added itself.\n"
+     "Only an account that may carry web keys is adopted: a plain computer account\n"
+     "(objectClass computer, WORKSTATION_TRUST_ACCOUNT), not a domain controller,\n"
+     "RODC, trust or managed service account, with no delegation of any kind,\n"
+     "primary group Domain Computers, in no privileged group (nested groups\n"
+     "included). A refusal names the property; there is no override.\n"
+     "  --allow-foreign-spns  accept SPNs of other services (a joined host's host/,\n"
+     "                        cifs/, ...): every web server will hold their keys.\n"
+     "                        Recorded on the account; adopting it again re-checks.\n",
+     KF_WRITES},
     {"account list", kf_cmd_account_list, "[--json]", "List the accounts krbfleet manages", NULL, KF_READS},
     {"account show", kf_cmd_account_show, "NAME [--json]",
      "Show an account as the directory holds it now: DN, kvno, enctypes, SPNs", NULL, KF_READS},
@@ -162,6 +174,8 @@ static const struct kf_command commands[] = {
      "--from SERVER --to SERVER (-FromComputer/-ToComputer): copy every key of one\n"
      "web server's agent to another's (servers, not pools, of the same account) and\n"
      "verify the destination with a real login.\n"
+     "Refused, before anything is written (also in a dry run), for an account that\n"
+     "may not carry web keys (see `help account adopt`), naming the property.\n"
      "Exit status 0 only if every server ended healthy; otherwise the table names\n"
      "each problem and the command that repairs it.\n", KF_WRITES},
     {"sync", kf_cmd_sync, "[--account NAME] [--json]",
@@ -179,6 +193,8 @@ static const struct kf_command commands[] = {
      "  4. check every server again with the same ticket, log in for real where\n"
      "     the pool's SPN is published, prune kvnos older than [rotation] grace,\n"
      "     and record it all in the store.\n"
+     "An account that may not carry web keys (see `help account adopt`) is not\n"
+     "synced: its keys are withdrawn from every keytab reached, and it fails.\n"
      "Run it after `password set` was killed or failed half-way (its message says\n"
      "so), or after adding a server to a pool. If no server holds a key that\n"
      "accepts the ticket, the keys are lost: sync says so, and\n"

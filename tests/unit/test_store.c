@@ -261,6 +261,16 @@ test_accounts_and_assignments(void **state)
     assert_non_null(strstr(err.msg, "one domain per store"));
     assert_int_equal(kf_store_account_get(st, "nosuch", &acct, &err), KF_ERR_NOT_FOUND);
     assert_non_null(strstr(err.msg, "krbfleet account new"));
+    /* foreign SPNs are refused until the admin accepts them (eligibility.h) */
+    assert_int_equal(kf_store_account_get(st, "kerbauth", &acct, NULL), KF_OK);
+    assert_false(acct->allow_foreign_spns);
+    kf_account_free(acct);
+    assert_int_equal(kf_store_account_set_foreign_spns(st, "kerbauth", true, NULL), KF_OK);
+    assert_int_equal(kf_store_account_get(st, "kerbauth", &acct, NULL), KF_OK);
+    assert_true(acct->allow_foreign_spns);
+    kf_account_free(acct);
+    assert_int_equal(kf_store_account_set_foreign_spns(st, "kerbauth", false, NULL), KF_OK);
+    acct = NULL;
 
     /* new refuses a second one, set refuses a first one */
     assert_int_equal(kf_store_assignment_set(st, "beta", "kerbauth", false, &err),
