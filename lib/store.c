@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "mem.h"
 #include "names.h"
 
@@ -1000,6 +1001,68 @@ kf_store_audit(struct kf_store *st, const char *object, const char *detail, stru
                err);
 }
 
+/* N decimal digits at S as a number, or -1. */
+static int
+digits(const char *s, int n)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+kf_status
+kf_audit_since(const char *since, time_t now, char out[KF_AUDIT_TIME_LEN], struct kf_err *err)
+{
+    struct tm tm = {0}, back;
+    long long secs;
+    size_t len = strlen(since);
+    time_t t;
+
+    if (kf_duration_parse(since, &secs, NULL) == KF_OK) {
+        t = now - (time_t)secs;
+        goto format;
+    }
+    if (len > 0 && since[len - 1] == 'Z')
+        len--;
+    if ((len != 10 && len != 16 && len != 19) || since[4] != '-' || since[7] != '-' ||
+        (len > 10 && ((since[10] != 'T' && since[10] != ' ') || since[13] != ':')) ||
+        (len == 19 && since[16] != ':'))
+        goto bad;
+    tm.tm_year = digits(since, 4) - 1900;
+    tm.tm_mon = digits(since + 5, 2) - 1;
+    tm.tm_mday = digits(since + 8, 2);
+    if (len > 10) {
+        tm.tm_hour = digits(since + 11, 2);
+        tm.tm_min = digits(since + 14, 2);
+    }
+    if (len == 19)
+        tm.tm_sec = digits(since + 17, 2);
+    if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 1 || tm.tm_hour < 0 || tm.tm_min < 0 ||
+        tm.tm_sec < 0)
+        goto bad;
+    back = tm;
+    t = timegm(&tm);
+    /* timegm normalises 02-30 into March: a date that moved was not a date */
+    if (t == (time_t)-1 || tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon ||
+        tm.tm_hour != back.tm_hour || tm.tm_min != back.tm_min || tm.tm_sec != back.tm_sec)
+        goto bad;
+format:
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(out, KF_AUDIT_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) != KF_AUDIT_TIME_LEN - 1)
+        goto bad;
+    return KF_OK;
+bad:
+    return kf_err_set(err, KF_ERR_INVALID,
+                      "\"%.64s\" is neither a UTC date (2026-12-07, 2026-12-07T14:30 or "
+                      "2026-12-07T14:30:00) nor a duration back from now (90m, 12h, 7d)",
+                      since);
+}
+
 void
 kf_audit_list_free(struct kf_audit_entry *list, size_t n)
 {
@@ -1017,13 +1080,18 @@ kf_audit_list_free(struct kf_audit_entry *list, size_t n)
 }
 
 kf_status
-kf_store_audit_list(struct kf_store *st, struct kf_audit_entry **out, size_t *n,
-                    struct kf_err *err)
+kf_store_audit_list(struct kf_store *st, const struct kf_audit_filter *filter,
+                    struct kf_audit_entry **out, size_t *n, struct kf_err *err)
 {
-    sqlite3_stmt *stmt = prep(st, err,
-                              "SELECT id, time, user, principal, command, object, detail "
-                              "FROM audit ORDER BY id",
-                              "");
+    /* ?2 matches the whole object, its name after ':' or its kind before */
+    sqlite3_stmt *stmt = prep(
+        st, err,
+        "SELECT id, time, user, principal, command, object, detail FROM audit "
+        "WHERE (?1 IS NULL OR time >= ?1) AND (?2 IS NULL OR object = ?2 COLLATE NOCASE "
+        "  OR (instr(object, ':') > 0 AND (substr(object, instr(object, ':') + 1) = ?2 "
+        "    COLLATE NOCASE OR substr(object, 1, instr(object, ':') - 1) = ?2 COLLATE NOCASE))) "
+        "ORDER BY id",
+        "ss", filter ? filter->since : NULL, filter ? filter->object : NULL);
     struct kf_audit_entry *list = NULL;
     size_t count = 0;
     int step;
@@ -1293,12 +1361,14 @@ kf_store_account_remove(struct kf_store *st, const char *name, struct kf_err *er
 
 kf_status
 kf_store_assignment_set(struct kf_store *st, const char *site, const char *account, bool create,
-                        struct kf_err *err)
+                        bool *changed, struct kf_err *err)
 {
     struct kf_account *acct = NULL;
     int64_t sid, current;
     kf_status rc;
 
+    if (changed != NULL)
+        *changed = false;
     if ((rc = site_id(st, site, &sid, err)) != KF_OK ||
         (rc = kf_store_account_get(st, account, &acct, err)) != KF_OK)
         return rc;
@@ -1314,6 +1384,10 @@ kf_store_assignment_set(struct kf_store *st, const char *site, const char *accou
                         "site \"%s\" has no Kerberos account assignment yet; create it with "
                         "`krbfleet assignment new --site %s --account %s`",
                         site, site, account);
+    if (rc == KF_OK && current == acct->id) {
+        kf_account_free(acct); /* `assignment set` to the account it has */
+        return KF_OK;
+    }
     if (rc == KF_OK)
         rc = run(st,
                  prep(st, err, "INSERT OR REPLACE INTO assignment(site_id, account_id) VALUES (?,?)",
@@ -1322,6 +1396,8 @@ kf_store_assignment_set(struct kf_store *st, const char *site, const char *accou
     kf_account_free(acct);
     if (rc == KF_OK)
         rc = mark_enable_needed(st, err);
+    if (rc == KF_OK && changed != NULL)
+        *changed = true;
     return rc;
 }
 

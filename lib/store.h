@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "errors.h"
 #include "strv.h"
@@ -143,9 +144,11 @@ kf_status kf_store_account_set_dn(struct kf_store *st, const char *name, const c
                                   struct kf_err *err);
 
 /* Assign ACCOUNT to SITE. CREATE: `assignment new`, refused when the site
- * has one; else `assignment set`, refused when it has none. */
+ * has one; else `assignment set`, refused when it has none. *CHANGED (may
+ * be NULL) is false when the site already used ACCOUNT: nothing is
+ * written then, and no `topology enable` is marked as needed. */
 kf_status kf_store_assignment_set(struct kf_store *st, const char *site, const char *account,
-                                  bool create, struct kf_err *err);
+                                  bool create, bool *changed, struct kf_err *err);
 kf_status kf_store_assignment_remove(struct kf_store *st, const char *site, struct kf_err *err);
 
 /* SPNs krbfleet recorded as added by it to ACCOUNT. */
@@ -211,9 +214,25 @@ struct kf_audit_entry {
     char *detail; /* may be NULL */
 };
 
-/* All audit entries, oldest first. Free with kf_audit_list_free. */
-kf_status kf_store_audit_list(struct kf_store *st, struct kf_audit_entry **out, size_t *n,
-                              struct kf_err *err);
+/* Which audit entries to list; a NULL field does not filter. */
+struct kf_audit_filter {
+    const char *since;  /* UTC "YYYY-MM-DDTHH:MM:SSZ" (kf_audit_since): entries at or after */
+    const char *object; /* "site:redmond" exactly, "redmond" (any kind of object of that
+                         * name) or "site" (every object of that kind); case-insensitive */
+};
+
+/* The audit entries FILTER (may be NULL) selects, oldest first. Free with
+ * kf_audit_list_free. */
+kf_status kf_store_audit_list(struct kf_store *st, const struct kf_audit_filter *filter,
+                              struct kf_audit_entry **out, size_t *n, struct kf_err *err);
+
+/* Turn SINCE - a UTC date "YYYY-MM-DD", with "THH:MM" or "THH:MM:SS" (a
+ * space for the T and a final Z allowed), or a duration before NOW ("90m",
+ * "12h", "7d") - into the audit log's timestamp form in OUT (21 bytes).
+ * KF_ERR_INVALID names the forms accepted. */
+#define KF_AUDIT_TIME_LEN 21
+kf_status kf_audit_since(const char *since, time_t now, char out[KF_AUDIT_TIME_LEN],
+                         struct kf_err *err);
 void kf_audit_list_free(struct kf_audit_entry *list, size_t n);
 
 #endif

@@ -6,6 +6,7 @@
 #include <krb5.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,34 @@ kf_cli_dir(struct kf_cli *cli)
     return kf_dir_open(cli->cfg, &cli->dir, &cli->err);
 }
 
-/* The caller's Kerberos principal, if a ticket cache names one; no KDC
- * traffic. Returns a new string or NULL. */
+/* True when the cache holds a ticket of PRINC that is valid now: not
+ * expired, not marked invalid (postdated), not a cache configuration entry. */
+static bool
+has_valid_ticket(krb5_context ctx, krb5_ccache cc, krb5_principal princ)
+{
+    krb5_cc_cursor cur;
+    krb5_creds creds;
+    krb5_timestamp now;
+    bool valid = false;
+
+    if (krb5_timeofday(ctx, &now) != 0 || krb5_cc_start_seq_get(ctx, cc, &cur) != 0)
+        return false;
+    while (!valid && krb5_cc_next_cred(ctx, cc, &cur, &creds) == 0) {
+        /* krb5 times are 32-bit and wrap in 2106: compare by difference */
+        int32_t left = (int32_t)((uint32_t)creds.times.endtime - (uint32_t)now);
+        valid = !krb5_is_config_principal(ctx, creds.server) &&
+                krb5_principal_compare(ctx, creds.client, princ) &&
+                (creds.ticket_flags & TKT_FLG_INVALID) == 0 && left > 0;
+        krb5_free_cred_contents(ctx, &creds);
+    }
+    krb5_cc_end_seq_get(ctx, cc, &cur);
+    return valid;
+}
+
+/* The caller's Kerberos principal, when the ticket cache holds a valid,
+ * unexpired ticket for it (a cache that merely names a principal, or whose
+ * tickets expired, proves nothing); no KDC traffic. Returns a new string
+ * or NULL. */
 static char *
 current_principal(void)
 {
@@ -47,7 +74,7 @@ current_principal(void)
     if (krb5_init_context(&ctx) != 0)
         return NULL;
     if (krb5_cc_default(ctx, &cc) == 0 && krb5_cc_get_principal(ctx, cc, &princ) == 0 &&
-        krb5_unparse_name(ctx, princ, &name) == 0)
+        has_valid_ticket(ctx, cc, princ) && krb5_unparse_name(ctx, princ, &name) == 0)
         out = strdup(name);
     krb5_free_unparsed_name(ctx, name);
     krb5_free_principal(ctx, princ);

@@ -456,6 +456,7 @@ assignment_change(struct kf_cli *cli, const struct kf_command *cmd, int argc, ch
     _cleanup_(kf_account_freep) struct kf_account *acct = NULL;
     struct assign_opts o = {0};
     char object[128];
+    bool changed = false;
     kf_status rc;
     int r;
 
@@ -468,9 +469,17 @@ assignment_change(struct kf_cli *cli, const struct kf_command *cmd, int argc, ch
         (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
     snprintf(object, sizeof(object), "assignment:%s", o.site);
-    if ((rc = kf_store_assignment_set(cli->store, o.site, acct->name, create, &cli->err)) !=
-            KF_OK ||
-        (rc = kf_store_audit(cli->store, object, acct->name, &cli->err)) != KF_OK ||
+    if ((rc = kf_store_assignment_set(cli->store, o.site, acct->name, create, &changed,
+                                      &cli->err)) != KF_OK)
+        return fail_rollback(cli, rc);
+    if (!changed) {
+        /* nothing changed: nothing to audit, nothing to publish */
+        kf_store_rollback(cli->store);
+        printf("site %s already uses %s\\%s; nothing changed\n", o.site, acct->domain,
+               acct->name);
+        return 0;
+    }
+    if ((rc = kf_store_audit(cli->store, object, acct->name, &cli->err)) != KF_OK ||
         (rc = kf_store_commit(cli->store, &cli->err)) != KF_OK)
         return fail_rollback(cli, rc);
     printf("site %s uses %s\\%s; publish its SPNs with `krbfleet topology enable` (after "

@@ -1,5 +1,6 @@
 /* cmd_audit.c - audit list. */
 #include <stdio.h>
+#include <time.h>
 
 #include "cli.h"
 #include "table.h"
@@ -7,9 +8,14 @@
 KF_CMD(kf_cmd_audit_list)
 {
     static const struct option opts[] = {
+        {"since", required_argument, NULL, 's'},
+        {"object", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    struct kf_audit_filter filter = {0};
+    char since[KF_AUDIT_TIME_LEN];
+    struct kf_err err = {0};
     static const char *const hdr[] = {"TIME", "USER", "PRINCIPAL", "COMMAND", "OBJECT", "DETAIL",
                                       NULL};
     struct kf_audit_entry *list = NULL;
@@ -18,13 +24,23 @@ KF_CMD(kf_cmd_audit_list)
     kf_status rc;
     int c;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1)
+    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
         if (c == '?' || c == 'h')
             return c == 'h' ? 0 : 2;
+        if (c == 's') {
+            if (kf_audit_since(optarg, time(NULL), since, &err) != KF_OK)
+                return kf_cli_usage(cmd, "--since: %s", err.msg);
+            filter.since = since;
+        } else if (c == 'o') {
+            if (*optarg == '\0')
+                return kf_cli_usage(cmd, "--object needs a name, e.g. site:redmond");
+            filter.object = optarg;
+        }
+    }
     if (optind < argc)
         return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
     if ((rc = kf_cli_store(cli)) != KF_OK ||
-        (rc = kf_store_audit_list(cli->store, &list, &n, &cli->err)) != KF_OK)
+        (rc = kf_store_audit_list(cli->store, &filter, &list, &n, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
     if (cli->json) {
         json_t *arr = json_array();

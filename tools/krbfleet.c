@@ -125,7 +125,9 @@ static const struct kf_command commands[] = {
     {"assignment new", kf_cmd_assignment_new, "--site NAME --account NAME",
      "Assign a Kerberos account to a site (refused if the site has one)", NULL, KF_WRITES},
     {"assignment set", kf_cmd_assignment_set, "--site NAME --account NAME",
-     "Change the account of a site that has one", NULL, KF_WRITES},
+     "Change the account of a site that has one",
+     "Setting the account the site already has changes nothing and is not\n"
+     "recorded in the audit log.\n", KF_WRITES},
     {"assignment get", kf_cmd_assignment_get, "[--site NAME] [--json]",
      "Show which account each site uses", NULL, KF_READS},
     {"assignment remove", kf_cmd_assignment_remove, "--site NAME",
@@ -218,9 +220,15 @@ static const struct kf_command commands[] = {
      "  --address IP   connect there instead of resolving the URL's host (one server\n"
      "                 behind a load balancer)\n"
      "Needs your Kerberos ticket (kinit). Exit status 1 if the login fails.\n", KF_MAY_READ},
-    {"audit list", kf_cmd_audit_list, "[--json]",
+    {"audit list", kf_cmd_audit_list, "[--since WHEN] [--object OBJECT] [--json]",
      "Show the audit log: every change, when, by which local user and Kerberos principal",
-     NULL, KF_READS},
+     "  --since WHEN      changes at or after WHEN: a UTC date (2026-12-07,\n"
+     "                    2026-12-07T14:30[:00]) or a duration back from now (90m,\n"
+     "                    12h, 7d)\n"
+     "  --object OBJECT   changes to OBJECT: site:redmond exactly, redmond (any kind\n"
+     "                    of object of that name) or site (every site); any case\n"
+     "The principal is recorded only when the ticket cache holds a valid, unexpired\n"
+     "ticket for it; a cache that merely names one proves nothing.\n", KF_READS},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

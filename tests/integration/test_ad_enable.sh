@@ -54,6 +54,12 @@ run_ok "assignment get --site --json" kf assignment get --site redmond --json
 if jq -e '.assignments == [{"site":"redmond","account":"LAB\\kerbauth"}]' "$T/out" >/dev/null
 then ok "assignment get --json"; else not_ok "assignment get json: $(cat "$T/out")"; fi
 expect_fail 1 'is assigned to site(s) redmond' kf account remove kerbauth
+dump_store "$T/before"
+run_ok "assignment set to the account the site has" kf assignment set --site redmond --account 'LAB\kerbauth'
+expect_out "a no-op set says nothing changed" "site redmond already uses LAB\\kerbauth; nothing changed"
+dump_store "$T/after"
+cmp -s "$T/before" "$T/after" && ok "a no-op assignment set records nothing (audit, pending enable)" \
+  || { not_ok "a no-op assignment set changed the store"; diff "$T/before" "$T/after" | head -5; }
 
 # -- topology test before enable -------------------------------------------------
 expect_fail 1 'problems found' sh -c '"$KRBFLEET" topology test >&2'

@@ -216,6 +216,36 @@ expect_out "audit names the object" "site:redmond"
 run_ok "audit list --json" kf audit list --json
 if jq -e --arg u "$(id -un)" '.audit | length >= 5 and (.[-1] | .user == $u and .command == "site remove redmond --force" and .object == "site:redmond" and .principal == null and .detail == null)' "$T/out" >/dev/null
 then ok "audit --json records user, command, object"; else not_ok "audit json: $(head -c 500 "$T/out")"; fi
+run_ok "audit list --object site:redmond" kf audit list --object site:redmond --json
+if jq -e '(.audit | length) >= 1 and all(.audit[]; .object == "site:redmond")' "$T/out" >/dev/null
+then ok "--object KIND:NAME selects that object only"; else not_ok "--object site:redmond: $(head -c 500 "$T/out")"; fi
+run_ok "audit list --object WEB.Dublin.lab.test" kf audit list --object WEB.Dublin.lab.test --json
+if jq -e '(.audit | length) >= 1 and all(.audit[]; .object == "pool:web.dublin.lab.test")' "$T/out" >/dev/null
+then ok "--object NAME selects any object of that name, case-insensitively"; else not_ok "--object NAME: $(head -c 500 "$T/out")"; fi
+run_ok "audit list --object server" kf audit list --object server --json
+if jq -e '(.audit | length) >= 1 and all(.audit[]; .object | startswith("server:"))' "$T/out" >/dev/null
+then ok "--object KIND selects every object of that kind"; else not_ok "--object server: $(head -c 500 "$T/out")"; fi
+run_ok "audit list --json (all)" kf audit list --json
+all=$(jq '.audit | length' "$T/out")
+run_ok "audit list --since 1h" kf audit list --since 1h --json
+[ "$(jq '.audit | length' "$T/out")" = "$all" ] && ok "--since 1h keeps this run's changes" || not_ok "--since 1h: $(head -c 300 "$T/out")"
+run_ok "audit list --since a future date" kf audit list --since 2999-01-01 --json
+jq -e '.audit == []' "$T/out" >/dev/null && ok "--since a future date lists nothing" || not_ok "--since 2999: $(head -c 300 "$T/out")"
+run_ok "audit list --since today's date, --object, as a table" kf audit list --since "$(date -u +%F)" --object site:redmond
+expect_out "the table has the selected entries" "site remove redmond --force"
+if grep -q "pool:" "$T/out"; then not_ok "the table has unselected entries"; else ok "the table has only the selected object"; fi
+expect_fail 2 '--since: "yesterday" is neither a UTC date (2026-12-07, 2026-12-07T14:30 or 2026-12-07T14:30:00) nor a duration back from now (90m, 12h, 7d)' kf audit list --since yesterday
+expect_fail 2 '--since: "2026-02-30" is neither a UTC date' kf audit list --since 2026-02-30
+expect_fail 2 '--object needs a name' kf audit list --object ''
+# the principal only from a valid, unexpired ticket (caches made without a KDC)
+for kind in none expired valid; do
+  python3 "$(dirname "$0")/mkccache.py" "$T/$kind.cc" "$kind"
+  run_ok "a change with a cache that is '$kind'" env KRB5CCNAME="FILE:$T/$kind.cc" "$KRBFLEET" site add "cc$kind"
+  run_ok "audit list --object cc$kind" kf audit list --object "cc$kind" --json
+  want=null; [ "$kind" = valid ] && want='"alice@LAB.TEST"'
+  if jq -e --argjson w "$want" '.audit | length == 1 and .[0].principal == $w' "$T/out" >/dev/null
+  then ok "cache '$kind': principal recorded as $want"; else not_ok "cache '$kind': $(head -c 300 "$T/out")"; fi
+done
 
 # -- what is at the store's path ---------------------------------------------------
 S=$T/shared

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -228,7 +229,7 @@ test_audit(void **state)
 
     kf_store_set_actor(st, "alice", "alice@LAB.TEST", "site add x");
     assert_int_equal(kf_store_audit(st, "site:x", NULL, NULL), KF_OK);
-    assert_int_equal(kf_store_audit_list(st, &list, &n, NULL), KF_OK);
+    assert_int_equal(kf_store_audit_list(st, NULL, &list, &n, NULL), KF_OK);
     assert_int_equal(n, 1);
     assert_string_equal(list[0].user, "alice");
     assert_string_equal(list[0].principal, "alice@LAB.TEST");
@@ -236,6 +237,87 @@ test_audit(void **state)
     assert_string_equal(list[0].object, "site:x");
     assert_int_equal(strlen(list[0].time), 20);
     kf_audit_list_free(list, n);
+}
+
+static size_t
+audit_count(struct kf_store *st, const char *since, const char *object)
+{
+    struct kf_audit_filter filter = {since, object};
+    struct kf_audit_entry *list = NULL;
+    size_t n = 0;
+
+    assert_int_equal(kf_store_audit_list(st, &filter, &list, &n, NULL), KF_OK);
+    kf_audit_list_free(list, n);
+    return n;
+}
+
+static void
+test_audit_filter(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f);
+    char since[KF_AUDIT_TIME_LEN];
+
+    kf_store_set_actor(st, "alice", NULL, "x");
+    assert_int_equal(kf_store_audit(st, "site:redmond", NULL, NULL), KF_OK);
+    assert_int_equal(kf_store_audit(st, "pool:web.redmond.example.com", NULL, NULL), KF_OK);
+    assert_int_equal(kf_store_audit(st, "assignment:redmond", NULL, NULL), KF_OK);
+    assert_int_equal(kf_store_audit(st, "topology", NULL, NULL), KF_OK);
+    assert_int_equal(audit_count(st, NULL, NULL), 4);
+    assert_int_equal(audit_count(st, NULL, "site:redmond"), 1);
+    assert_int_equal(audit_count(st, NULL, "SITE:Redmond"), 1); /* case-insensitive */
+    assert_int_equal(audit_count(st, NULL, "redmond"), 2);      /* the name, any kind */
+    assert_int_equal(audit_count(st, NULL, "site"), 1);         /* the kind */
+    assert_int_equal(audit_count(st, NULL, "topology"), 1);
+    assert_int_equal(audit_count(st, NULL, "dublin"), 0);
+    assert_int_equal(audit_count(st, NULL, "%"), 0); /* no pattern characters */
+    assert_int_equal(audit_count(st, "2000-01-01T00:00:00Z", NULL), 4);
+    assert_int_equal(audit_count(st, "2999-01-01T00:00:00Z", "redmond"), 0);
+    assert_int_equal(kf_audit_since("1h", time(NULL), since, NULL), KF_OK);
+    assert_int_equal(audit_count(st, since, "redmond"), 2);
+}
+
+static void
+test_audit_since(void **state)
+{
+    static const struct {
+        const char *in, *want; /* want NULL: refused */
+    } cases[] = {
+        {"2026-12-07", "2026-12-07T00:00:00Z"},
+        {"2026-12-07T14:30", "2026-12-07T14:30:00Z"},
+        {"2026-12-07 14:30:05", "2026-12-07T14:30:05Z"},
+        {"2026-12-07T14:30:05Z", "2026-12-07T14:30:05Z"},
+        {"2024-02-29", "2024-02-29T00:00:00Z"},
+        {"90m", "2026-12-07T10:30:00Z"}, /* from the NOW below, 12:00 */
+        {"2d", "2026-12-05T12:00:00Z"},
+        {"2026-02-29", NULL},
+        {"2026-13-01", NULL},
+        {"2026-12-07T24:00", NULL},
+        {"2026-12-7", NULL},
+        {"2026/12/07", NULL},
+        {"yesterday", NULL},
+        {"", NULL},
+        {"-1h", NULL},
+        {"2026-12-07T14:30:5", NULL},
+        {"2026-12-07ZZ", NULL},
+    };
+    const time_t now = 1796644800; /* 2026-12-07T12:00:00Z */
+    char out[KF_AUDIT_TIME_LEN];
+    struct kf_err err = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        kf_status rc = kf_audit_since(cases[i].in, now, out, &err);
+        if (cases[i].want == NULL) {
+            if (rc != KF_ERR_INVALID)
+                fail_msg("accepted \"%s\"", cases[i].in);
+            assert_non_null(strstr(err.msg, "is neither a UTC date"));
+        } else {
+            if (rc != KF_OK)
+                fail_msg("refused \"%s\": %s", cases[i].in, err.msg);
+            assert_string_equal(out, cases[i].want);
+        }
+    }
 }
 
 static void
@@ -246,6 +328,7 @@ test_accounts_and_assignments(void **state)
     struct kf_account *acct = NULL, *list = NULL;
     struct kf_err err = {0};
     char *value = NULL, **spns = NULL;
+    bool changed = false;
     size_t n = 0;
 
     add_basics(st);
@@ -273,14 +356,21 @@ test_accounts_and_assignments(void **state)
     acct = NULL;
 
     /* new refuses a second one, set refuses a first one */
-    assert_int_equal(kf_store_assignment_set(st, "beta", "kerbauth", false, &err),
+    assert_int_equal(kf_store_assignment_set(st, "beta", "kerbauth", false, NULL, &err),
                      KF_ERR_NOT_FOUND);
     assert_non_null(strstr(err.msg, "krbfleet assignment new --site beta"));
-    assert_int_equal(kf_store_assignment_set(st, "alpha", "kerbauth", true, NULL), KF_OK);
-    assert_int_equal(kf_store_assignment_set(st, "ALPHA", "kerbauth", true, &err), KF_ERR_EXISTS);
-    assert_int_equal(kf_store_assignment_set(st, "alpha", "kerbauth", false, NULL), KF_OK);
-    assert_int_equal(kf_store_assignment_set(st, "beta", "kerbauth", true, NULL), KF_OK);
-    assert_int_equal(kf_store_assignment_set(st, "gamma", "kerbauth", true, &err),
+    assert_int_equal(kf_store_assignment_set(st, "alpha", "kerbauth", true, &changed, NULL), KF_OK);
+    assert_true(changed);
+    assert_int_equal(kf_store_assignment_set(st, "ALPHA", "kerbauth", true, NULL, &err), KF_ERR_EXISTS);
+    /* set to the account it has: no change, no pending enable */
+    assert_int_equal(kf_store_state_set(st, KF_STATE_ENABLE_NEEDED, "0", NULL), KF_OK);
+    assert_int_equal(kf_store_assignment_set(st, "alpha", "kerbauth", false, &changed, NULL), KF_OK);
+    assert_false(changed);
+    assert_int_equal(kf_store_state_get(st, KF_STATE_ENABLE_NEEDED, &value, NULL), KF_OK);
+    assert_string_equal(value, "0");
+    free(value);
+    assert_int_equal(kf_store_assignment_set(st, "beta", "kerbauth", true, NULL, NULL), KF_OK);
+    assert_int_equal(kf_store_assignment_set(st, "gamma", "kerbauth", true, NULL, &err),
                      KF_ERR_NOT_FOUND);
     assert_int_equal(kf_store_state_get(st, KF_STATE_ENABLE_NEEDED, &value, NULL), KF_OK);
     assert_string_equal(value, "1");
@@ -396,6 +486,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_remove_children, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_is_ordered_and_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_filter, setup, teardown),
+        cmocka_unit_test(test_audit_since),
         cmocka_unit_test_setup_teardown(test_accounts_and_assignments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_state, setup, teardown),
     };
