@@ -346,8 +346,10 @@ t0=$(date +%s%N)
 kill -TERM "$APID"; wait "$APID"; rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 exec 7>&-
+# (under valgrind, make memcheck, its own exit with the leak check takes longer)
+limit=1000; [ -n "${KF_WRAP_DIR:-}" ] && limit=10000
 check "SIGTERM stops the agent with exit 0 within a second (${ms} ms), FIFO and stalled client notwithstanding" \
-  sh -c "[ $rc = 0 ] && [ $ms -lt 1000 ]"
+  sh -c "[ $rc = 0 ] && [ $ms -lt $limit ]"
 rm -f "$KT" && mv "$KT.real" "$KT"
 echo "$((N - FAILED)) passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
