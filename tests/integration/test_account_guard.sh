@@ -137,5 +137,20 @@ run_ok "password set, once the flag is cleared" kf password set --account kerbau
 run_ok "... and a second time" kf password set --account kerbauth
 keytabs_match 2>"$T/m" && ok "every server holds the new keys; logins work again" || not_ok "$(cat "$T/m")"
 run_rc 0 "topology test passes again" kf topology test
+
+# -- a managed account that gains an SPN of another service -------------------------------
+printf 'dn: %s\nchangetype: modify\nadd: servicePrincipalName\nservicePrincipalName: cifs/kerbauth.lab.test\n' "$KA_DN" | ldapmod
+K=$(dir_kvno)
+md5s >"$T/keytabs.before"
+expect_fail 1 "account LAB\\kerbauth is refused: it holds SPNs of other services (cifs: cifs/kerbauth.lab.test)" \
+  kf password set --account kerbauth
+unchanged "password set of an account with a cifs/ SPN"
+run_rc 1 "topology test fails on it" kf topology test
+expect_out "... naming the SPN" "cifs/kerbauth.lab.test"
+expect_fail 1 "it holds SPNs of other services" kf account adopt 'LAB\kerbauth'
+run_ok "account adopt --allow-foreign-spns accepts them on the managed account" kf account adopt --allow-foreign-spns 'LAB\kerbauth'
+run_ok "password set goes on, respecting the recorded allowance" kf password set --account kerbauth
+run_rc 0 "topology test passes, with a warning" kf topology test
+expect_out "the warning says they were accepted" "accepted with --allow-foreign-spns"
 sanitizer_clean
 finish
