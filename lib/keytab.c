@@ -60,8 +60,8 @@ get_counted(struct kf_buf *b, size_t max, const uint8_t **p, uint16_t *n)
 
 /* One entry (the SIZE bytes after its size field) appended to KS. */
 static kf_status
-decode_entry(krb5_context ctx, const uint8_t *rec, size_t size, struct kf_keyset *ks,
-             size_t at, struct kf_err *err)
+decode_entry(krb5_context ctx, const uint8_t *rec, size_t size, struct kf_keyset *ks, size_t at,
+             struct kf_err *err)
 {
     _cleanup_(kf_buf_freep) struct kf_buf *b = kf_buf_from(rec, size);
     krb5_data comp[KF_KEYTAB_COMPONENTS_MAX];
@@ -77,8 +77,7 @@ decode_entry(krb5_context ctx, const uint8_t *rec, size_t size, struct kf_keyset
 
     if (b == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    if (kf_buf_get_u16(b, &n_comp) != KF_OK || n_comp == 0 ||
-        n_comp > KF_KEYTAB_COMPONENTS_MAX)
+    if (kf_buf_get_u16(b, &n_comp) != KF_OK || n_comp == 0 || n_comp > KF_KEYTAB_COMPONENTS_MAX)
         return kf_err_set(err, KF_ERR_INVALID,
                           "entry at byte %zu: a principal has 1 to %d name components", at,
                           KF_KEYTAB_COMPONENTS_MAX);
@@ -86,8 +85,8 @@ decode_entry(krb5_context ctx, const uint8_t *rec, size_t size, struct kf_keyset
         return kf_err_set(err, KF_ERR_INVALID, "entry at byte %zu: bad realm", at);
     for (uint16_t i = 0; i < n_comp; i++) {
         if (get_counted(b, KF_KEYTAB_PRINCIPAL_MAX, &p, &n) != KF_OK)
-            return kf_err_set(err, KF_ERR_INVALID, "entry at byte %zu: bad name component %u",
-                              at, (unsigned)i + 1);
+            return kf_err_set(err, KF_ERR_INVALID, "entry at byte %zu: bad name component %u", at,
+                              (unsigned)i + 1);
         comp[i].magic = KV5M_DATA;
         comp[i].length = n;
         comp[i].data = (char *)(uintptr_t)p;
@@ -118,8 +117,8 @@ decode_entry(krb5_context ctx, const uint8_t *rec, size_t size, struct kf_keyset
         return kf_krb5_err(ctx, ret, KF_ERR_INVALID, err, "keytab entry principal");
     if (strlen(name) > KF_KEYTAB_PRINCIPAL_MAX) {
         krb5_free_unparsed_name(ctx, name);
-        return kf_err_set(err, KF_ERR_INVALID, "entry at byte %zu: principal longer than %d",
-                          at, KF_KEYTAB_PRINCIPAL_MAX);
+        return kf_err_set(err, KF_ERR_INVALID, "entry at byte %zu: principal longer than %d", at,
+                          KF_KEYTAB_PRINCIPAL_MAX);
     }
     e.principal = name;
     e.enctype = enctype;
@@ -146,11 +145,13 @@ kf_keytab_decode(const uint8_t *data, size_t len, struct kf_keyset **out, struct
     if (len > KF_KEYTAB_FILE_MAX)
         return kf_err_set(err, KF_ERR_INVALID, "larger than %d bytes", KF_KEYTAB_FILE_MAX);
     if (len < 2 || data[0] != 0x05 || (data[1] != 0x02 && data[1] != 0x01))
-        return kf_err_set(err, KF_ERR_INVALID, "not a keytab file (no version 0x0502 at the "
-                                               "start)");
+        return kf_err_set(err, KF_ERR_INVALID,
+                          "not a keytab file (no version 0x0502 at the "
+                          "start)");
     if (data[1] == 0x01)
-        return kf_err_set(err, KF_ERR_INVALID, "a keytab of the old version 0x0501 (host byte "
-                                               "order); rewrite it with ktutil");
+        return kf_err_set(err, KF_ERR_INVALID,
+                          "a keytab of the old version 0x0501 (host byte "
+                          "order); rewrite it with ktutil");
     if ((st = ctx_new(&ctx, err)) != KF_OK)
         return st;
     if ((ks = kf_keyset_new()) == NULL)
@@ -169,12 +170,11 @@ kf_keytab_decode(const uint8_t *data, size_t len, struct kf_keyset **out, struct
             return kf_err_set(err, KF_ERR_INVALID, "entry at byte %zu: size %ld past the end",
                               at - 4, (long)size);
         if (size < 0) { /* a hole left by a removed entry */
-            at += (size_t)-(int64_t)size;
+            at += (size_t) - (int64_t)size;
             continue;
         }
         if (ks->n >= KF_KEYTAB_ENTRIES_MAX)
-            return kf_err_set(err, KF_ERR_INVALID, "more than %d entries",
-                              KF_KEYTAB_ENTRIES_MAX);
+            return kf_err_set(err, KF_ERR_INVALID, "more than %d entries", KF_KEYTAB_ENTRIES_MAX);
         st = decode_entry(ctx, data + at, (size_t)size, ks, at - 4, err);
         if (st != KF_OK)
             return st;
@@ -196,8 +196,7 @@ put_counted(struct kf_buf *b, const void *p, size_t n)
 
 /* One entry of the keytab file format, without its leading size. */
 static kf_status
-encode_entry(krb5_context ctx, const struct kf_key_entry *e, struct kf_buf *b,
-             struct kf_err *err)
+encode_entry(krb5_context ctx, const struct kf_key_entry *e, struct kf_buf *b, struct kf_err *err)
 {
     krb5_principal p = NULL;
     krb5_error_code ret;
@@ -265,8 +264,8 @@ io_err(struct kf_err *err, const char *what, const char *path)
 {
     int e = errno;
 
-    return kf_err_set(err, e == EACCES || e == EPERM ? KF_ERR_PERMISSION : KF_ERR_IO,
-                      "%s %s: %s", what, path, strerror(e));
+    return kf_err_set(err, e == EACCES || e == EPERM ? KF_ERR_PERMISSION : KF_ERR_IO, "%s %s: %s",
+                      what, path, strerror(e));
 }
 
 static void
@@ -597,8 +596,9 @@ check_dirs(const char *dir, uid_t owner, struct kf_err *err)
     if (cur == NULL)
         return io_err(err, "cannot resolve the keytab's directory", dir);
     for (;;) {
-        const char *what = first ? "the keytab's directory" : "an ancestor of the keytab's "
-                                                              "directory,";
+        const char *what = first ? "the keytab's directory"
+                                 : "an ancestor of the keytab's "
+                                   "directory,";
         struct stat s;
         char *slash;
 
@@ -657,9 +657,8 @@ kf_keytab_check_place(const char *path, const char *other, uid_t owner, struct k
     mine = resolve_dir(path);
     theirs = resolve_dir(other);
     theirs_real = realpath(other, NULL);
-    if (mine != NULL &&
-        ((theirs != NULL && strcmp(mine, theirs) == 0) ||
-         (theirs_real != NULL && strcmp(mine, theirs_real) == 0)))
+    if (mine != NULL && ((theirs != NULL && strcmp(mine, theirs) == 0) ||
+                         (theirs_real != NULL && strcmp(mine, theirs_real) == 0)))
         return kf_err_set(err, KF_ERR_CONFIG,
                           "%s and %s are the same path: the web keytab is readable by the web "
                           "server's group and must never hold the host's keys; give it a file "
@@ -711,8 +710,8 @@ kf_keytab_check_set(const struct kf_keyset *add, struct kf_err *err)
                               e->principal, (int)e->enctype, keylen, e->key_len);
         for (size_t j = 0; j < i; j++) {
             if (add->v[j].enctype == e->enctype && strcmp(add->v[j].principal, e->principal) == 0)
-                return kf_err_set(err, KF_ERR_INVALID, "entry %zu (%s): enctype %d given twice",
-                                  i, e->principal, (int)e->enctype);
+                return kf_err_set(err, KF_ERR_INVALID, "entry %zu (%s): enctype %d given twice", i,
+                                  e->principal, (int)e->enctype);
         }
     }
     return KF_OK;
@@ -853,8 +852,7 @@ try_key(krb5_context ctx, const struct kf_key_entry *e, const krb5_data *apreq,
     return ret;
 }
 
-static kf_status
-set_str(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static kf_status set_str(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static kf_status
 set_str(char **dst, const char *fmt, ...)
@@ -960,8 +958,7 @@ kf_keytab_check_apreq(const struct kf_keyset *ks, const char *principal, const u
                      filtered ? principal : "");
     else if (other != 0) {
         const char *m = krb5_get_error_message(ctx, other);
-        st = set_str(&out->reason, "refused with the key of kvno %u: %s", (unsigned)other_kvno,
-                     m);
+        st = set_str(&out->reason, "refused with the key of kvno %u: %s", (unsigned)other_kvno, m);
         krb5_free_error_message(ctx, m);
     } else
         st = set_str(&out->reason, "none of the %zu keys tried decrypts the ticket", tried);
@@ -1007,9 +1004,8 @@ kf_keytab_host_principal(const struct kf_keyset *ks, char **out, struct kf_err *
             seen = strcmp(ks->v[j].principal, name) == 0;
         if (seen)
             continue;
-        host = krb5_parse_name(ctx, name, &p) == 0 && p->length == 2 &&
-               p->data[0].length == 4 && memcmp(p->data[0].data, "host", 4) == 0 &&
-               p->data[1].length > 0;
+        host = krb5_parse_name(ctx, name, &p) == 0 && p->length == 2 && p->data[0].length == 4 &&
+               memcmp(p->data[0].data, "host", 4) == 0 && p->data[1].length > 0;
         krb5_free_principal(ctx, p);
         if (host) {
             n_hosts++;
