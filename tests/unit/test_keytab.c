@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <errno.h>
@@ -368,6 +369,14 @@ test_not_regular(void **state)
     assert_non_null(strstr(err.msg, "is a FIFO"));
     assert_int_equal(kf_keytab_save(path, ks, KF_KEYTAB_NO_GROUP, &err), KF_ERR_IO);
     unlink(path);
+
+    /* a device (root may make one): never opened */
+    if (mknod(path, S_IFCHR | 0600, makedev(1, 3)) == 0) {
+        assert_int_equal(kf_keytab_load(path, &back, &err), KF_ERR_IO);
+        assert_non_null(strstr(err.msg, "is a character device"));
+        assert_int_equal(kf_keytab_save(path, ks, KF_KEYTAB_NO_GROUP, &err), KF_ERR_IO);
+        unlink(path);
+    }
 
     assert_int_equal(mkdir(path, 0700), 0);
     assert_int_equal(kf_keytab_load(path, &back, &err), KF_ERR_IO);
