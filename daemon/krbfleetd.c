@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
@@ -1106,7 +1105,7 @@ main(int argc, char **argv)
         return rc;
     }
     /* No core dumps, no ptrace by other users: keys pass through memory. */
-    prctl(PR_SET_DUMPABLE, 0);
+    kf_mem_no_dumps();
 #if !defined(__SANITIZE_ADDRESS__)
     if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0)
         logmsg(LOG_WARNING, "cannot lock memory (%s): key material could reach swap",

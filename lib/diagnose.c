@@ -386,6 +386,48 @@ repair_fix(const struct srv *good, const struct srv *self, const struct acct_vie
     return buf;
 }
 
+/* Entries of principals the account does not manage (a joined host's
+ * host/, a hand-added name) in the server's keytab: krbfleet never copies
+ * them, but the web server group can read them. WARN, with the fix. */
+static int
+foreign_finding(struct kf_findings *f, const struct srv *s, const struct acct_view *av,
+                const char *realm)
+{
+    const struct kf_keyset *ks = s->status ? s->status->entries : NULL;
+    char list[600] = "", fix[KF_FQDN_MAX + 700];
+    size_t n = 0;
+
+    for (size_t i = 0; ks != NULL && i < ks->n; i++) {
+        bool ours = false, named = false;
+        for (size_t k = 0; k < av->n_names && !ours; k++)
+            ours = principal_is(ks->v[i].principal, av->names[k], realm);
+        for (size_t k = 0; k < i && !ours && !named; k++)
+            named = strcasecmp(ks->v[k].principal, ks->v[i].principal) == 0;
+        if (ours || named)
+            continue;
+        n++;
+        if (strlen(list) + strlen(ks->v[i].principal) + 8 < sizeof(list)) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
+                     ks->v[i].principal);
+        } else if (strstr(list, "...") == NULL) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof(list) - used, ", ...");
+        }
+    }
+    if (n == 0)
+        return 0;
+    snprintf(fix, sizeof(fix),
+             "on %s, move those entries out of %s into a keytab of their own (ktutil: rkt, "
+             "delent, wkt), readable only by the service that needs them",
+             s->sv->fqdn, s->status->keytab ? s->status->keytab : "the web keytab");
+    return kf_findings_add(f, KF_WARN, s->object, "key", fix,
+                           "the keytab also holds keys of %zu principal(s) that krbfleet does not "
+                           "manage for %s: %s. The web server group can read them; krbfleet "
+                           "leaves them alone and never copies them to another server",
+                           n, av->acct->name, list);
+}
+
 /* The server's keytab against the directory: kvno, SPNs, enctypes. Sets
  * S->has_current and S->keys_complete. Returns -1 when out of memory. */
 static int
@@ -1004,6 +1046,7 @@ kf_assignment_test(struct kf_store *st, struct kf_dir *dir, const char *site_nam
                 }
             }
             if (key_finding(f, s, good, &av, implied) != 0 ||
+                foreign_finding(f, s, &av, at.realm) != 0 ||
                 login_finding(f, s, good, &av, implied) != 0)
                 goto nomem;
         }

@@ -2,6 +2,7 @@
 #include "mem.h"
 
 #include <string.h>
+#include <sys/prctl.h>
 
 void
 kf_free_secret(void *p, size_t len)
@@ -18,6 +19,12 @@ kf_free_secret_str(char *s)
     if (s == NULL)
         return;
     kf_free_secret(s, strlen(s));
+}
+
+int
+kf_mem_no_dumps(void)
+{
+    return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 size_t

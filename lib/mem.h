@@ -38,6 +38,12 @@ void kf_free_secret(void *p, size_t len);
 /* Wipe a NUL-terminated secret string, then free it. Accepts NULL. */
 void kf_free_secret_str(char *s);
 
+/* Make this process non-dumpable (PR_SET_DUMPABLE 0): no core file, no
+ * ptrace by other users, /proc/PID/mem root's only. Call it before the
+ * first key or password is derived or received; it lasts for the process.
+ * Returns 0, or -1 with errno when the kernel refused. */
+int kf_mem_no_dumps(void);
+
 /* Copy SRC into DST of SIZE bytes, always terminating; returns strlen(src)
  * so truncation is detectable (>= size). */
 size_t kf_strlcpy(char *dst, const char *src, size_t size);

@@ -44,6 +44,8 @@ kf_password_new(size_t len, char **out)
     *out = NULL;
     if (len == 0 || len > KF_PASSWORD_MAX)
         return KF_ERR_INVALID;
+    /* whoever makes a password holds it (and its keys) from now on */
+    kf_mem_no_dumps();
     pw = malloc(len + 1);
     if (pw == NULL)
         return KF_ERR_NOMEM;

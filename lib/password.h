@@ -15,7 +15,8 @@
 
 /* Store in *OUT a new NUL-terminated string of LEN random printable ASCII
  * characters (0x21 '!' .. 0x7e '~', no space), each drawn uniformly from
- * getrandom() by rejection sampling. The caller owns *OUT and frees it with
+ * getrandom() by rejection sampling. The process is made non-dumpable first
+ * (kf_mem_no_dumps): `account new` and the rotation both come here. The caller owns *OUT and frees it with
  * kf_free_secret_str(). *OUT is left NULL on failure.
  * Errors: KF_ERR_INVALID (LEN is 0 or over KF_PASSWORD_MAX), KF_ERR_NOMEM,
  * KF_ERR_IO (the kernel's random source failed). */

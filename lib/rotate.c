@@ -80,6 +80,7 @@ struct srv {
     char *probe_host; /* the SPN a login asks for is HTTP/<probe_host> */
     struct kf_agent *agent;
     struct kf_agent_status *status;
+    bool skip;   /* not to be reached in this run */
     bool usable; /* reached and allowed (or --force skipped it) */
     bool staged; /* has the new key set */
 };
@@ -135,6 +136,8 @@ do_connect(size_t i, void *vctx)
     struct srv *s = &run->srv[i];
     struct kf_err err = {0};
 
+    if (s->skip)
+        return;
     if (kf_agent_connect(s->res->address, s->res->port, s->res->server, run->o->timeout_s,
                          &s->agent, &err) != KF_OK ||
         kf_agent_status(s->agent, &s->status, &err) != KF_OK) {
@@ -244,6 +247,7 @@ kf_server_state_name(enum kf_server_state s)
     case KF_SERVER_SKIPPED: return "SKIPPED";
     case KF_SERVER_FAILED: return "FAILED";
     case KF_SERVER_PLANNED: return "READY";
+    case KF_SERVER_NOT_STARTED: return "NOT STARTED";
     }
     return "?";
 }
@@ -267,6 +271,7 @@ kf_rotate_result_free(struct kf_rotate_result *r)
     free(r->servers);
     free(r->run_id);
     free(r->dc);
+    free(r->summary);
     free(r);
 }
 
@@ -344,7 +349,7 @@ plan_servers(const struct kf_topology *topo, const struct kf_account *acct, int 
                     r->address = kf_strdup0(sv->address);
                     r->port = sv->agent_port ? sv->agent_port : default_port;
                     r->kvno = -1;
-                    r->state = KF_SERVER_FAILED;
+                    r->state = KF_SERVER_NOT_STARTED;
                     snprintf(url, sizeof(url), "https://%s/", p->fqdn);
                     srv[n - 1].probe_url = strdup(p->probe_url ? p->probe_url : url);
                     srv[n - 1].probe_host = url_host(srv[n - 1].probe_url);
@@ -671,28 +676,33 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
 
     /* 1. Plan: refuse to start unless every agent answers and allows us. */
     bad = unreachable(&c, o->force);
-    if (bad > 0 && !o->force) {
-        first_failure(&c, first, sizeof(first));
-        rc = kf_err_set(err, KF_ERR_AGENT,
-                        "%zu of %zu web servers cannot be reached or refuse us; nothing was "
-                        "changed. First: %s. Fix them, or add --force to rotate the others "
-                        "(the skipped ones are listed for `krbfleet password set --from ... "
-                        "--to ...` afterwards)",
-                        bad, c.run.n, first);
-        goto out;
-    }
-    if (!o->dry_run)
-        journal(st, c.res->run_id, c.acct->name, "plan", "%zu servers (%zu skipped), kvno %d, DC %s",
-                c.run.n, bad, c.dacct->kvno, c.res->dc);
     if (o->dry_run) {
         for (size_t i = 0; i < c.run.n; i++)
             if (c.run.srv[i].usable)
                 c.res->servers[i].state = KF_SERVER_PLANNED;
         c.res->new_kvno = c.dacct->kvno + 1;
-        rc = bad > 0 ? kf_err_set(err, KF_ERR_AGENT, "%zu web server(s) would be skipped", bad)
+    }
+    if (bad > 0 && !o->force) {
+        first_failure(&c, first, sizeof(first));
+        rc = kf_err_set(err, KF_ERR_AGENT,
+                        "%s%zu of %zu web servers cannot be reached or refuse us%s; nothing was "
+                        "changed. First: %s. Fix them, or add --force to rotate the others "
+                        "(the skipped ones are listed for `krbfleet password set --from ... "
+                        "--to ...` afterwards)",
+                        o->dry_run ? "dry run: " : "", bad, c.run.n,
+                        o->dry_run ? ", so `password set` would refuse to start" : "", first);
+        goto out;
+    }
+    if (o->dry_run) {
+        rc = bad > 0 ? kf_err_set(err, KF_ERR_AGENT,
+                                  "dry run: %zu of %zu web servers cannot be reached or refuse "
+                                  "us and would be skipped; nothing was changed",
+                                  bad, c.run.n)
                      : KF_OK;
         goto out;
     }
+    journal(st, c.res->run_id, c.acct->name, "plan", "%zu servers (%zu skipped), kvno %d, DC %s",
+            c.run.n, bad, c.dacct->kvno, c.res->dc);
 
     /* 2. Stage a new key set at kvno + 1 alongside the current keys. */
     predicted = (uint32_t)(c.dacct->kvno + 1);
@@ -869,6 +879,8 @@ out:
     return rc;
 }
 
+static kf_status copy_keys(struct ctx *c, struct srv *src, struct srv *dst, struct kf_err *err);
+
 static struct srv *
 find_srv(struct ctx *c, const char *fqdn)
 {
@@ -912,12 +924,10 @@ kf_rotate_copy(struct kf_store *st, struct kf_dir *dir, const char *from, const 
     struct kf_rotate_opts o = *opts;
     struct kf_topology *topo = NULL;
     struct kf_account *accts = NULL;
-    struct kf_keyset *keys = NULL, *one = NULL;
     size_t n_accts = 0;
     const char *names[2] = {from, to}, *acct[2];
     char account[64] = "";
     struct ctx c = {.st = st, .dir = dir, .o = &o};
-    struct srv *src, *dst;
     kf_status rc;
 
     *result = NULL;
@@ -967,64 +977,16 @@ kf_rotate_copy(struct kf_store *st, struct kf_dir *dir, const char *from, const 
     kf_account_list_free(accts, n_accts);
     accts = NULL;
 
+    kf_mem_no_dumps(); /* keys are received (EXPORT) and sent on */
     if ((rc = begin(&c, names, 2, err)) != KF_OK)
         goto out;
-    src = find_srv(&c, from);
-    dst = find_srv(&c, to);
-    for (size_t i = 0; i < c.run.n; i++)
-        if (!c.run.srv[i].usable) {
-            rc = kf_err_set(err, KF_ERR_AGENT, "%s", c.res->servers[i].error);
-            goto out;
-        }
-    if ((rc = kf_agent_export(src->agent, &keys, err)) != KF_OK)
-        goto out;
-    if (keys->n == 0) {
-        rc = kf_err_set(err, KF_ERR_NOT_FOUND, "%s holds no keys to copy", from);
-        goto out;
-    }
-    /* Stage each kvno the source holds, as one set each. */
-    for (size_t i = 0; i < keys->n && rc == KF_OK; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < i; j++)
-            seen = seen || keys->v[j].kvno == keys->v[i].kvno;
-        if (seen)
-            continue;
-        one = kf_keyset_new();
-        for (size_t j = 0; one && j < keys->n; j++)
-            if (keys->v[j].kvno == keys->v[i].kvno && kf_keyset_add(one, &keys->v[j]) != 0)
-                break;
-        rc = one ? kf_agent_stage(dst->agent, keys->v[i].kvno, one, NULL, err)
-                 : kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-        kf_keyset_free(one);
-        one = NULL;
-    }
-    if (rc != KF_OK) {
-        kf_err_prefix(err, "copying to %s", to);
-        goto out;
-    }
-    dst->staged = true;
-    src->res->state = KF_SERVER_OK;
-    src->res->kvno = c.dacct->kvno;
-    c.run.kvno = (uint32_t)c.dacct->kvno;
-    /* Verify the destination (the source is where the keys came from and
-     * is not staged, so the verify phase passes it by). */
-    run_phase(&c.run, "verify", do_verify);
-    if (dst->res->state == KF_SERVER_OK) {
-        dst->res->kvno = c.dacct->kvno;
-        kf_store_server_key_set(st, to, account, c.dacct->kvno, "committed", NULL);
-        {
-            char detail[600];
-            snprintf(detail, sizeof(detail), "copied keys from %s to %s (kvno %d)", from, to,
-                     c.dacct->kvno);
-            kf_store_audit(st, "password", detail, NULL);
-        }
-        c.res->new_kvno = c.res->old_kvno;
-    } else {
-        rc = kf_err_set(err, KF_ERR_AGENT, "%s has the keys now, but %s",
-                        to, dst->res->error ? dst->res->error : "the login did not verify");
+    {
+        struct srv *src = find_srv(&c, from), *dst = find_srv(&c, to);
+        rc = src != NULL && dst != NULL
+                 ? copy_keys(&c, src, dst, err)
+                 : kf_err_set(err, KF_ERR_UNEXPECTED, "%s or %s was not planned", from, to);
     }
 out:
-    kf_keyset_free(keys);
     end(&c);
     *result = c.res;
     return rc;
@@ -1123,8 +1085,54 @@ struct sync {
     const uint8_t *token;
     size_t token_len;
     const struct kf_keyset *target;
-    uint32_t kvno; /* D */
+    uint32_t kvno;     /* D */
+    char *const *want; /* the account's managed principals (with realm) */
+    size_t n_want;
 };
+
+/* Whether STATUS lists an entry at KVNO of a principal not in WANT (one
+ * krbfleet does not manage for this account: a joined host's host/, a
+ * hand-added name). */
+static bool
+has_foreign(const struct kf_agent_status *status, uint32_t kvno, char *const *want, size_t n_want)
+{
+    const struct kf_keyset *ks = status ? status->entries : NULL;
+
+    for (size_t i = 0; ks != NULL && i < ks->n; i++)
+        if (ks->v[i].kvno == kvno && !kf_strv_contains_ci(want, n_want, ks->v[i].principal))
+            return true;
+    return false;
+}
+
+/* Make the managed entries of S's keytab at KVNO exactly MANAGED (NULL or
+ * empty: none), leaving the entries of other principals there as they are.
+ * STAGE replaces a kvno's whole set and WITHDRAW removes it, so when S
+ * holds foreign entries at KVNO they are read back (EXPORT) and staged
+ * again with MANAGED. Errors: those of the agent calls. */
+static kf_status
+put_managed(struct srv *s, uint32_t kvno, const struct kf_keyset *managed, char *const *want,
+            size_t n_want, struct kf_err *err)
+{
+    _cleanup_(kf_keyset_freep) struct kf_keyset *mine = NULL, *set = NULL;
+    kf_status rc;
+
+    if (!has_foreign(s->status, kvno, want, n_want))
+        return managed != NULL && managed->n > 0
+                   ? kf_agent_stage(s->agent, kvno, managed, NULL, err)
+                   : kf_agent_withdraw(s->agent, kvno, NULL, err);
+    if ((rc = kf_agent_export(s->agent, &mine, err)) != KF_OK)
+        return rc;
+    if ((set = kf_keyset_new()) == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; managed != NULL && i < managed->n; i++)
+        if (kf_keyset_add(set, &managed->v[i]) != 0)
+            return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < mine->n; i++)
+        if (mine->v[i].kvno == kvno && !kf_strv_contains_ci(want, n_want, mine->v[i].principal) &&
+            kf_keyset_add(set, &mine->v[i]) != 0)
+            return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    return kf_agent_stage(s->agent, kvno, set, NULL, err);
+}
 
 static void
 do_check(size_t i, void *vctx)
@@ -1180,7 +1188,7 @@ do_converge(size_t i, void *vctx)
     if (!s->usable)
         return;
     if (x->stage) {
-        if (kf_agent_stage(s->agent, sy->kvno, sy->target, NULL, &err) != KF_OK) {
+        if (put_managed(s, sy->kvno, sy->target, sy->want, sy->n_want, &err) != KF_OK) {
             set_error(s->res, NULL, "staging kvno %u: %s", sy->kvno, err.msg);
             return;
         }
@@ -1193,7 +1201,7 @@ do_converge(size_t i, void *vctx)
             add_action(s->res, "kvno %u completed (entries were missing)", sy->kvno);
     }
     for (size_t k = 0; k < x->n_drop; k++) {
-        if (kf_agent_withdraw(s->agent, x->drop[k], NULL, &err) != KF_OK) {
+        if (put_managed(s, x->drop[k], NULL, sy->want, sy->n_want, &err) != KF_OK) {
             set_error(s->res, NULL, "withdrawing kvno %u: %s", x->drop[k], err.msg);
             return;
         }
@@ -1233,9 +1241,10 @@ set_has(const struct kf_keyset *ks, uint32_t kvno, bool any_kvno, const char *pr
     return false;
 }
 
-/* The set to give every server: SRC's entries labelled LABEL, plus, for
- * each of their enctypes, an entry for every principal the topology implies
- * that lacks one (all principals of an account share its key). */
+/* The set to give every server: SRC's entries labelled LABEL of the
+ * account's managed principals (WANT; entries of any other principal are
+ * never spread), plus, for each of their enctypes, an entry for every one
+ * of WANT that lacks one (all principals of an account share its key). */
 static kf_status
 build_target(const struct kf_keyset *src, uint32_t label, char *const *want, size_t n_want,
              struct kf_keyset **out, struct kf_err *err)
@@ -1246,7 +1255,7 @@ build_target(const struct kf_keyset *src, uint32_t label, char *const *want, siz
     if (t == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < src->n; i++)
-        if (src->v[i].kvno == label &&
+        if (src->v[i].kvno == label && kf_strv_contains_ci(want, n_want, src->v[i].principal) &&
             !set_has(t, 0, true, src->v[i].principal, src->v[i].enctype) &&
             kf_keyset_add(t, &src->v[i]) != 0)
             goto nomem;
@@ -1281,20 +1290,41 @@ nomem:
     return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
 }
 
-/* Does STATUS hold exactly TARGET's (principal, enctype) pairs at KVNO? */
+/* Does STATUS hold exactly TARGET's (principal, enctype) pairs at KVNO,
+ * among its entries of the managed principals WANT? */
 static bool
-same_set(const struct kf_agent_status *status, uint32_t kvno, const struct kf_keyset *target)
+same_set(const struct kf_agent_status *status, uint32_t kvno, const struct kf_keyset *target,
+         char *const *want, size_t n_want)
 {
     size_t n = 0;
     const struct kf_keyset *ks = status ? status->entries : NULL;
 
     for (size_t i = 0; ks != NULL && i < ks->n; i++)
-        if (ks->v[i].kvno == kvno) {
+        if (ks->v[i].kvno == kvno && kf_strv_contains_ci(want, n_want, ks->v[i].principal)) {
             n++;
             if (!set_has(target, 0, true, ks->v[i].principal, ks->v[i].enctype))
                 return false;
         }
     return n == target->n;
+}
+
+/* The account's managed principals: in *IMPLIED the SPNs the topology
+ * implies ("HTTP/web.example.com"), in *WANT each of them with the realm
+ * and NAME$@REALM, the principals a rotation stages. The caller frees both
+ * (kf_strv_free). */
+static kf_status
+managed_principals(const struct ctx *c, char ***implied, size_t *n_implied, char ***want,
+                   size_t *n_want, struct kf_err *err)
+{
+    kf_status rc;
+
+    if ((rc = kf_implied_spns(c->topo, c->acct, implied, n_implied, err)) != KF_OK)
+        return rc;
+    for (size_t i = 0; i <= *n_implied; i++)
+        if (i < *n_implied ? kf_strv_pushf(want, n_want, "%s@%s", (*implied)[i], c->run.realm)
+                           : kf_strv_pushf(want, n_want, "%s$@%s", c->acct->name, c->run.realm))
+            return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    return KF_OK;
 }
 
 /* The service to get a ticket for: an SPN the account has in the directory
@@ -1435,6 +1465,7 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
 
     snprintf(fix, sizeof(fix), "krbfleet sync --account %s", o->account);
     c.withdraw_if_refused = true;
+    kf_mem_no_dumps(); /* keys are received (EXPORT) and sent on */
     if ((rc = begin(&c, NULL, 0, err)) != KF_OK)
         goto out;
     if (c.refused.code != KF_OK) {
@@ -1461,15 +1492,8 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
                         recorded, c.acct->name, c.res->dc, D, c.acct->name);
         goto out;
     }
-    if ((rc = kf_implied_spns(c.topo, c.acct, &implied, &n_implied, err)) != KF_OK)
+    if ((rc = managed_principals(&c, &implied, &n_implied, &want, &n_want, err)) != KF_OK)
         goto out;
-    for (size_t i = 0; i <= n_implied; i++) {
-        if (i < n_implied ? kf_strv_pushf(&want, &n_want, "%s@%s", implied[i], c.run.realm)
-                          : kf_strv_pushf(&want, &n_want, "%s$@%s", c.acct->name, c.run.realm)) {
-            rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    }
     out->principal = check_principal(c.dacct, implied, n_implied, c.acct->name, c.run.realm);
     if (out->principal == NULL) {
         rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
@@ -1497,6 +1521,8 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
     sy.token = token;
     sy.token_len = token_len;
     sy.kvno = D;
+    sy.want = want;
+    sy.n_want = n_want;
     c.run.extra = &sy;
     run_phase(&c.run, "check", do_check);
     for (int pass = 0; pass < 2 && src == SIZE_MAX; pass++)
@@ -1546,7 +1572,8 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
         const struct kf_keyset *ks = c.run.srv[i].status ? c.run.srv[i].status->entries : NULL;
         if (!c.run.srv[i].usable)
             continue;
-        x->stage = !x->accepted || x->label != D || !same_set(c.run.srv[i].status, D, target);
+        x->stage = !x->accepted || x->label != D ||
+                   !same_set(c.run.srv[i].status, D, target, want, n_want);
         x->drop = calloc(ks ? ks->n + 1 : 1, sizeof(*x->drop));
         if (x->drop == NULL) {
             rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
@@ -1555,6 +1582,8 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
         for (size_t k = 0; ks != NULL && k < ks->n; k++) {
             uint32_t v = ks->v[k].kvno;
             bool seen = false;
+            if (!kf_strv_contains_ci(want, n_want, ks->v[k].principal))
+                continue; /* not ours: left alone */
             if (v < D && !(x->accepted && v == x->label))
                 continue;
             if (v == D)
@@ -1712,4 +1741,326 @@ kf_sync(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *op
     }
     return kf_err_set(err, first.code, "%zu of %zu accounts are not in sync; first: %s", failed, n,
                       first.msg);
+}
+
+/* ---- password set --from --to ------------------------------------------ */
+
+/* A server of C's account other than FROM and TO whose keys labelled
+ * SY->kvno accept SY's ticket: its FQDN (the caller frees it), or NULL.
+ * *ASKED: how many of the *N_OTHERS others answered the check. */
+static char *
+find_holder(const struct ctx *c, const struct sync *sy0, const char *from, const char *to,
+            size_t *asked, size_t *n_others)
+{
+    struct kf_rotate_result *tmp = calloc(1, sizeof(*tmp));
+    struct run run = {.o = c->o, .realm = c->run.realm, .kdc = c->run.kdc};
+    struct sync sy = *sy0;
+    struct kf_err e = {0};
+    char *found = NULL;
+
+    *asked = *n_others = 0;
+    sy.s = NULL;
+    if (tmp == NULL ||
+        plan_servers(c->topo, c->acct, c->o->agent_port, NULL, 0, tmp, &run.srv, &e) != KF_OK)
+        goto out;
+    run.n = tmp->n_servers;
+    for (size_t i = 0; i < run.n; i++) {
+        run.srv[i].skip = strcasecmp(tmp->servers[i].server, from) == 0 ||
+                          strcasecmp(tmp->servers[i].server, to) == 0;
+        *n_others += !run.srv[i].skip;
+    }
+    if (*n_others == 0 || (sy.s = calloc(run.n, sizeof(*sy.s))) == NULL)
+        goto out;
+    run.extra = &sy;
+    pthread_mutex_init(&run.lock, NULL);
+    run_phase(&run, "connect", do_connect);
+    run_phase(&run, "check", do_check);
+    pthread_mutex_destroy(&run.lock);
+    for (size_t i = 0; i < run.n; i++) {
+        *asked += sy.s[i].checked;
+        if (found == NULL && sy.s[i].accepted && sy.s[i].label == sy.kvno)
+            found = strdup(tmp->servers[i].server);
+    }
+out:
+    free(sy.s);
+    srvs_free(run.srv, run.n);
+    kf_rotate_result_free(tmp);
+    return found;
+}
+
+/* What one copy knows. */
+struct copy {
+    struct ctx *c;
+    struct srv *src, *dst;
+    struct sync sy; /* principal, token, kvno D, want (no per-server part) */
+    char **implied, **want, *principal;
+    size_t n_implied, n_want;
+    struct kf_keytab_check src_chk, dst_chk;
+    bool dst_ok; /* DST's set at D accepted the fresh ticket before the copy */
+};
+
+/* SRC's keys at D do not accept the ticket: refuse, and name who has them. */
+static kf_status
+refuse_source(struct copy *cp, struct kf_err *err)
+{
+    struct ctx *c = cp->c;
+    const char *from = cp->src->res->server, *to = cp->dst->res->server;
+    char why[300], tail[600], fix[600];
+    char *holder = NULL;
+    size_t asked = 0, others = 0;
+
+    if (cp->src_chk.accepted)
+        snprintf(why, sizeof(why), "the key that accepts it is labelled kvno %u", cp->src_chk.kvno);
+    else
+        snprintf(why, sizeof(why), "%s",
+                 cp->src_chk.reason ? cp->src_chk.reason : "no key decrypts it");
+    if (cp->dst_ok) {
+        snprintf(tail, sizeof(tail),
+                 "%s, the destination, holds the right keys already: to repair %s, run "
+                 "`krbfleet password set --from %s --to %s`",
+                 to, from, to, from);
+        snprintf(fix, sizeof(fix), "krbfleet password set --from %s --to %s", to, from);
+    } else if ((holder = find_holder(c, &cp->sy, from, to, &asked, &others)) != NULL) {
+        snprintf(tail, sizeof(tail),
+                 "%s holds the right keys: run `krbfleet password set --from %s --to %s`", holder,
+                 holder, to);
+        snprintf(fix, sizeof(fix), "krbfleet password set --from %s --to %s", holder, to);
+    } else {
+        snprintf(tail, sizeof(tail),
+                 "neither does %s, nor any of the %zu other server(s) of account %s that "
+                 "answered (of %zu): run `krbfleet sync --account %s`, which finds them or says "
+                 "they are lost",
+                 to, asked, c->acct->name, others, c->acct->name);
+        snprintf(fix, sizeof(fix), "krbfleet sync --account %s", c->acct->name);
+    }
+    free(holder);
+    set_error(cp->src->res, fix,
+              "not a source: its kvno %u keys do not accept a fresh ticket for %s (%s)",
+              cp->sy.kvno, cp->sy.principal, why);
+    return kf_err_set(err, KF_ERR_CONFLICT,
+                      "%s cannot be the source: its keys labelled kvno %u (the directory's) do "
+                      "not accept a fresh ticket for %s (%s), so copying them could only make %s "
+                      "worse; nothing was changed. %s",
+                      from, cp->sy.kvno, cp->sy.principal, why, to, tail);
+}
+
+/* Append NAME to the comma-separated LIST of SIZE bytes; once NAME no
+ * longer fits, ", ..." ends the list and later names are left out. */
+static void
+list_add(char *list, size_t size, const char *name)
+{
+    size_t used = strlen(list), sep = used ? 2 : 0;
+
+    if (used >= 3 && strcmp(list + used - 3, "...") == 0)
+        return;
+    if (used + sep + strlen(name) + 5 < size)
+        snprintf(list + used, size - used, "%s%s", sep ? ", " : "", name);
+    else if (used + 5 < size)
+        snprintf(list + used, size - used, "%s...", sep ? ", " : "");
+}
+
+/* The whole copy: check both, copy the managed entries, check DST again. */
+static kf_status
+copy_keys(struct ctx *c, struct srv *src, struct srv *dst, struct kf_err *err)
+{
+    _cleanup_(kf_keyset_freep) struct kf_keyset *src_keys = NULL, *dst_keys = NULL, *target = NULL;
+    struct copy cp = {.c = c, .src = src, .dst = dst};
+    struct kf_keytab_check after = {0};
+    uint8_t *token = NULL;
+    size_t token_len = 0, n_foreign = 0;
+    uint32_t older[16], D;
+    size_t n_older = 0;
+    char foreign[400] = "", olderlist[128] = "", summary[1024], extra[600] = "";
+    const char *from = src->res->server, *to = dst->res->server;
+    bool same;
+    kf_status rc;
+
+    for (size_t i = 0; i < c->run.n; i++)
+        if (!c->run.srv[i].usable)
+            return kf_err_set(err, KF_ERR_AGENT, "%s; nothing was changed",
+                              c->res->servers[i].error);
+    if (c->dacct->kvno < 1)
+        return kf_err_set(err, KF_ERR_DIRECTORY, "%s does not say which kvno account %s has",
+                          c->res->dc, c->acct->name);
+    D = (uint32_t)c->dacct->kvno;
+    c->res->new_kvno = c->dacct->kvno;
+    if ((rc = managed_principals(c, &cp.implied, &cp.n_implied, &cp.want, &cp.n_want, err)) !=
+        KF_OK)
+        goto out;
+    cp.principal = check_principal(c->dacct, cp.implied, cp.n_implied, c->acct->name, c->run.realm);
+    cp.sy.principal = cp.principal;
+    if (cp.principal == NULL) {
+        rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    cp.sy.kvno = D;
+    cp.sy.want = cp.want;
+    cp.sy.n_want = cp.n_want;
+    /* 1. A fresh ticket from the directory's DC; which side accepts it? */
+    if ((rc = kf_agent_ticket_token(cp.sy.principal, c->run.kdc, &token, &token_len, NULL, err)) !=
+        KF_OK)
+        goto out;
+    cp.sy.token = token;
+    cp.sy.token_len = token_len;
+    if ((rc = kf_agent_check(src->agent, cp.sy.principal, token, token_len, &cp.src_chk, err)) !=
+        KF_OK) {
+        set_error(src->res, NULL, "checking its keys: %s", err->msg);
+        goto out;
+    }
+    if ((rc = kf_agent_check(dst->agent, cp.sy.principal, token, token_len, &cp.dst_chk, err)) !=
+        KF_OK) {
+        set_error(dst->res, NULL, "checking its keys: %s", err->msg);
+        goto out;
+    }
+    cp.dst_ok = cp.dst_chk.accepted && cp.dst_chk.kvno == D;
+    if (!cp.src_chk.accepted || cp.src_chk.kvno != D) {
+        rc = refuse_source(&cp, err);
+        goto out;
+    }
+    src->res->state = KF_SERVER_OK;
+    src->res->kvno = (int)D;
+    add_action(src->res, "source: its kvno %u keys accept a fresh ticket for %s", D,
+               cp.sy.principal);
+
+    /* 2. What to copy: the managed entries at D (completed), and older
+     * kvnos DST has none of; never another principal's entries. */
+    if ((rc = kf_agent_export(src->agent, &src_keys, err)) != KF_OK ||
+        (rc = kf_agent_export(dst->agent, &dst_keys, err)) != KF_OK ||
+        (rc = build_target(src_keys, D, cp.want, cp.n_want, &target, err)) != KF_OK)
+        goto out;
+    for (size_t i = 0; i < src_keys->n; i++) {
+        const struct kf_key_entry *e = &src_keys->v[i];
+        bool seen = false, dst_has = false;
+        if (!kf_strv_contains_ci(cp.want, cp.n_want, e->principal)) {
+            bool named = false;
+            for (size_t k = 0; k < i && !named; k++)
+                named = strcasecmp(src_keys->v[k].principal, e->principal) == 0;
+            if (!named)
+                list_add(foreign, sizeof(foreign), e->principal);
+            n_foreign++;
+            continue;
+        }
+        if (e->kvno >= D)
+            continue;
+        for (size_t k = 0; k < n_older; k++)
+            seen = seen || older[k] == e->kvno;
+        for (size_t k = 0; k < dst_keys->n && !dst_has; k++)
+            dst_has = dst_keys->v[k].kvno == e->kvno &&
+                      kf_strv_contains_ci(cp.want, cp.n_want, dst_keys->v[k].principal);
+        if (!seen && !dst_has && n_older < sizeof(older) / sizeof(older[0])) {
+            char num[16];
+            older[n_older++] = e->kvno;
+            snprintf(num, sizeof(num), "%u", e->kvno);
+            list_add(olderlist, sizeof(olderlist), num);
+        }
+    }
+    same = cp.dst_ok && same_set(dst->status, D, target, cp.want, cp.n_want);
+    if (n_older > 0)
+        snprintf(extra, sizeof(extra), "; and kvno %s, which %s lacks", olderlist, to);
+    if (n_foreign > 0) {
+        size_t used = strlen(extra);
+        snprintf(extra + used, sizeof(extra) - used,
+                 "; %zu entr%s of other principals on %s (%s) %s not copied", n_foreign,
+                 n_foreign == 1 ? "y" : "ies", from, foreign, c->o->dry_run ? "would be" : "were");
+    }
+    if (same)
+        snprintf(summary, sizeof(summary), "%s%s already holds kvno %u of account %s%s%s",
+                 c->o->dry_run ? "dry run: " : "", to, D, c->acct->name, extra,
+                 c->o->dry_run ? "; nothing was changed" : "");
+    else
+        snprintf(summary, sizeof(summary),
+                 "%s kvno %u of account %s (%zu entries) from %s to %s%s%s",
+                 c->o->dry_run ? "dry run: would copy" : "copied", D, c->acct->name, target->n,
+                 from, to, extra, c->o->dry_run ? "; nothing was changed" : "");
+    if (c->o->dry_run) {
+        dst->res->state = KF_SERVER_PLANNED;
+        add_action(dst->res, same ? "already holds kvno %u" : "would be given kvno %u from %s", D,
+                   from);
+        c->res->summary = strdup(summary);
+        rc = KF_OK;
+        goto out;
+    }
+
+    /* 3. Copy; DST's entries of other principals stay as they are. */
+    if (!same && (rc = put_managed(dst, D, target, cp.want, cp.n_want, err)) != KF_OK) {
+        set_error(dst->res, NULL, "staging kvno %u: %s", D, err->msg);
+        kf_err_prefix(err, "copying to %s", to);
+        goto out;
+    }
+    for (size_t k = 0; k < n_older; k++) {
+        _cleanup_(kf_keyset_freep) struct kf_keyset *one = kf_keyset_new();
+        for (size_t i = 0; one != NULL && i < src_keys->n; i++)
+            if (src_keys->v[i].kvno == older[k] &&
+                kf_strv_contains_ci(cp.want, cp.n_want, src_keys->v[i].principal) &&
+                kf_keyset_add(one, &src_keys->v[i]) != 0) {
+                kf_keyset_free(one);
+                one = NULL;
+            }
+        rc = one ? put_managed(dst, older[k], one, cp.want, cp.n_want, err)
+                 : kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        if (rc != KF_OK) {
+            set_error(dst->res, NULL, "staging kvno %u: %s", older[k], err->msg);
+            kf_err_prefix(err, "copying to %s", to);
+            goto out;
+        }
+    }
+    journal(c->st, c->res->run_id, c->acct->name, "copied", "kvno %u from %s to %s", D, from, to);
+
+    /* 4. DST must accept the same fresh ticket now; else put its set back. */
+    rc = kf_agent_check(dst->agent, cp.sy.principal, token, token_len, &after, err);
+    if (rc != KF_OK || !after.accepted || after.kvno != D) {
+        struct kf_err e2 = {0};
+        char what[300], fix[128];
+        bool restored = false;
+        if (rc != KF_OK)
+            snprintf(what, sizeof(what), "it could not be checked: %s", err->msg);
+        else
+            snprintf(what, sizeof(what), "%s",
+                     after.accepted ? "another kvno label accepts it"
+                     : after.reason ? after.reason
+                                    : "no key decrypts it");
+        if (cp.dst_ok && !same) {
+            _cleanup_(kf_keyset_freep) struct kf_keyset *old = kf_keyset_new();
+            for (size_t i = 0; old != NULL && i < dst_keys->n; i++)
+                if (dst_keys->v[i].kvno == D && kf_keyset_add(old, &dst_keys->v[i]) != 0) {
+                    kf_keyset_free(old);
+                    old = NULL;
+                }
+            restored =
+                old != NULL && old->n > 0 && kf_agent_stage(dst->agent, D, old, NULL, &e2) == KF_OK;
+        }
+        snprintf(fix, sizeof(fix), "krbfleet sync --account %s", c->acct->name);
+        set_error(dst->res, fix,
+                  "after the copy it does not accept a fresh ticket for %s at kvno %u (%s)%s",
+                  cp.sy.principal, D, what, restored ? "; its previous keys were put back" : "");
+        rc = kf_err_set(err, KF_ERR_AGENT, "%s: %s", to, dst->res->error);
+        goto out;
+    }
+
+    /* 5. A real login where the pool is published. */
+    dst->staged = true;
+    c->run.kvno = D;
+    run_phase(&c->run, "verify", do_verify);
+    if (dst->res->state == KF_SERVER_OK) {
+        char detail[600];
+        dst->res->kvno = (int)D;
+        add_action(dst->res, same ? "already held kvno %u" : "given kvno %u from %s", D, from);
+        kf_store_server_key_set(c->st, to, c->acct->name, (int)D, "committed", NULL);
+        snprintf(detail, sizeof(detail), "copied keys from %s to %s (kvno %u)", from, to, D);
+        kf_store_audit(c->st, "password", detail, NULL);
+        c->res->summary = strdup(summary);
+        rc = KF_OK;
+    } else {
+        rc = kf_err_set(err, KF_ERR_AGENT, "%s has the keys now, but %s", to,
+                        dst->res->error ? dst->res->error : "the login did not verify");
+    }
+out:
+    free(token);
+    free(cp.principal);
+    kf_strv_free(cp.implied, cp.n_implied);
+    kf_strv_free(cp.want, cp.n_want);
+    kf_keytab_check_done(&cp.src_chk);
+    kf_keytab_check_done(&cp.dst_chk);
+    kf_keytab_check_done(&after);
+    return rc;
 }

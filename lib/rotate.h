@@ -33,13 +33,15 @@ struct kf_rotate_opts {
 };
 
 enum kf_server_state {
-    KF_SERVER_OK,      /* has the new keys and a real login works */
-    KF_SERVER_SKIPPED, /* --force: unreachable or refused, left alone */
-    KF_SERVER_FAILED,  /* something failed; see error and fix */
-    KF_SERVER_PLANNED, /* dry run: reachable, would be rotated */
+    KF_SERVER_OK,          /* has the new keys and a real login works */
+    KF_SERVER_SKIPPED,     /* --force: unreachable or refused, left alone */
+    KF_SERVER_FAILED,      /* something failed; see error and fix */
+    KF_SERVER_PLANNED,     /* dry run: reachable, would be rotated */
+    KF_SERVER_NOT_STARTED, /* the run was refused or stopped before it came to this server */
 };
 
-/* "OK", "SKIPPED", "FAILED", "READY": the words tables and JSON use. */
+/* "OK", "SKIPPED", "FAILED", "READY", "NOT STARTED": the words tables and
+ * JSON use. */
 const char *kf_server_state_name(enum kf_server_state s);
 
 struct kf_server_result {
@@ -58,6 +60,7 @@ struct kf_server_result {
 struct kf_rotate_result {
     char *run_id;
     char *dc;             /* the DC everything went to */
+    char *summary;        /* --from/--to: what was (or would be) copied, one sentence; or NULL */
     int old_kvno, new_kvno;
     bool directory_changed;
     struct kf_server_result *servers;
@@ -71,10 +74,25 @@ struct kf_rotate_result {
 kf_status kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *opts,
                     struct kf_rotate_result **result, struct kf_err *err);
 
-/* Copy every key (all kvnos) of FROM's agent to TO's agent and verify TO
- * with a real login (Set-CsKerberosAccountPassword -FromComputer
- * -ToComputer). Both must be web servers of sites assigned to the same
- * account. */
+/* Copy the account's keys from FROM's agent to TO's agent
+ * (Set-CsKerberosAccountPassword -FromComputer -ToComputer). Both must be
+ * web servers of sites assigned to the same account. A copy can only
+ * improve TO:
+ *  - FROM is checked first: a fresh service ticket (from the directory's
+ *    DC, this run) must be accepted by FROM's key set labelled with the
+ *    directory's kvno D (CHECK). If not, nothing is changed and the error
+ *    names a server of the account that does hold the right keys, if one
+ *    answers.
+ *  - Only entries of the account's managed principals (the HTTP/ names the
+ *    topology implies and NAME$) are copied, completed for every one of
+ *    them; other principals' entries are never spread, and TO's own are
+ *    kept. TO gets FROM's set at D, and FROM's older kvnos that TO lacks.
+ *  - TO is checked again with the same ticket (and a real login where the
+ *    pool is published); if its set at D accepted the ticket before and
+ *    not after, its old set is put back. OK only when it accepts it.
+ * OPTS->dry_run: both agents are reached and checked, SUMMARY says what
+ * would be copied, nothing is changed. *RESULT is always set when the two
+ * servers were planned; its SUMMARY says what was done. */
 kf_status kf_rotate_copy(struct kf_store *st, struct kf_dir *dir, const char *from,
                          const char *to, const struct kf_rotate_opts *opts,
                          struct kf_rotate_result **result, struct kf_err *err);

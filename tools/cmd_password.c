@@ -1,6 +1,5 @@
 /* cmd_password.c - password set (both modes of Set-CsKerberosAccountPassword). */
 #include <pwd.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,18 +22,18 @@ print_result(struct kf_cli *cli, const struct kf_rotate_result *r, bool dry_run,
         for (size_t i = 0; r && i < r->n_servers; i++) {
             const struct kf_server_result *s = &r->servers[i];
             json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:s?, s:s?, s:s?, s:I}", "server",
-                               s->server, "pool", s->pool, "site", s->site, "result",
-                               kf_server_state_name(s->state), "kvno", s->kvno, "published", s->published,
-                               "login", s->login, "error", s->error, "fix", s->fix, "pruned",
-                               (json_int_t)s->pruned));
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:s?, s:s?, s:s?, s:s?, s:I}",
+                               "server", s->server, "pool", s->pool, "site", s->site, "result",
+                               kf_server_state_name(s->state), "kvno", s->kvno, "published",
+                               s->published, "action", s->action, "login", s->login, "error",
+                               s->error, "fix", s->fix, "pruned", (json_int_t)s->pruned));
         }
         kf_cli_print_json(json_pack(
-            "{s:s, s:b, s:s?, s:s?, s:i, s:i, s:b, s:o, s:s?}", "result",
+            "{s:s, s:b, s:s?, s:s?, s:i, s:i, s:b, s:s?, s:o, s:s?}", "result",
             rc == KF_OK ? "ok" : "failed", "dry_run", dry_run, "run", r ? r->run_id : NULL, "dc",
             r ? r->dc : NULL, "old_kvno", r ? r->old_kvno : -1, "new_kvno", r ? r->new_kvno : -1,
-            "directory_changed", r ? r->directory_changed : false, "servers", arr, "error",
-            rc == KF_OK ? NULL : cli->err.msg));
+            "directory_changed", r ? r->directory_changed : false, "summary", r ? r->summary : NULL,
+            "servers", arr, "error", rc == KF_OK ? NULL : cli->err.msg));
         if (rc != KF_OK)
             fprintf(stderr, "krbfleet: %s\n", cli->err.msg);
         return kf_status_exit_code(rc);
@@ -48,8 +47,11 @@ print_result(struct kf_cli *cli, const struct kf_rotate_result *r, bool dry_run,
             if (s->error != NULL)
                 snprintf(detail, sizeof(detail), "%s%s%s", s->error, s->fix ? " -> run: " : "",
                          s->fix ? s->fix : "");
+            else if (s->state == KF_SERVER_NOT_STARTED)
+                snprintf(detail, sizeof(detail), "not started: the run stopped before it");
             else
-                snprintf(detail, sizeof(detail), "%s", s->login ? s->login : "");
+                snprintf(detail, sizeof(detail), "%s%s%s", s->action ? s->action : "",
+                         s->action && s->login ? "; " : "", s->login ? s->login : "");
             const char *row[] = {s->server, s->pool, kf_server_state_name(s->state),
                                  s->kvno >= 0 ? kvno : NULL, detail};
             kf_table_add(t, row);
@@ -57,9 +59,13 @@ print_result(struct kf_cli *cli, const struct kf_rotate_result *r, bool dry_run,
         if (t != NULL)
             kf_table_print(t, stdout);
         kf_table_free(t);
-        if (dry_run)
+        if (r->summary != NULL)
+            printf("%s\n", r->summary);
+        else if (dry_run && rc == KF_OK)
             printf("dry run: kvno %d would become %d on %s; nothing was changed\n", r->old_kvno,
                    r->new_kvno, r->dc);
+        else if (dry_run)
+            printf("dry run: nothing was changed\n");
         else if (r->directory_changed && r->new_kvno < 0)
             printf("kvno %d -> ?, the password was changed on %s but its kvno not read back\n",
                    r->old_kvno, r->dc);
@@ -115,8 +121,8 @@ KF_CMD(kf_cmd_password_set)
         return kf_cli_usage(cmd, "use either --account or --from/--to");
     if (from == NULL && account == NULL)
         return kf_cli_usage(cmd, "--account (or --from and --to) is required");
-    if (from != NULL && (o.force || o.dry_run || conc))
-        return kf_cli_usage(cmd, "--force, --dry-run and --concurrency go with --account");
+    if (from != NULL && (o.force || conc))
+        return kf_cli_usage(cmd, "--force and --concurrency go with --account");
     if (conc != NULL && (kf_uint_parse(conc, 4096, &v) != KF_OK || v < 1))
         return kf_cli_usage(cmd, "--concurrency must be a number from 1 to 4096");
     if ((rc = kf_cli_store(cli)) != KF_OK)
@@ -128,8 +134,6 @@ KF_CMD(kf_cmd_password_set)
     o.probe_ca = cli->cfg->probe.ca_file;
     o.user = pw ? pw->pw_name : "unknown";
     o.progress = !cli->json && isatty(STDERR_FILENO);
-    /* A new password and keys will be in memory: no core dump of them. */
-    prctl(PR_SET_DUMPABLE, 0);
     if (from != NULL) {
         if (kf_fqdn_normalize(from, fromb, sizeof(fromb), &cli->err) != KF_OK ||
             kf_fqdn_normalize(to, tob, sizeof(tob), &cli->err) != KF_OK)

@@ -64,6 +64,8 @@ account_table(const struct kf_sync_account *a)
         if (s->error != NULL)
             snprintf(detail, sizeof(detail), "%s%s%s", s->error, s->fix ? " -> run: " : "",
                      s->fix ? s->fix : "");
+        else if (s->state == KF_SERVER_NOT_STARTED)
+            snprintf(detail, sizeof(detail), "not started: the run stopped before it");
         else
             snprintf(detail, sizeof(detail), "%s", s->login ? s->login : "");
         const char *row[] = {s->server, s->pool, kf_server_state_name(s->state), s->kvno >= 0 ? kvno : NULL,

@@ -104,6 +104,6 @@ expect_fail 2 '--concurrency must be a number from 1 to 4096' kf password set --
 expect_fail 1 'is not managed by krbfleet' kf password set --account nobody
 run_ok "topology test after all that" kf topology test
 run_ok "journal records every step" sh -c "sqlite3 '$KRBFLEET_STORE' 'SELECT step FROM journal' | sort -u | tr '\n' ' '"
-expect_out "journal steps" "committed done plan staged verified"
+expect_out "journal steps" "committed copied done plan staged verified"
 
 finish
