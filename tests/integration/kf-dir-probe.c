@@ -4,6 +4,7 @@
  * usage: kf-dir-probe [-c CONFIG] COMMAND [ARG]...
  *   info                        the server, realm, domain, NetBIOS name, base DN
  *   get NAME                    the account's DN, SPNs, kvno, enctypes, flags, uSNChanged
+ *   traits NAME                 what decides whether it may carry web keys (eligibility.h)
  *   create NAME [CONTAINER] [--enctypes BITS]
  *   delete NAME
  *   spn-add NAME SPN...         one write adding SPNs
@@ -47,7 +48,7 @@ static int
 usage(void)
 {
     fprintf(stderr, "usage: kf-dir-probe [-c CONFIG] COMMAND [ARG]...\n"
-                    "  info | get NAME | create NAME [CONTAINER] [--enctypes BITS] | delete NAME\n"
+                    "  info | get NAME | traits NAME | create NAME [CONTAINER] [--enctypes BITS] | delete NAME\n"
                     "  spn-add NAME SPN... | spn-del NAME SPN... | spn-mod NAME [+SPN|-SPN]...\n"
                     "  spn-mod-dn DN [+SPN|-SPN]... | owner SPN | set-password NAME (stdin)\n");
     return EXIT_USAGE;
@@ -69,6 +70,26 @@ print_account(const struct kf_dir_account *a)
     printf("n_spns=%zu\nkvno=%d\nenctypes=%u\ndisabled=%s\nexpired=%s\nusn_changed=%lld\n",
            a->n_spns, a->kvno, a->enctypes, a->disabled ? "yes" : "no", a->expired ? "yes" : "no",
            (long long)a->usn_changed);
+}
+
+static void
+print_traits(const struct kf_dir_traits *t)
+{
+    char sid[KF_SID_STR_MAX];
+
+    printf("dn=%s\n", t->dn);
+    for (size_t i = 0; i < t->n_object_classes; i++)
+        printf("class=%s\n", t->object_classes[i]);
+    printf("uac=%lld\nprimary_group=%lld\nrbcd=%s\n", (long long)t->uac,
+           (long long)t->primary_group, t->rbcd ? "yes" : "no");
+    for (size_t i = 0; i < t->n_delegate_to; i++)
+        printf("delegate_to=%s\n", t->delegate_to[i]);
+    for (size_t i = 0; i < t->n_groups; i++) {
+        kf_sid_format(&t->groups[i], sid, sizeof(sid));
+        printf("group=%s\n", sid);
+    }
+    for (size_t i = 0; i < t->n_spns; i++)
+        printf("spn=%s\n", t->spns[i]);
 }
 
 /* The password from stdin: one line, at most KF_PASSWORD_MAX bytes. The
@@ -163,6 +184,12 @@ main(int argc, char **argv)
         if (st == KF_OK)
             print_account(a);
         kf_dir_account_free(a);
+    } else if (strcmp(cmd, "traits") == 0 && argc == 1) {
+        struct kf_dir_traits *t = NULL;
+        st = kf_dir_account_traits(dir, argv[0], &t, &err);
+        if (st == KF_OK)
+            print_traits(t);
+        kf_dir_traits_free(t);
     } else if (strcmp(cmd, "create") == 0 && argc >= 1) {
         const char *container = NULL;
         unsigned enctypes = KF_ENCTYPES_DEFAULT;

@@ -126,6 +126,17 @@ check "info through ldap_uri names the same DC" \
 check "opening reads the root DSE and the crossRef only (reads=2 writes=0)" \
   '[ "$(counter reads)" = 2 ] && [ "$(counter writes)" = 0 ]'
 
+# -- what decides whether an account may carry web keys -------------------------
+probe uri traits dc1
+check "traits of the DC: class computer, SERVER_TRUST_ACCOUNT, primary group 516, its SPNs" \
+  '[ "$RC" = 0 ] && [ "$(sed -n "s/^class=//p" "$T/out" | tail -1)" = computer ] &&
+   [ $(( $(val uac) & 0x2000 )) != 0 ] && [ "$(val primary_group)" = 516 ] &&
+   grep -qx "spn=ldap/dc1.lab.test" "$T/out" && [ "$(val rbcd)" = no ]'
+check "... and its tokenGroups (a base-scope read: reads=4) hold Domain Controllers" \
+  'grep -qE "^group=S-1-5-21-[0-9]+-[0-9]+-[0-9]+-516$" "$T/out" && [ "$(counter reads)" = 4 ] &&
+   [ "$(counter writes)" = 0 ]'
+expect 3 'no account nosuch$' uri traits nosuch
+
 # -- accounts -----------------------------------------------------------------
 probe uri create kfweb1
 T_CREATE=$(ms op)
