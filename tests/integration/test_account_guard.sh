@@ -104,6 +104,9 @@ expect_fail 1 "dry run: nothing was changed, and this would be refused: $WHY" kf
 unchanged "password set --dry-run"
 expect_fail 1 "$WHY" kf password set --from fe01.redmond.lab.test --to fe02.redmond.lab.test
 unchanged "password set --from --to"
+expect_fail 1 "dry run: nothing was changed, and this would be refused: $WHY" \
+  kf password set --from fe01.redmond.lab.test --to fe02.redmond.lab.test --dry-run
+unchanged "password set --from --to --dry-run"
 expect_fail 1 "nothing was written: $WHY" kf topology enable
 expect_fail 1 "dry run: nothing was written, and this would be refused: $WHY" kf topology enable --dry-run
 unchanged "topology enable"
