@@ -414,6 +414,12 @@ kf_eligibility_refusal(const struct kf_eligibility *e, struct kf_err *err)
 {
     if (e->failed == KF_ELIG_OK)
         return KF_OK;
+    /* Never cut the reason: when both do not fit, the fix is where the
+     * tests show it in full. */
+    if (strlen(e->reason) + strlen(e->fix) + 8 >= KF_ERR_MSG_MAX)
+        return kf_err_set(err, KF_ERR_CONFLICT,
+                          "%.*s. Fix: see `krbfleet topology test` (check \"eligible\")",
+                          KF_ERR_MSG_MAX - 64, e->reason);
     return kf_err_set(err, KF_ERR_CONFLICT, "%s. Fix: %s", e->reason, e->fix);
 }
 

@@ -268,6 +268,13 @@ test_foreign_spns(void **state)
     f->t.n_spns = 8;
     judge(f, false, false);
     assert_says(f->e.reason, " and 1 more)");
+    /* the refusal as an error: reason and fix, never cut */
+    {
+        struct kf_err err = {0};
+        assert_int_equal(kf_eligibility_refusal(&f->e, &err), KF_ERR_CONFLICT);
+        assert_says(err.msg, "shared with every web server");
+        assert_says(err.msg, ". Fix: remove those SPNs from CN=web");
+    }
     /* accepted: eligible, and the SPNs are still listed */
     assert_int_equal(judge(f, true, false), KF_ELIG_OK);
     assert_int_equal(f->e.n_foreign_spns, 7);
