@@ -414,8 +414,8 @@ kf_eligibility_refusal(const struct kf_eligibility *e, struct kf_err *err)
 {
     if (e->failed == KF_ELIG_OK)
         return KF_OK;
-    /* Never cut the reason: when both do not fit, the fix is where the
-     * tests show it in full. */
+    /* Never cut the reason: when both do not fit, point at the fix where
+     * `topology test` shows it in full. */
     if (strlen(e->reason) + strlen(e->fix) + 8 >= KF_ERR_MSG_MAX)
         return kf_err_set(err, KF_ERR_CONFLICT,
                           "%.*s. Fix: see `krbfleet topology test` (check \"eligible\")",
