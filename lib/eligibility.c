@@ -115,8 +115,8 @@ judge_class(const struct kf_dir_traits *t, struct sb *b)
     if (odd == NULL)
         return;
     what = class_meaning(odd);
-    sb_addf(b, "its most specific objectClass is %s%s%s%s, not computer", odd,
-            what ? " (" : "", what ? what : "", what ? ")" : "");
+    sb_addf(b, "its most specific objectClass is %s%s%s%s, not computer", odd, what ? " (" : "",
+            what ? what : "", what ? ")" : "");
 }
 
 static const struct {
@@ -152,10 +152,12 @@ judge_uac(const struct kf_dir_traits *t, struct sb *b)
                 (unsigned long long)t->uac);
 }
 
-static const struct {
+struct rid_name {
     uint32_t rid;
     const char *name;
-} domain_groups[] = {
+};
+
+static const struct rid_name domain_groups[] = {
     {512, "Domain Admins"},
     {516, "Domain Controllers"},
     {518, "Schema Admins"},
@@ -164,22 +166,23 @@ static const struct {
     {498, "Enterprise Read-only Domain Controllers"},
     {517, "Cert Publishers"},
     {571, "Allowed RODC Password Replication Group"},
-}, builtin_groups[] = {
-    {544, "Administrators"},
-    {548, "Account Operators"},
-    {549, "Server Operators"},
-    {550, "Print Operators"},
-    {551, "Backup Operators"},
+};
+
+static const struct rid_name builtin_groups[] = {
+    {544, "Administrators"},  {548, "Account Operators"}, {549, "Server Operators"},
+    {550, "Print Operators"}, {551, "Backup Operators"},
 };
 
 static const char *
 group_name(uint32_t rid, bool builtin)
 {
+    const struct rid_name *v = builtin ? builtin_groups : domain_groups;
     size_t n = builtin ? sizeof(builtin_groups) / sizeof(builtin_groups[0])
                        : sizeof(domain_groups) / sizeof(domain_groups[0]);
+
     for (size_t i = 0; i < n; i++)
-        if ((builtin ? builtin_groups : domain_groups)[i].rid == rid)
-            return (builtin ? builtin_groups : domain_groups)[i].name;
+        if (v[i].rid == rid)
+            return v[i].name;
     return NULL;
 }
 
@@ -270,8 +273,8 @@ judge_spns(const struct kf_eligibility *e, struct sb *b)
 
 /* What to do about a failed property. */
 static void
-fixes(enum kf_elig_property p, const struct kf_dir_traits *t, const char *domain,
-      const char *name, bool managed, struct sb *b)
+fixes(enum kf_elig_property p, const struct kf_dir_traits *t, const char *domain, const char *name,
+      bool managed, struct sb *b)
 {
     const char *dn = t->dn ? t->dn : name;
     const char *clear = NULL;
@@ -292,9 +295,9 @@ fixes(enum kf_elig_property p, const struct kf_dir_traits *t, const char *domain
     switch (p) {
     case KF_ELIG_UAC:
         clear = "the refused flags from its userAccountControl";
-        if (t->uac < 0 || ((uint64_t)t->uac & (KF_UAC_SERVER_TRUST_ACCOUNT |
-                                               KF_UAC_PARTIAL_SECRETS_ACCOUNT |
-                                               KF_UAC_INTERDOMAIN_TRUST_ACCOUNT)) ||
+        if (t->uac < 0 ||
+            ((uint64_t)t->uac & (KF_UAC_SERVER_TRUST_ACCOUNT | KF_UAC_PARTIAL_SECRETS_ACCOUNT |
+                                 KF_UAC_INTERDOMAIN_TRUST_ACCOUNT)) ||
             !((uint64_t)t->uac & KF_UAC_WORKSTATION_TRUST_ACCOUNT))
             clear = NULL;
         break;
@@ -313,16 +316,19 @@ fixes(enum kf_elig_property p, const struct kf_dir_traits *t, const char *domain
         break;
     }
     if (clear != NULL)
-        sb_addf(b, "remove %s on %s, or give its sites a new account (`krbfleet account new "
-                   "'%s\\NAME'`, then `krbfleet assignment set --site SITE --account NAME`); ",
+        sb_addf(b,
+                "remove %s on %s, or give its sites a new account (`krbfleet account new "
+                "'%s\\NAME'`, then `krbfleet assignment set --site SITE --account NAME`); ",
                 clear, dn, domain);
     else
-        sb_addf(b, "give its sites a new account (`krbfleet account new '%s\\NAME'`, then "
-                   "`krbfleet assignment set --site SITE --account NAME`); ",
+        sb_addf(b,
+                "give its sites a new account (`krbfleet account new '%s\\NAME'`, then "
+                "`krbfleet assignment set --site SITE --account NAME`); ",
                 domain);
-    sb_addf(b, "its keys were on the web servers while it had that power: reset its password "
-               "twice once it is cleared (`krbfleet password set --account %s`, twice) or "
-               "delete it",
+    sb_addf(b,
+            "its keys were on the web servers while it had that power: reset its password "
+            "twice once it is cleared (`krbfleet password set --account %s`, twice) or "
+            "delete it",
             name);
 }
 

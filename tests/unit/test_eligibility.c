@@ -16,7 +16,8 @@
 /* a mutable string, as the directory layer hands them out */
 #define S(x) ((char[]){x})
 
-static char *computer_classes[] = {S("top"), S("person"), S("organizationalPerson"), S("user"), S("computer")};
+static char *computer_classes[] = {S("top"), S("person"), S("organizationalPerson"), S("user"),
+                                   S("computer")};
 static char web_dn[] = "CN=web,CN=Computers,DC=lab,DC=test";
 static char *web_spns[] = {S("HTTP/web.lab.test"), S("http/lb.lab.test")};
 
@@ -172,10 +173,11 @@ static void
 test_managed_service_accounts(void **state)
 {
     struct fixture *f = *state;
-    char *gmsa[] = {S("top"), S("person"), S("organizationalPerson"), S("user"), S("computer"),
-                    S("msDS-GroupManagedServiceAccount")};
-    char *smsa[] = {S("top"), S("msDS-ManagedServiceAccount"), S("person"), S("organizationalPerson"), S("user"),
-                    S("computer")};
+    char *gmsa[] = {S("top"),  S("person"),   S("organizationalPerson"),
+                    S("user"), S("computer"), S("msDS-GroupManagedServiceAccount")};
+    char *smsa[] = {S("top"),    S("msDS-ManagedServiceAccount"),
+                    S("person"), S("organizationalPerson"),
+                    S("user"),   S("computer")};
 
     f->t.object_classes = gmsa;
     f->t.n_object_classes = 6;
@@ -252,9 +254,14 @@ static void
 test_foreign_spns(void **state)
 {
     struct fixture *f = *state;
-    char *joined[] = {S("HOST/web9"),           S("host/web9.lab.test"), S("RestrictedKrbHost/web9"),
-                      S("HTTP/web.lab.test"),   S("cifs/web9.lab.test"), S("host/a"),
-                      S("host/b"),              S("host/c")};
+    char *joined[] = {S("HOST/web9"),
+                      S("host/web9.lab.test"),
+                      S("RestrictedKrbHost/web9"),
+                      S("HTTP/web.lab.test"),
+                      S("cifs/web9.lab.test"),
+                      S("host/a"),
+                      S("host/b"),
+                      S("host/c")};
 
     f->t.spns = joined;
     f->t.n_spns = 5;
@@ -287,10 +294,9 @@ static void
 test_sid_parse(void **state)
 {
     /* tokenGroups of the lab's handmade$: S-1-5-21-...-515 */
-    static const unsigned char dc[] = {1,    5,    0,    0,    0,    0,    0,    5,
-                                       0x15, 0,    0,    0,    0xc3, 0x6a, 0x5d, 0x39,
-                                       0x10, 0x20, 0xb2, 0x6a, 0xf1, 0xc2, 0x08, 0xad,
-                                       0x03, 0x02, 0,    0};
+    static const unsigned char dc[] = {1,    5,    0,    0,    0,    0,    0,    5,    0x15, 0,
+                                       0,    0,    0xc3, 0x6a, 0x5d, 0x39, 0x10, 0x20, 0xb2, 0x6a,
+                                       0xf1, 0xc2, 0x08, 0xad, 0x03, 0x02, 0,    0};
     unsigned char bad[sizeof(dc)];
     struct kf_sid s;
     char text[KF_SID_STR_MAX];
@@ -323,14 +329,10 @@ main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_plain_computer_is_eligible),
-        T(test_domain_controller),
-        T(test_delegation_flags),
-        T(test_not_a_workstation),
-        T(test_managed_service_accounts),
-        T(test_delegation_attributes),
-        T(test_protected_groups),
-        T(test_foreign_spns),
+        T(test_plain_computer_is_eligible), T(test_domain_controller),
+        T(test_delegation_flags),           T(test_not_a_workstation),
+        T(test_managed_service_accounts),   T(test_delegation_attributes),
+        T(test_protected_groups),           T(test_foreign_spns),
         cmocka_unit_test(test_sid_parse),
     };
 #undef T
