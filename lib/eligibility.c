@@ -287,6 +287,16 @@ fixes(enum kf_elig_property p, const struct kf_dir_traits *t, const char *domain
                 dn, domain, domain, name);
         return;
     }
+    if ((p == KF_ELIG_OBJECT_CLASS && t->n_object_classes == 0) ||
+        (p == KF_ELIG_UAC && t->uac < 0) || (p == KF_ELIG_PRIMARY_GROUP && t->primary_group < 0) ||
+        (p == KF_ELIG_GROUPS && t->n_groups == 0)) {
+        sb_addf(b,
+                "let the principal that runs krbfleet read objectClass, userAccountControl, "
+                "primaryGroupID and tokenGroups of %s (on Active Directory, membership of the "
+                "Windows Authorization Access Group grants tokenGroups), then run it again",
+                dn);
+        return;
+    }
     if (!managed) {
         sb_addf(b, "use an account made for the web servers: `krbfleet account new '%s\\NAME'`",
                 domain);

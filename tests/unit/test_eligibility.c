@@ -248,6 +248,8 @@ test_protected_groups(void **state)
     f->t.n_groups = 0; /* never empty when readable: refused */
     assert_int_equal(judge(f, false, false), KF_ELIG_GROUPS);
     assert_says(f->e.reason, "tokenGroups) cannot be read");
+    assert_says(f->e.fix, "read objectClass, userAccountControl, primaryGroupID and tokenGroups "
+                          "of CN=web,CN=Computers,DC=lab,DC=test");
 }
 
 static void
