@@ -24,6 +24,7 @@
 #include "parallel.h"
 #include "password.h"
 #include "probe.h"
+#include "proc.h"
 #include "strv.h"
 
 #define PASSWORD_LEN 120
@@ -368,33 +369,22 @@ nomem:
     return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
 }
 
-/* Whether the lock's holder, PID on HOST, still runs. On another host we
- * cannot tell: assume it does. Here a process that is gone, or a zombie (a
- * killed run its parent has not reaped yet), holds nothing. */
+/* Whether the lock's HOLDER still runs. On another host we cannot tell:
+ * assume it does. Here a process that is gone, a zombie (a killed run its
+ * parent has not reaped yet), or another process that got the same PID
+ * since (its start time differs) holds nothing. */
 static bool
-holder_alive(const char *host, long pid)
+holder_alive(const struct kf_lock_holder *holder)
 {
-    char me[256] = "", path[64], stat[512];
-    const char *paren;
-    size_t n = 0;
-    FILE *fp;
+    char me[256] = "";
+    unsigned long long start;
 
     gethostname(me, sizeof(me) - 1);
-    if (strcmp(host, me) != 0)
+    if (strcmp(holder->host, me) != 0)
         return true;
-    if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
+    if (!kf_proc_start(holder->pid, &start))
         return false;
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    if ((fp = fopen(path, "re")) != NULL) {
-        n = fread(stat, 1, sizeof(stat) - 1, fp);
-        fclose(fp);
-    }
-    stat[n] = '\0';
-    /* "PID (COMM) STATE ...": COMM may hold anything, ')' included */
-    paren = strrchr(stat, ')');
-    if (paren != NULL && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'))
-        return false;
-    return true;
+    return holder->start == 0 || holder->start == start;
 }
 
 static void
@@ -524,8 +514,10 @@ begin(struct ctx *c, const char *const *only, size_t n_only, struct kf_err *err)
     if (!c->o->dry_run) {
         if ((rc = kf_store_begin(c->st, err)) != KF_OK)
             return rc;
-        rc = kf_store_lock_take(c->st, c->acct->name, c->o->user ? c->o->user : "unknown", host,
-                                (long)getpid(), holder_alive, err);
+        struct kf_lock_holder me = {
+            .user = c->o->user ? c->o->user : "unknown", .host = host, .pid = (long)getpid()};
+        kf_proc_start(me.pid, &me.start);
+        rc = kf_store_lock_take(c->st, c->acct->name, &me, holder_alive, err);
         if (rc != KF_OK) {
             kf_store_rollback(c->st);
             return rc;

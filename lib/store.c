@@ -114,6 +114,9 @@ static const char *const migrations[] = {
     /* 3 -> 4: the admin accepted SPNs of other services on an account
      * (`account adopt --allow-foreign-spns`, eligibility.h) */
     "ALTER TABLE account ADD COLUMN allow_foreign_spns INTEGER NOT NULL DEFAULT 0;",
+    /* 4 -> 5: the lock's holder is its PID and that process's start time,
+     * so a reused PID is not taken for the holder (proc.h) */
+    "ALTER TABLE rotation_lock ADD COLUMN pid_start INTEGER;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1496,9 +1499,8 @@ account_id(struct kf_store *st, const char *name, int64_t *id, struct kf_err *er
 }
 
 kf_status
-kf_store_lock_take(struct kf_store *st, const char *account, const char *holder,
-                   const char *host, long pid, bool (*alive)(const char *host, long pid),
-                   struct kf_err *err)
+kf_store_lock_take(struct kf_store *st, const char *account, const struct kf_lock_holder *me,
+                   bool (*alive)(const struct kf_lock_holder *holder), struct kf_err *err)
 {
     int64_t id;
     sqlite3_stmt *stmt;
@@ -1508,19 +1510,25 @@ kf_store_lock_take(struct kf_store *st, const char *account, const char *holder,
 
     if ((rc = account_id(st, account, &id, err)) != KF_OK)
         return rc;
-    stmt = prep(st, err, "SELECT holder, host, pid, since FROM rotation_lock WHERE account_id = ?",
+    stmt = prep(st, err,
+                "SELECT holder, host, pid, since, pid_start FROM rotation_lock "
+                "WHERE account_id = ?",
                 "i", id);
     if (stmt == NULL)
         return KF_ERR_STORE;
     step = sqlite3_step(stmt);
     if (step == SQLITE_ROW) {
-        const char *h = col_text(stmt, 1);
-        long p = (long)sqlite3_column_int64(stmt, 2);
-        if (alive == NULL || alive(h, p)) {
+        struct kf_lock_holder h = {
+            .user = col_text(stmt, 0),
+            .host = col_text(stmt, 1),
+            .pid = (long)sqlite3_column_int64(stmt, 2),
+            .start = (unsigned long long)sqlite3_column_int64(stmt, 4),
+        };
+        if (alive == NULL || alive(&h)) {
             rc = kf_err_set(err, KF_ERR_CONFLICT,
                             "account %s is being rotated by %s on %s (pid %ld) since %s; wait "
                             "for it to finish%s",
-                            account, col_text(stmt, 0), h, p, col_text(stmt, 3),
+                            account, h.user, h.host, h.pid, col_text(stmt, 3),
                             alive == NULL ? "" : " (a killed run's lock is freed automatically "
                                                  "on the same host)");
             sqlite3_finalize(stmt);
@@ -1533,9 +1541,10 @@ kf_store_lock_take(struct kf_store *st, const char *account, const char *holder,
     utc_now(now, sizeof(now));
     return run(st,
                prep(st, err,
-                    "INSERT OR REPLACE INTO rotation_lock(account_id, holder, host, pid, since) "
-                    "VALUES (?,?,?,?,?)",
-                    "issis", id, holder, host, (int64_t)pid, now),
+                    "INSERT OR REPLACE INTO rotation_lock(account_id, holder, host, pid, since, "
+                    "pid_start) VALUES (?,?,?,?,?,?)",
+                    "issisi", id, me->user, me->host, (int64_t)me->pid, now,
+                    (int64_t)me->start),
                err);
 }
 

@@ -170,12 +170,23 @@ kf_status kf_store_state_set(struct kf_store *st, const char *key, const char *v
 
 /* ---- rotation ---------------------------------------------------------- */
 
-/* Take ACCOUNT's rotation lock for HOLDER (user) on HOST with PID, inside
- * the caller's transaction. A lock held by someone else is refused
- * (KF_ERR_CONFLICT, naming them) unless ALIVE says its holder is gone. */
-kf_status kf_store_lock_take(struct kf_store *st, const char *account, const char *holder,
-                             const char *host, long pid,
-                             bool (*alive)(const char *host, long pid), struct kf_err *err);
+/* Who holds a rotation lock: the local user, the host, and the process as
+ * its PID plus that process's start time (clock ticks after boot, proc.h;
+ * 0 when unknown, as for locks taken before schema 5). */
+struct kf_lock_holder {
+    const char *user;
+    const char *host;
+    long pid;
+    unsigned long long start;
+};
+
+/* Take ACCOUNT's rotation lock for ME, inside the caller's transaction. A
+ * lock held by someone else is refused (KF_ERR_CONFLICT, naming them)
+ * unless ALIVE says its holder is gone. */
+kf_status kf_store_lock_take(struct kf_store *st, const char *account,
+                             const struct kf_lock_holder *me,
+                             bool (*alive)(const struct kf_lock_holder *holder),
+                             struct kf_err *err);
 kf_status kf_store_lock_release(struct kf_store *st, const char *account, long pid,
                                 struct kf_err *err);
 

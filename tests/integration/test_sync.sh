@@ -30,6 +30,18 @@ expect_out "every server had the directory's kvno" "in sync: every server holds 
 sqlite3 "$KRBFLEET_STORE" "INSERT INTO rotation_lock(account_id, holder, host, pid, since) SELECT id, 'bob', '$(hostname)', $$, 'now' FROM account WHERE name = 'kerbauth'"
 expect_fail 1 "account kerbauth is being rotated by bob" kf sync --account kerbauth
 sqlite3 "$KRBFLEET_STORE" "DELETE FROM rotation_lock"
+# the holder is its PID *and* that process's start time (field 22 of
+# /proc/PID/stat): with its real start time this shell holds the lock; a
+# lock naming this shell's PID with another start time is a reused PID
+start=$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20)
+lock() { sqlite3 "$KRBFLEET_STORE" "INSERT OR REPLACE INTO rotation_lock(account_id, holder, host, pid, since, pid_start) SELECT id, 'bob', '$(hostname)', $$, 'now', $1 FROM account WHERE name = 'kerbauth'"; }
+lock "$start"
+expect_fail 1 "account kerbauth is being rotated by bob" kf sync --account kerbauth
+lock $((start + 1))
+run_ok "a lock whose PID was reused (another start time) is not held" kf sync --account kerbauth
+[ -z "$(sqlite3 "$KRBFLEET_STORE" "SELECT pid FROM rotation_lock")" ] &&
+  ok "the stale lock was taken over and released" || not_ok "lock row left: $(sqlite3 "$KRBFLEET_STORE" "SELECT * FROM rotation_lock")"
+sqlite3 "$KRBFLEET_STORE" "DELETE FROM rotation_lock"
 
 # -- a server that missed a rotation --------------------------------------------------------
 "$FLEET" stop-agent fe02.dublin.lab.test

@@ -408,20 +408,27 @@ test_accounts_and_assignments(void **state)
 }
 
 static bool
-never_alive(const char *host, long pid)
+never_alive(const struct kf_lock_holder *h)
 {
-    (void)host;
-    (void)pid;
+    (void)h;
     return false;
 }
 
 static bool
-always_alive(const char *host, long pid)
+always_alive(const struct kf_lock_holder *h)
 {
-    (void)host;
-    (void)pid;
+    (void)h;
     return true;
 }
+
+/* alive only as the process adm1/200 that started at tick 5000 */
+static bool
+alive_if_started_5000(const struct kf_lock_holder *h)
+{
+    return strcmp(h->host, "adm1") == 0 && h->pid == 200 && h->start == 5000;
+}
+
+#define HOLDER(u, h, p, s) (&(struct kf_lock_holder){.user = (u), .host = (h), .pid = (p), .start = (s)})
 
 static void
 test_rotation_state(void **state)
@@ -434,20 +441,34 @@ test_rotation_state(void **state)
 
     assert_int_equal(kf_store_account_add(st, "LAB", "kerbauth", NULL, 24, false, NULL), KF_OK);
     /* the lock: refused while its holder lives, taken over when it died */
-    assert_int_equal(kf_store_lock_take(st, "kerbauth", "alice", "adm1", 100, always_alive, NULL),
-                     KF_OK);
-    assert_int_equal(kf_store_lock_take(st, "kerbauth", "bob", "adm1", 200, always_alive, &err),
-                     KF_ERR_CONFLICT);
+    assert_int_equal(
+        kf_store_lock_take(st, "kerbauth", HOLDER("alice", "adm1", 100, 1), always_alive, NULL),
+        KF_OK);
+    assert_int_equal(
+        kf_store_lock_take(st, "kerbauth", HOLDER("bob", "adm1", 200, 5000), always_alive, &err),
+        KF_ERR_CONFLICT);
     assert_non_null(strstr(err.msg, "being rotated by alice on adm1 (pid 100)"));
-    assert_int_equal(kf_store_lock_take(st, "kerbauth", "bob", "adm1", 200, never_alive, NULL),
-                     KF_OK);
+    assert_int_equal(
+        kf_store_lock_take(st, "kerbauth", HOLDER("bob", "adm1", 200, 5000), never_alive, NULL),
+        KF_OK);
     assert_int_equal(kf_store_lock_release(st, "kerbauth", 100, NULL), KF_OK); /* not ours */
-    assert_int_equal(kf_store_lock_take(st, "kerbauth", "carol", "adm1", 300, always_alive, &err),
+    assert_int_equal(
+        kf_store_lock_take(st, "kerbauth", HOLDER("carol", "adm1", 300, 7), always_alive, &err),
+        KF_ERR_CONFLICT);
+    /* the holder is judged by PID *and* start time as recorded */
+    assert_int_equal(kf_store_lock_take(st, "kerbauth", HOLDER("carol", "adm1", 300, 7),
+                                        alive_if_started_5000, &err),
                      KF_ERR_CONFLICT);
     assert_int_equal(kf_store_lock_release(st, "kerbauth", 200, NULL), KF_OK);
-    assert_int_equal(kf_store_lock_take(st, "kerbauth", "carol", "adm1", 300, always_alive, NULL),
+    assert_int_equal(
+        kf_store_lock_take(st, "kerbauth", HOLDER("carol", "adm1", 300, 7), always_alive, NULL),
+        KF_OK);
+    /* carol (pid 300, started at tick 7) is gone for this judge: taken over */
+    assert_int_equal(kf_store_lock_take(st, "kerbauth", HOLDER("dave", "adm1", 400, 9),
+                                        alive_if_started_5000, NULL),
                      KF_OK);
-    assert_int_equal(kf_store_lock_take(st, "nosuch", "x", "h", 1, NULL, &err), KF_ERR_NOT_FOUND);
+    assert_int_equal(kf_store_lock_take(st, "nosuch", HOLDER("x", "h", 1, 0), NULL, &err),
+                     KF_ERR_NOT_FOUND);
 
     /* keys given to servers */
     assert_int_equal(kf_store_server_kvno(st, "fe01.a.test", "kerbauth", &kvno, NULL), KF_OK);
