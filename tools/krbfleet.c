@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmdlets.h"
 #include "mem.h"
 
 static const struct kf_command commands[] = {
@@ -263,6 +264,8 @@ usage_all(FILE *fp)
             "  --help          this text; `krbfleet help COMMAND` for one command,\n"
             "                  `krbfleet GROUP` (site, pool, ...) for a group's commands\n"
             "  --version       the version\n"
+            "\nThe Lync Server cmdlets (New-CsKerberosAccount, ...) work as commands too:\n"
+            "`krbfleet help cmdlets` lists them with the command each one runs.\n"
             "\nExit status: 0 ok, 1 failed (or a test found problems), 2 usage error.\n"
             "See krbfleet(1).\n");
 }
@@ -314,6 +317,21 @@ help_command(int argc, char **argv)
 
     if (argc == 0) {
         usage_all(stdout);
+        return 0;
+    }
+    if (strcmp(argv[0], "cmdlets") == 0) {
+        kf_cmdlet_print_table(stdout);
+        return 0;
+    }
+    if (kf_cmdlet_word(argv[0])) {
+        const struct kf_cmdlet *c = kf_cmdlet_find(argv[0]);
+        if (c == NULL) {
+            fprintf(stderr, "krbfleet: no cmdlet \"%s\"; `krbfleet help cmdlets` lists them\n",
+                    argv[0]);
+            return 2;
+        }
+        kf_cmdlet_print(stdout, c);
+        printf("\nSee `krbfleet help %s` for what it does.\n", kf_cmdlet_command(c));
         return 0;
     }
     cmd = find_command(argc, argv, &words);
@@ -411,6 +429,7 @@ int
 main(int argc, char **argv)
 {
     struct kf_cli cli = {0};
+    _cleanup_(kf_cmdlet_call_done) struct kf_cmdlet_call cmdlet = {0};
     const struct kf_command *cmd;
     bool help = false, version = false;
     int words = 0, rc, cargc;
@@ -434,6 +453,17 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[0], "help") == 0)
         return help_command(argc - 1, argv + 1);
+    /* A Lync cmdlet becomes the krbfleet command it stands for. */
+    if (kf_cmdlet_word(argv[0])) {
+        if (help)
+            return help_command(argc, argv);
+        if (kf_cmdlet_translate(argc, (const char *const *)argv, &cmdlet, &cli.err) != KF_OK) {
+            fprintf(stderr, "krbfleet: %s\n", cli.err.msg);
+            return kf_status_exit_code(cli.err.code);
+        }
+        argc = cmdlet.argc;
+        argv = cmdlet.argv;
+    }
     cmd = find_command(argc, argv, &words);
     if (cmd == NULL) {
         if (help)

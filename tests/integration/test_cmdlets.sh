@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The Lync cmdlets through the built CLI, without a lab: each cmdlet line
+# prints the same and exits the same as the krbfleet command it stands for
+# (against a store made by `topology import`; commands that need the
+# directory fail the same way without a ticket), every refused parameter
+# exits 2 naming it with the store unchanged, and `help cmdlets` matches
+# krbfleet(1). test_cmdlets_lab.sh runs the directory cmdlets on a real DC.
+. "$(dirname "$0")/lib.sh"
+DATA="$(dirname "$0")/../data"
+MAN="$(dirname "$0")/../../man/krbfleet.1"
+
+# same "what" CMDLET ARGS... -- KRBFLEET ARGS...: both lines give the same
+# stdout, stderr and exit status, and the cmdlet line changes no store.
+same() {
+  local what=$1; shift
+  local -a a=() b=()
+  local ra=0 rb=0
+  while [ "$1" != "--" ]; do a+=("$1"); shift; done
+  shift
+  b=("$@")
+  dump_store "$T/s0"
+  kf "${a[@]}" >"$T/a.out" 2>"$T/a.err" || ra=$?
+  dump_store "$T/s1"
+  kf "${b[@]}" >"$T/b.out" 2>"$T/b.err" || rb=$?
+  if [ "$ra" -ne "$rb" ]; then
+    not_ok "$what: exit $ra, krbfleet form $rb (stderr: $(head -c 300 "$T/a.err"))"
+  elif ! cmp -s "$T/a.out" "$T/b.out"; then
+    not_ok "$what: stdout differs"; diff "$T/a.out" "$T/b.out" | head -5
+  elif ! cmp -s "$T/a.err" "$T/b.err"; then
+    not_ok "$what: stderr differs"; diff "$T/a.err" "$T/b.err" | head -5
+  elif [ "$ra" -ne 0 ] && ! cmp -s "$T/s0" "$T/s1"; then
+    not_ok "$what: the failing cmdlet changed the store"
+  else
+    ok "$what (exit $ra, $(wc -l <"$T/a.out") line(s) out, $(wc -l <"$T/a.err") err)"
+  fi
+}
+
+# -- the table: help cmdlets, help CMDLET, krbfleet(1) -----------------------
+run_ok "help cmdlets" kf help cmdlets
+cp "$T/out" "$T/table"
+mapfile -t names < <(sed -n 's/^  \([A-Za-z]*-Cs[A-Za-z]*\).*/\1/p' "$T/table")
+[ "${#names[@]}" -eq 10 ] && ok "help cmdlets lists 10 cmdlets" || not_ok "help cmdlets lists ${#names[@]}: ${names[*]}"
+for c in New-CsKerberosAccount New-CsKerberosAccountAssignment Set-CsKerberosAccountAssignment \
+         Get-CsKerberosAccountAssignment Remove-CsKerberosAccountAssignment \
+         Set-CsKerberosAccountPassword Test-CsKerberosAccountAssignment Test-CsTopology \
+         Enable-CsTopology Get-CsService; do
+  grep -q "^  $c " "$T/table" || grep -qx "  $c" "$T/table" && ok "help cmdlets has $c" || not_ok "help cmdlets lacks $c"
+done
+# krbfleet(1) lists every cmdlet and krbfleet line of the table (source with
+# its escapes undone: \- is -, \fX fonts and \(aq quotes dropped)
+sed -e 's/^ *//' -e 's/\\-/-/g' -e 's/\\f[BIR]//g' -e "s/\\\\(aq/'/g" -e 's/\\e/\\/g' "$MAN" >"$T/man.txt"
+while IFS= read -r line; do
+  line=${line#"${line%%[! ]*}"}
+  if grep -qxF -- "$line" "$T/man.txt"; then ok "krbfleet(1) has: ${line:0:60}"
+  else not_ok "krbfleet(1) lacks the table line: $line"; fi
+done < <(grep -E '^  [A-Za-z]+-Cs|^      krbfleet ' "$T/table")
+grep -q 'Grant-CsSetupPermission' "$T/table" && not_ok "help cmdlets lists Grant-CsSetupPermission" \
+  || ok "Grant-CsSetupPermission is not in the table (no permission grant yet)"
+run_ok "help Get-CsService (any case)" kf help get-csservice
+expect_out "help CMDLET prints its line" "krbfleet service list [--webserver]"
+expect_out "help CMDLET points to the command's help" "krbfleet help service list"
+run_ok "New-CsKerberosAccount --help shows the cmdlet without needing its parameters" kf New-CsKerberosAccount --help
+expect_out "--help on a cmdlet prints its line" "New-CsKerberosAccount -UserAccount 'DOMAIN\\name' [-ContainerDN DN]"
+expect_fail 2 'no cmdlet "Grant-CsSetupPermission"' kf help Grant-CsSetupPermission
+run_ok "krbfleet --help names help cmdlets" kf --help
+expect_out "the overview points to the cmdlets" "krbfleet help cmdlets"
+
+# -- no store yet: reading cmdlets fail as their commands do, creating none --
+same "Get-CsService -WebServer, no store" Get-CsService -WebServer -- service list --webserver
+same "Get-CsKerberosAccountAssignment, no store" Get-CsKerberosAccountAssignment -- assignment get
+[ ! -e "$KRBFLEET_STORE" ] && ok "reading cmdlets create no store" || not_ok "a reading cmdlet created $KRBFLEET_STORE"
+
+# -- on an imported topology --------------------------------------------------
+run_ok "topology import" kf topology import "$DATA/topology-2sites.json"
+same "Get-CsService -WebServer" Get-CsService -WebServer -- service list --webserver
+same "get-csservice -web (case, prefix)" get-csservice -web -- service list --webserver
+same "Get-CsService -WebServer:\$true" Get-CsService '-WebServer:$true' -- service list --webserver
+same "Get-CsService" Get-CsService -- service list
+same "--json Get-CsService -WebServer" --json Get-CsService -WebServer -- --json service list --webserver
+same "Get-CsService -WebServer --json (global option after)" Get-CsService -WebServer --json -- service list --webserver --json
+same "Get-CsKerberosAccountAssignment" Get-CsKerberosAccountAssignment -- assignment get
+same "Get-CsKerberosAccountAssignment site:Redmond (positional, case)" \
+  Get-CsKerberosAccountAssignment site:Redmond -- assignment get --site redmond
+same "Get-CsKerberosAccountAssignment -Identity:SITE:DUBLIN" \
+  Get-CsKerberosAccountAssignment -Identity:SITE:DUBLIN -- assignment get --site dublin
+same "Get-CsKerberosAccountAssignment -i site:nowhere (missing site)" \
+  Get-CsKerberosAccountAssignment -i site:nowhere -- assignment get --site nowhere
+same "Get-CsKerberosAccountAssignment --json" Get-CsKerberosAccountAssignment --json -- assignment get --json
+same "Remove-CsKerberosAccountAssignment -Identity site:Redmond (none to remove)" \
+  Remove-CsKerberosAccountAssignment -Identity site:Redmond -- assignment remove --site redmond
+same "New-CsKerberosAccountAssignment (account not managed)" \
+  New-CsKerberosAccountAssignment -UserAccount 'LAB\kerbauth' -Identity site:Redmond -- \
+  assignment new --account 'LAB\kerbauth' --site redmond
+same "Set-CsKerberosAccountAssignment (account not managed)" \
+  Set-CsKerberosAccountAssignment site:Redmond -user kerbauth -- \
+  assignment set --account kerbauth --site redmond
+# the directory commands without a ticket: the same refusal
+same "New-CsKerberosAccount (no ticket)" \
+  New-CsKerberosAccount -UserAccount 'LAB\kerbauth' -ContainerDN 'CN=Computers,DC=lab,DC=test' -- \
+  account new 'LAB\kerbauth' --container 'CN=Computers,DC=lab,DC=test'
+same "Test-CsTopology (no ticket)" Test-CsTopology -- topology test
+same "Enable-CsTopology -WhatIf (no ticket)" Enable-CsTopology -WhatIf -- topology enable --dry-run
+same "Test-CsKerberosAccountAssignment site:Redmond -Report -Verbose (no ticket)" \
+  Test-CsKerberosAccountAssignment site:Redmond -Report "$T/r.html" -Verbose -- \
+  assignment test --site redmond --report "$T/r.html"
+same "set-cskerberosaccountpassword -user kerbauth -whatif (no ticket)" \
+  set-cskerberosaccountpassword -user kerbauth -whatif -- password set --account kerbauth --dry-run
+same "Set-CsKerberosAccountPassword -FromComputer -ToComputer (no ticket)" \
+  Set-CsKerberosAccountPassword -FromComputer fe01.redmond.lab.test -ToComputer fe02.redmond.lab.test -- \
+  password set --from fe01.redmond.lab.test --to fe02.redmond.lab.test
+[ ! -e "$T/r.html" ] && ok "no report written when the test could not run" || not_ok "a report was written"
+
+# -- refused: exit 2 naming the parameter, store unchanged --------------------
+expect_fail 2 'Get-CsService: parameter -Frob is unknown; it takes -WebServer, -Verbose' kf Get-CsService -Frob
+expect_fail 2 'Enable-CsTopology: parameter --dry-run is unknown' kf Enable-CsTopology --dry-run
+expect_fail 2 'Remove-CsKerberosAccountAssignment: parameter -WhatIf is unknown' \
+  kf Remove-CsKerberosAccountAssignment site:redmond -WhatIf
+expect_fail 2 'New-CsKerberosAccountAssignment: parameter -UserAccount needs a value' \
+  kf New-CsKerberosAccountAssignment -UserAccount -Identity site:redmond
+expect_fail 2 'New-CsKerberosAccountAssignment: parameter -Identity is required' \
+  kf New-CsKerberosAccountAssignment -UserAccount kerbauth
+expect_fail 2 'Remove-CsKerberosAccountAssignment: parameter -Identity is "Redmond"; a Kerberos account assignment belongs to a site: write site:NAME' \
+  kf Remove-CsKerberosAccountAssignment Redmond
+expect_fail 2 'Get-CsKerberosAccountAssignment: parameter -Identity is given twice' \
+  kf Get-CsKerberosAccountAssignment site:a -Identity site:b
+expect_fail 2 'Test-CsTopology: "now" is not a parameter' kf Test-CsTopology now
+expect_fail 2 'Get-CsService: parameter -WebServer is a switch' kf Get-CsService -WebServer:maybe
+expect_fail 2 'Grant-CsSetupPermission is not a cmdlet krbfleet knows' \
+  kf Grant-CsSetupPermission -ComputerOU 'OU=Web,DC=lab,DC=test'
+finish
