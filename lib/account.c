@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "directory.h"
+#include "escape.h"
 
 static kf_status
 bad_name(struct kf_err *err, const char *in)
@@ -25,6 +26,8 @@ kf_account_name_parse(const char *in, bool require_domain, struct kf_account_nam
     size_t dlen = 0, nlen;
 
     memset(out, 0, sizeof(*out));
+    if (kf_text_check(in, "account name", err) != KF_OK)
+        return KF_ERR_INVALID;
     if (bs != NULL) {
         dlen = (size_t)(bs - in);
         if (dlen == 0 || dlen > KF_NETBIOS_MAX)

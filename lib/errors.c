@@ -1,8 +1,10 @@
 /* errors.c - status strings and the caller-owned error detail. */
 #include "errors.h"
 
+#include "escape.h"
 #include "mem.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,13 +32,60 @@ kf_strerror(kf_status code)
     return "unknown error";
 }
 
+/* Store TEXT in ERR's message, escaped (escape.h): input echoed in a
+ * message never reaches a terminal raw. A message cut to fit ends in
+ * "...", never silently. */
+static void
+set_msg(struct kf_err *err, const char *text, bool cut)
+{
+    static const char more[] = "...";
+
+    if (kf_escape(text, err->msg, sizeof(err->msg)) >= sizeof(err->msg) || cut) {
+        size_t n = strlen(err->msg);
+        if (n > sizeof(err->msg) - sizeof(more))
+            n = sizeof(err->msg) - sizeof(more);
+        /* back to the start of a character */
+        while (n > 0 && ((unsigned char)err->msg[n] & 0xc0) == 0x80)
+            n--;
+        memcpy(err->msg + n, more, sizeof(more));
+    }
+}
+
+const char *
+kf_status_name(kf_status code)
+{
+    switch (code) {
+    case KF_OK: return "ok";
+    case KF_ERR_USAGE: return "usage";
+    case KF_ERR_INVALID: return "invalid";
+    case KF_ERR_NOT_FOUND: return "not_found";
+    case KF_ERR_EXISTS: return "exists";
+    case KF_ERR_CONFLICT: return "refused";
+    case KF_ERR_CONFIG: return "config";
+    case KF_ERR_CREDENTIALS: return "credentials";
+    case KF_ERR_PERMISSION: return "permission";
+    case KF_ERR_DIRECTORY: return "directory";
+    case KF_ERR_KDC: return "kdc";
+    case KF_ERR_AGENT: return "agent";
+    case KF_ERR_STORE: return "store";
+    case KF_ERR_IO: return "io";
+    case KF_ERR_NOMEM: return "memory";
+    case KF_ERR_UNEXPECTED: return "unexpected";
+    }
+    return "unexpected";
+}
+
 kf_status
 kf_err_setv(struct kf_err *err, kf_status code, const char *fmt, va_list ap)
 {
+    char text[KF_ERR_MSG_MAX];
+    int n;
+
     if (err == NULL)
         return code;
     err->code = code;
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    n = vsnprintf(text, sizeof(text), fmt, ap);
+    set_msg(err, n < 0 ? "" : text, n >= (int)sizeof(text));
     return code;
 }
 
@@ -64,7 +113,7 @@ kf_err_prefix(struct kf_err *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     snprintf(joined, sizeof(joined), "%s: %s", prefix, err->msg);
-    kf_strlcpy(err->msg, joined, sizeof(err->msg));
+    set_msg(err, joined, false);
     return err->code;
 }
 

@@ -46,7 +46,13 @@ struct kf_err {
 /* Short description of a status code; static string, never NULL. */
 const char *kf_strerror(kf_status code);
 
+/* Stable machine name of a status code for JSON output ("usage",
+ * "not_found", "refused", ...; docs/json.md lists them); never NULL. */
+const char *kf_status_name(kf_status code);
+
 /* Record CODE and a printf-style message in ERR (which may be NULL).
+ * The message is escaped (escape.h): a control character or bidi override
+ * from echoed input shows as \x1b or \u202e; one cut to fit ends in "...".
  * Returns CODE, so callers can write `return kf_err_set(err, ...)`. */
 kf_status kf_err_set(struct kf_err *err, kf_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,6 +1,8 @@
 /* names.c - RFC 1123 names, addresses, ports and probe URLs. */
 #include "names.h"
 
+#include "escape.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +27,8 @@ kf_fqdn_normalize(const char *in, char *out, size_t outsize, struct kf_err *err)
 
     if (in == NULL || *in == '\0')
         return kf_err_set(err, KF_ERR_INVALID, "empty name is not a valid DNS name");
+    if (kf_text_check(in, "name", err) != KF_OK)
+        return KF_ERR_INVALID;
     len = strnlen(in, KF_FQDN_MAX + 2);
     if (len > KF_FQDN_MAX + 1)
         goto bad_len;
@@ -74,6 +78,8 @@ kf_site_name_check(const char *s, struct kf_err *err)
 {
     size_t len = s ? strnlen(s, KF_SITE_NAME_MAX + 1) : 0;
 
+    if (kf_text_check(s, "site name", err) != KF_OK)
+        return KF_ERR_INVALID;
     if (len == 0 || len > KF_SITE_NAME_MAX || s[0] == ' ' || s[len - 1] == ' ')
         goto bad;
     for (size_t i = 0; i < len; i++) {
@@ -149,6 +155,8 @@ kf_url_check(const char *s, struct kf_err *err)
 
     if (s == NULL)
         goto bad;
+    if (kf_text_check(s, "probe URL", err) != KF_OK)
+        return KF_ERR_INVALID;
     len = strnlen(s, KF_URL_MAX + 1);
     if (len == 0 || len > KF_URL_MAX)
         goto bad;

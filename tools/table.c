@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "mem.h"
 
 struct kf_table {
@@ -32,7 +33,8 @@ append_row(struct kf_table *t, const char *const *cells)
         return -1;
     t->cells = bigger;
     for (size_t i = 0; i < t->ncols; i++) {
-        char *c = strdup(cells[i] ? cells[i] : "-");
+        /* escaped: a cell never reaches the terminal raw (escape.h) */
+        char *c = kf_escape_dup(cells[i] ? cells[i] : "-");
         size_t w;
         if (c == NULL) {
             for (size_t j = 0; j < i; j++)

@@ -11,8 +11,10 @@ struct kf_table;
 struct kf_table *kf_table_new(const char *const *headers);
 void kf_table_free(struct kf_table *t); /* accepts NULL */
 
-/* Append a row of as many cells as there are columns; cells are copied and
- * NULL prints as "-". Returns 0, or -1 when out of memory. */
+/* Append a row of as many cells as there are columns; cells are copied,
+ * escaped as kf_escape() does (a control character or bidi override shows
+ * as \x1b or \u202e), and NULL prints as "-". Returns 0, or -1 when out
+ * of memory. */
 int kf_table_add(struct kf_table *t, const char *const *cells);
 
 /* Print the header and rows, columns padded to their widest cell. */
