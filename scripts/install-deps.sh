@@ -20,6 +20,8 @@ PKGS=(
   samba samba-ad-dc samba-ad-provision winbind krb5-user ldb-tools ldap-utils adcli msktutil
   krb5-kdc krb5-admin-server apache2 libapache2-mod-auth-gssapi
   iproute2 curl procps util-linux libnss-wrapper sqlite3 jq
+  # tests: every command's --json output is validated against its JSON Schema
+  python3-jsonschema
   # tests: the HTML report of `assignment test` is rendered in a real browser
   chromium
 )

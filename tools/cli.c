@@ -13,7 +13,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "mem.h"
+
+static bool json_mode;    /* --json */
+static bool json_printed; /* the one document is out */
+
+void
+kf_cli_set_json(bool on)
+{
+    json_mode = on;
+}
 
 kf_status
 kf_cli_config(struct kf_cli *cli)
@@ -160,27 +170,213 @@ kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use)
     return KF_OK;
 }
 
-int
-kf_cli_fail(struct kf_cli *cli, kf_status rc)
+void
+kf_cli_object(struct kf_cli *cli, const char *fmt, ...)
+{
+    char text[sizeof(cli->object)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    kf_escape(text, cli->object, sizeof(cli->object));
+}
+
+static json_t *
+error_json(const char *code, const char *msg, const char *object)
+{
+    return json_pack("{s:s, s:s, s:s?}", "code", code, "message", msg, "object",
+                     object != NULL && object[0] != '\0' ? object : NULL);
+}
+
+/* With --json and nothing printed yet: {"error": {...}} on stdout. */
+static void
+error_doc(const char *code, const char *msg, const char *object)
+{
+    if (json_mode && !json_printed)
+        kf_cli_print_json(json_pack("{s:o}", "error", error_json(code, msg, object)));
+}
+
+/* The message for RC: cli->err's when it is about RC, escaped. */
+static const char *
+fail_message(const struct kf_cli *cli, kf_status rc, char *buf, size_t size)
 {
     const char *msg = cli->err.code == rc && cli->err.msg[0] ? cli->err.msg : kf_strerror(rc);
 
+    kf_escape(msg, buf, size);
+    return buf;
+}
+
+json_t *
+kf_cli_error_json(const struct kf_cli *cli, kf_status rc)
+{
+    char msg[KF_ERR_MSG_MAX + 8];
+
+    return error_json(kf_status_name(rc), fail_message(cli, rc, msg, sizeof(msg)), cli->object);
+}
+
+int
+kf_cli_fail(struct kf_cli *cli, kf_status rc)
+{
+    char msg[KF_ERR_MSG_MAX + 8];
+
+    fail_message(cli, rc, msg, sizeof(msg));
     fprintf(stderr, "krbfleet: %s\n", msg);
+    error_doc(kf_status_name(rc), msg, cli->object);
     return kf_status_exit_code(rc);
+}
+
+int
+kf_cli_bad_arg(struct kf_cli *cli)
+{
+    if (cli->err.code == KF_ERR_INVALID)
+        cli->err.code = KF_ERR_USAGE;
+    return kf_cli_fail(cli, cli->err.code);
 }
 
 int
 kf_cli_usage(const struct kf_command *cmd, const char *fmt, ...)
 {
+    char text[KF_ERR_MSG_MAX], msg[KF_ERR_MSG_MAX + 8];
     va_list ap;
 
-    fprintf(stderr, "krbfleet %s: ", cmd->name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nUsage: krbfleet %s %s\nTry 'krbfleet help %s'.\n", cmd->name, cmd->args,
-            cmd->name);
+    kf_escape(text, msg, sizeof(msg));
+    fprintf(stderr, "krbfleet %s: %s\nUsage: krbfleet %s %s\nTry 'krbfleet help %s'.\n", cmd->name,
+            msg, cmd->name, cmd->args, cmd->name);
+    error_doc("usage", msg, NULL);
     return 2;
+}
+
+int
+kf_cli_usage_global(const char *fmt, ...)
+{
+    char text[KF_ERR_MSG_MAX], msg[KF_ERR_MSG_MAX + 8];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    kf_escape(text, msg, sizeof(msg));
+    fprintf(stderr, "krbfleet: %s\n", msg);
+    error_doc("usage", msg, NULL);
+    return 2;
+}
+
+/* Print FMT's text, escaped, and a newline on FP. */
+static void
+print_escaped(FILE *fp, const char *prefix, const char *fmt, va_list ap)
+{
+    char text[4096];
+    _cleanup_free_ char *safe = NULL;
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+
+    safe = kf_escape_dup(text);
+    fprintf(fp, "%s%s%s\n", prefix, safe ? safe : "(out of memory)",
+            n >= (int)sizeof(text) ? "..." : "");
+}
+
+void
+kf_cli_say(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (json_mode)
+        return;
+    va_start(ap, fmt);
+    print_escaped(stdout, "", fmt, ap);
+    va_end(ap);
+}
+
+void
+kf_cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    print_escaped(stderr, "krbfleet: warning: ", fmt, ap);
+    va_end(ap);
+}
+
+int
+kf_cli_emit(struct kf_cli *cli, json_t *doc)
+{
+    (void)cli;
+    if (doc == NULL)
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    if (json_mode)
+        return kf_cli_print_json(doc);
+    json_decref(doc);
+    return 0;
+}
+
+int
+kf_cli_result(struct kf_cli *cli, json_t *doc, kf_status rc)
+{
+    char msg[KF_ERR_MSG_MAX + 8];
+
+    if (doc == NULL && rc == KF_OK)
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    if (doc != NULL && rc != KF_OK)
+        json_object_set_new(doc, "error", kf_cli_error_json(cli, rc));
+    if (json_mode && doc != NULL)
+        kf_cli_print_json(doc);
+    else
+        json_decref(doc);
+    if (rc == KF_OK)
+        return 0;
+    fprintf(stderr, "krbfleet: %s\n", fail_message(cli, rc, msg, sizeof(msg)));
+    error_doc(kf_status_name(rc), msg, cli->object);
+    return kf_status_exit_code(rc);
+}
+
+json_t *
+kf_cli_enctypes_json(unsigned mask)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {
+        {KF_ENCTYPE_AES256, "aes256-cts-hmac-sha1-96"},
+        {KF_ENCTYPE_AES128, "aes128-cts-hmac-sha1-96"},
+        {KF_ENCTYPE_RC4_HMAC, "rc4-hmac"},
+        {KF_ENCTYPE_DES_CBC_MD5, "des-cbc-md5"},
+        {KF_ENCTYPE_DES_CBC_CRC, "des-cbc-crc"},
+    };
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+        if (mask & names[i].bit)
+            json_array_append_new(arr, json_string(names[i].name));
+    return arr;
+}
+
+json_t *
+kf_cli_int_or_null(long long v)
+{
+    return v < 0 ? json_null() : json_integer((json_int_t)v);
+}
+
+json_t *
+kf_cli_change_doc(const char *action, const char *object)
+{
+    json_t *doc = json_pack("{s:[]}", "changes");
+
+    if (doc != NULL && action != NULL)
+        kf_cli_change_add(doc, action, object);
+    return doc;
+}
+
+void
+kf_cli_change_add(json_t *doc, const char *action, const char *object)
+{
+    json_t *changes = doc ? json_object_get(doc, "changes") : NULL;
+
+    if (changes != NULL)
+        json_array_append_new(changes,
+                              json_pack("{s:s, s:s}", "action", action, "object", object));
 }
 
 void
@@ -223,6 +419,11 @@ kf_cli_print_json(json_t *root)
 {
     int rc = 0;
 
+    if (json_printed) { /* one document per run, whatever happens */
+        json_decref(root);
+        return 0;
+    }
+    json_printed = true;
     if (root == NULL || json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
         fprintf(stderr, "krbfleet: out of memory writing JSON\n");
         rc = 1;

@@ -25,6 +25,7 @@ struct kf_cli {
     struct kf_store *store; /* opened by kf_cli_store() */
     struct kf_dir *dir;     /* opened by kf_cli_dir() */
     struct kf_err err;
+    char object[256]; /* what a failure is about ("site:redmond"), or "" */
 };
 
 /* What a command does with the store (kf_cli_store). */
@@ -59,13 +60,63 @@ kf_status kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use);
 /* Connect to the directory once (one server for the whole command). */
 kf_status kf_cli_dir(struct kf_cli *cli);
 
+/* Output mode, set once by main(): with --json every command prints
+ * exactly one JSON document on stdout (docs/json.md), on failure too. */
+void kf_cli_set_json(bool on);
+
+/* Name the object a failure is about, for the error document's "object"
+ * ("site:redmond", "account:LAB\\kerbauth"); escaped like messages. */
+void kf_cli_object(struct kf_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Print "krbfleet: MESSAGE" for the failure in cli->err (or RC) on stderr
- * and return the exit code (2 for usage errors, else 1). */
+ * and, with --json and no document printed yet, {"error": {...}} on stdout;
+ * return the exit code (2 for usage errors, else 1). */
 int kf_cli_fail(struct kf_cli *cli, kf_status rc);
 
-/* Print a usage error for CMD and return 2. */
+/* A command-line value failed its syntax check (cli->err says why): a
+ * usage error, exit 2, as the contract says for malformed arguments. */
+int kf_cli_bad_arg(struct kf_cli *cli);
+
+/* Print a usage error for CMD (and the error document with --json) and
+ * return 2. */
 int kf_cli_usage(const struct kf_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* A usage error not tied to one command (unknown command, a global
+ * option without its value); returns 2. */
+int kf_cli_usage_global(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The error object {"code", "message", "object"} for RC and cli->err. */
+json_t *kf_cli_error_json(const struct kf_cli *cli, kf_status rc);
+
+/* For people only: print one line (a newline is added), escaped, on
+ * stdout; nothing with --json. */
+void kf_cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "krbfleet: warning: ..." on stderr, escaped. */
+void kf_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Finish a command that succeeded: with --json print DOC (taken), else
+ * drop it. Returns the exit code (0, or 1 when DOC is NULL). */
+int kf_cli_emit(struct kf_cli *cli, json_t *doc);
+
+/* Finish a command whose result document DOC (taken) stands on success and
+ * failure: RC != KF_OK adds "error" to it; with --json print it. The
+ * one-line message goes to stderr either way. Returns the exit code. */
+int kf_cli_result(struct kf_cli *cli, json_t *doc, kf_status rc);
+
+/* Enctypes as JSON: ["aes256-cts-hmac-sha1-96", ...] (RFC 3962 / 4757
+ * names), to go with the numeric msDS-SupportedEncryptionTypes mask. */
+json_t *kf_cli_enctypes_json(unsigned mask);
+
+/* A kvno (or other count) that may be unknown: null when negative. */
+json_t *kf_cli_int_or_null(long long v);
+
+/* {"changes": [{"action": ACTION, "object": OBJECT}]}: what a command that
+ * changes the store or the directory did. Append more with
+ * kf_cli_change_add(). */
+json_t *kf_cli_change_doc(const char *action, const char *object);
+void kf_cli_change_add(json_t *doc, const char *action, const char *object);
 
 /* Print CMD's full help on stdout. */
 void kf_cli_help(const struct kf_command *cmd);

@@ -62,7 +62,7 @@ account_arg(struct kf_cli *cli, const char *arg, struct kf_account **out)
 
     *out = NULL;
     if (kf_account_name_parse(arg, false, &an, &cli->err) != KF_OK)
-        return cli->err.code;
+        return cli->err.code = KF_ERR_USAGE; /* a malformed argument: exit 2 */
     if ((rc = kf_cli_store(cli)) != KF_OK ||
         (rc = kf_store_account_get(cli->store, an.name, out, &cli->err)) != KF_OK)
         return rc;
@@ -129,13 +129,14 @@ adopt_check(struct kf_cli *cli, const struct kf_account_name *an, bool allow_for
         return rc;
     rc = kf_eligibility_refusal(&e, &cli->err);
     if (rc == KF_OK && e.n_foreign_spns > 0) {
-        fprintf(stderr,
-                "krbfleet: warning: %s\\%s holds SPNs of other services, accepted with "
-                "--allow-foreign-spns; their keys will be shared with every web server:",
-                an->domain, an->name);
-        for (size_t i = 0; i < e.n_foreign_spns; i++)
-            fprintf(stderr, "%s %s", i ? "," : "", e.foreign_spns[i]);
-        fputc('\n', stderr);
+        char list[2048] = "";
+        for (size_t i = 0; i < e.n_foreign_spns; i++) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof(list) - used, "%s %s", i ? "," : "", e.foreign_spns[i]);
+        }
+        kf_cli_warn("%s\\%s holds SPNs of other services, accepted with --allow-foreign-spns; "
+                    "their keys will be shared with every web server:%s",
+                    an->domain, an->name, list);
     }
     kf_eligibility_done(&e);
     return rc;
@@ -158,9 +159,9 @@ readopt(struct kf_cli *cli, const struct kf_account_name *an, bool allow_foreign
                              &cli->err)) != KF_OK ||
         (rc = kf_store_commit(cli->store, &cli->err)) != KF_OK)
         return fail_rollback(cli, rc);
-    printf("%s\\%s is already managed; checked again: it may carry web keys%s\n", an->domain,
-           an->name, allow_foreign_spns ? " (its SPNs of other services accepted)" : "");
-    return 0;
+    kf_cli_say("%s\\%s is already managed; checked again: it may carry web keys%s", an->domain,
+               an->name, allow_foreign_spns ? " (its SPNs of other services accepted)" : "");
+    return kf_cli_emit(cli, kf_cli_change_doc("changed", object));
 }
 
 static int
@@ -184,18 +185,20 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int ar
     unsigned enctypes = KF_ENCTYPES_DEFAULT;
     char object[64], encs[64];
     bool rc4 = false, managed = false;
+    json_t *doc;
     kf_status rc;
     int r;
 
     if ((r = parse(cmd, argc, argv, adopt ? opts_adopt : opts_new, set_new, &o)) >= 0 ||
         (r = positional(cmd, argc, argv, 1)) >= 0)
         return r;
+    kf_cli_object(cli, "account:%s", argv[optind]);
     if (kf_account_name_parse(argv[optind], true, &an, &cli->err) != KF_OK ||
         (o.enctypes && kf_enctypes_parse(o.enctypes, &enctypes, &rc4, &cli->err) != KF_OK))
-        return kf_cli_fail(cli, cli->err.code);
+        return kf_cli_bad_arg(cli);
     if (rc4)
-        fprintf(stderr, "krbfleet: warning: RC4 is weak and disabled by default on current "
-                        "Windows; enable it only for clients that cannot do AES\n");
+        kf_cli_warn("RC4 is weak and disabled by default on current Windows; enable it only for "
+                    "clients that cannot do AES");
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK ||
         (rc = check_domain(cli, &an)) != KF_OK)
         return kf_cli_fail(cli, rc);
@@ -219,6 +222,7 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int ar
             return readopt(cli, &an, o.allow_foreign_spns);
     }
     snprintf(object, sizeof(object), "account:%s\\%s", an.domain, an.name);
+    kf_cli_object(cli, "%s", object);
     if ((rc = kf_store_account_add(cli->store, an.domain, an.name, dacct ? dacct->dn : NULL,
                                    enctypes, adopt, &cli->err)) != KF_OK ||
         (o.allow_foreign_spns &&
@@ -242,13 +246,19 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int ar
         return kf_cli_fail(cli, rc);
     }
     kf_enctypes_format(enctypes, encs, sizeof(encs));
-    printf("%s %s\\%s (%s), enctypes %s, kvno %d\n", adopt ? "adopted" : "created", an.domain,
-           an.name, dacct->dn, encs, dacct->kvno);
+    kf_cli_say("%s %s\\%s (%s), enctypes %s, kvno %d", adopt ? "adopted" : "created", an.domain,
+               an.name, dacct->dn, encs, dacct->kvno);
     if (!adopt)
-        printf("Its password is random and known to nobody; `krbfleet password set` gives its "
-               "keys to the web servers.\n");
-    printf("Next: krbfleet assignment new --site SITE --account %s\n", an.name);
-    return 0;
+        kf_cli_say("Its password is random and known to nobody; `krbfleet password set` gives its "
+                   "keys to the web servers.");
+    kf_cli_say("Next: krbfleet assignment new --site SITE --account %s", an.name);
+    doc = kf_cli_change_doc(adopt ? "adopted" : "created", object);
+    json_object_set_new(doc, "account",
+                        json_pack("{s:s++, s:s, s:i, s:o, s:I}", "account", an.domain, "\\",
+                                  an.name, "dn", dacct->dn, "kvno", dacct->kvno, "enctypes",
+                                  kf_cli_enctypes_json(enctypes), "enctypes_mask",
+                                  (json_int_t)enctypes));
+    return kf_cli_emit(cli, doc);
 }
 
 KF_CMD(kf_cmd_account_new)
@@ -321,9 +331,10 @@ KF_CMD(kf_cmd_account_list)
                              list[i].adopted ? "adopted" : "created", list[i].created};
         kf_table_add(t, row);
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s?, s:o, s:I, s:s, s:s}", "account", name, "name",
+            arr, json_pack("{s:s, s:s, s:s?, s:o, s:o, s:I, s:s, s:s}", "account", name, "name",
                            list[i].name, "dn", list[i].dn, "sites",
                            strv_json(list[i].sites, list[i].n_sites), "enctypes",
+                           kf_cli_enctypes_json(list[i].enctypes), "enctypes_mask",
                            (json_int_t)list[i].enctypes, "origin",
                            list[i].adopted ? "adopted" : "created", "since", list[i].created));
     }
@@ -350,31 +361,32 @@ KF_CMD(kf_cmd_account_show)
     if ((r = parse(cmd, argc, argv, opts_help, set_none, NULL)) >= 0 ||
         (r = positional(cmd, argc, argv, 1)) >= 0)
         return r;
+    kf_cli_object(cli, "account:%s", argv[optind]);
     if ((rc = account_arg(cli, argv[optind], &acct)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK ||
         (rc = kf_dir_account_get(cli->dir, acct->name, &d, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
     kf_enctypes_format(d->enctypes, encs, sizeof(encs));
     join(sites, sizeof(sites), acct->sites, acct->n_sites);
-    if (cli->json)
-        return kf_cli_print_json(json_pack(
-            "{s:s, s:s, s:s, s:s, s:i, s:I, s:b, s:b, s:o, s:o, s:s}", "account", acct->name,
-            "domain", acct->domain, "dn", d->dn, "server", kf_dir_server(cli->dir), "kvno",
-            d->kvno, "enctypes", (json_int_t)d->enctypes, "disabled", d->disabled, "expired",
-            d->expired, "spns", strv_json(d->spns, d->n_spns), "sites",
-            strv_json(acct->sites, acct->n_sites), "origin",
-            acct->adopted ? "adopted" : "created"));
-    printf("account:   %s\\%s\n", acct->domain, acct->name);
-    printf("dn:        %s\n", d->dn);
-    printf("kvno:      %d (as %s reports it)\n", d->kvno, kf_dir_server(cli->dir));
-    printf("enctypes:  %s (%u)\n", encs, d->enctypes);
-    printf("status:    %s%s\n", d->disabled ? "DISABLED" : "enabled",
-           d->expired ? ", EXPIRED" : "");
-    printf("sites:     %s\n", sites[0] ? sites : "(none assigned)");
-    printf("origin:    %s %s\n", acct->adopted ? "adopted" : "created", acct->created);
-    printf("spns:      %zu\n", d->n_spns);
+    kf_cli_say("account:   %s\\%s", acct->domain, acct->name);
+    kf_cli_say("dn:        %s", d->dn);
+    kf_cli_say("kvno:      %d (as %s reports it)", d->kvno, kf_dir_server(cli->dir));
+    kf_cli_say("enctypes:  %s (%u)", encs, d->enctypes);
+    kf_cli_say("status:    %s%s", d->disabled ? "DISABLED" : "enabled",
+               d->expired ? ", EXPIRED" : "");
+    kf_cli_say("sites:     %s", sites[0] ? sites : "(none assigned)");
+    kf_cli_say("origin:    %s %s", acct->adopted ? "adopted" : "created", acct->created);
+    kf_cli_say("spns:      %zu", d->n_spns);
     for (size_t i = 0; i < d->n_spns; i++)
-        printf("           %s\n", d->spns[i]);
-    return 0;
+        kf_cli_say("           %s", d->spns[i]);
+    return kf_cli_emit(
+        cli, json_pack("{s:s++, s:s, s:s, s:s, s:s, s:i, s:o, s:I, s:b, s:b, s:o, s:o, s:s, s:s}",
+                       "account", acct->domain, "\\", acct->name, "name", acct->name, "domain",
+                       acct->domain, "dn", d->dn, "server", kf_dir_server(cli->dir), "kvno",
+                       d->kvno, "enctypes", kf_cli_enctypes_json(d->enctypes), "enctypes_mask",
+                       (json_int_t)d->enctypes, "disabled", d->disabled, "expired", d->expired,
+                       "spns", strv_json(d->spns, d->n_spns), "sites",
+                       strv_json(acct->sites, acct->n_sites), "origin",
+                       acct->adopted ? "adopted" : "created", "since", acct->created));
 }
 
 static int
@@ -393,14 +405,16 @@ KF_CMD(kf_cmd_account_remove)
         {NULL, 0, NULL, 0},
     };
     _cleanup_(kf_account_freep) struct kf_account *acct = NULL;
-    char object[64];
+    char object[64], dn[1100];
     bool del = false;
+    json_t *doc;
     kf_status rc;
     int r;
 
     if ((r = parse(cmd, argc, argv, opts, set_delete, &del)) >= 0 ||
         (r = positional(cmd, argc, argv, 1)) >= 0)
         return r;
+    kf_cli_object(cli, "account:%s", argv[optind]);
     if ((rc = account_arg(cli, argv[optind], &acct)) != KF_OK ||
         (del && (rc = kf_cli_dir(cli)) != KF_OK) ||
         (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
@@ -413,14 +427,18 @@ KF_CMD(kf_cmd_account_remove)
         (del && (rc = kf_dir_account_delete(cli->dir, acct->name, &cli->err)) != KF_OK) ||
         (rc = kf_store_commit(cli->store, &cli->err)) != KF_OK)
         return fail_rollback(cli, rc);
-    if (del)
-        printf("removed %s\\%s and deleted %s from the directory\n", acct->domain, acct->name,
-               acct->dn ? acct->dn : "its object");
-    else
-        printf("removed %s\\%s from krbfleet; the directory object %s stays (use "
-               "--delete-from-directory to delete it)\n",
-               acct->domain, acct->name, acct->dn ? acct->dn : "");
-    return 0;
+    doc = kf_cli_change_doc("removed", object);
+    if (del) {
+        kf_cli_say("removed %s\\%s and deleted %s from the directory", acct->domain, acct->name,
+                   acct->dn ? acct->dn : "its object");
+        snprintf(dn, sizeof(dn), "dn:%s", acct->dn ? acct->dn : "");
+        kf_cli_change_add(doc, "deleted", dn);
+    } else {
+        kf_cli_say("removed %s\\%s from krbfleet; the directory object %s stays (use "
+                   "--delete-from-directory to delete it)",
+                   acct->domain, acct->name, acct->dn ? acct->dn : "");
+    }
+    return kf_cli_emit(cli, doc);
 }
 
 /* ---- assignments ------------------------------------------------------ */
@@ -457,6 +475,7 @@ assignment_change(struct kf_cli *cli, const struct kf_command *cmd, int argc, ch
     struct assign_opts o = {0};
     char object[128];
     bool changed = false;
+    json_t *doc;
     kf_status rc;
     int r;
 
@@ -465,6 +484,7 @@ assignment_change(struct kf_cli *cli, const struct kf_command *cmd, int argc, ch
         return r;
     if (o.site == NULL || o.account == NULL)
         return kf_cli_usage(cmd, "--site and --account are required");
+    kf_cli_object(cli, "assignment:%s", o.site);
     if ((rc = account_arg(cli, o.account, &acct)) != KF_OK ||
         (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
@@ -475,17 +495,23 @@ assignment_change(struct kf_cli *cli, const struct kf_command *cmd, int argc, ch
     if (!changed) {
         /* nothing changed: nothing to audit, nothing to publish */
         kf_store_rollback(cli->store);
-        printf("site %s already uses %s\\%s; nothing changed\n", o.site, acct->domain,
-               acct->name);
-        return 0;
+        kf_cli_say("site %s already uses %s\\%s; nothing changed", o.site, acct->domain,
+                   acct->name);
+        doc = kf_cli_change_doc(NULL, NULL);
+        json_object_set_new(doc, "site", json_string(o.site));
+        json_object_set_new(doc, "account", json_pack("s++", acct->domain, "\\", acct->name));
+        return kf_cli_emit(cli, doc);
     }
     if ((rc = kf_store_audit(cli->store, object, acct->name, &cli->err)) != KF_OK ||
         (rc = kf_store_commit(cli->store, &cli->err)) != KF_OK)
         return fail_rollback(cli, rc);
-    printf("site %s uses %s\\%s; publish its SPNs with `krbfleet topology enable` (after "
-           "`krbfleet password set --account %s` on a first deployment)\n",
-           o.site, acct->domain, acct->name, acct->name);
-    return 0;
+    kf_cli_say("site %s uses %s\\%s; publish its SPNs with `krbfleet topology enable` (after "
+               "`krbfleet password set --account %s` on a first deployment)",
+               o.site, acct->domain, acct->name, acct->name);
+    doc = kf_cli_change_doc(create ? "added" : "changed", object);
+    json_object_set_new(doc, "site", json_string(o.site));
+    json_object_set_new(doc, "account", json_pack("s++", acct->domain, "\\", acct->name));
+    return kf_cli_emit(cli, doc);
 }
 
 KF_CMD(kf_cmd_assignment_new)
@@ -512,6 +538,7 @@ KF_CMD(kf_cmd_assignment_remove)
         return kf_cli_usage(cmd, "--site is required");
     if (o.account != NULL)
         return kf_cli_usage(cmd, "--account is not used here");
+    kf_cli_object(cli, "assignment:%s", o.site);
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
     snprintf(object, sizeof(object), "assignment:%s", o.site);
@@ -519,9 +546,9 @@ KF_CMD(kf_cmd_assignment_remove)
         (rc = kf_store_audit(cli->store, object, NULL, &cli->err)) != KF_OK ||
         (rc = kf_store_commit(cli->store, &cli->err)) != KF_OK)
         return fail_rollback(cli, rc);
-    printf("site %s has no Kerberos account now; `krbfleet topology enable` removes its SPNs\n",
-           o.site);
-    return 0;
+    kf_cli_say("site %s has no Kerberos account now; `krbfleet topology enable` removes its SPNs",
+               o.site);
+    return kf_cli_emit(cli, kf_cli_change_doc("removed", object));
 }
 
 KF_CMD(kf_cmd_assignment_get)
@@ -591,19 +618,22 @@ KF_CMD(kf_cmd_spn_list)
         (r = positional(cmd, argc, argv, 1)) >= 0)
         return r;
     /* Any computer account, managed or not, as setspn -L does. */
+    kf_cli_object(cli, "account:%s", argv[optind]);
     if (kf_account_name_parse(argv[optind], false, &an, &cli->err) != KF_OK)
-        return kf_cli_fail(cli, cli->err.code);
+        return kf_cli_bad_arg(cli);
     if ((rc = kf_cli_dir(cli)) != KF_OK ||
         (an.domain[0] && (rc = check_domain(cli, &an)) != KF_OK) ||
         (rc = kf_dir_account_get(cli->dir, an.name, &d, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
-    if (cli->json)
-        return kf_cli_print_json(json_pack("{s:s, s:s, s:o}", "account", an.name, "dn", d->dn,
-                                           "spns", strv_json(d->spns, d->n_spns)));
-    printf("Registered ServicePrincipalNames for %s:\n", d->dn);
-    for (size_t i = 0; i < d->n_spns; i++)
-        printf("\t%s\n", d->spns[i]);
-    return 0;
+    kf_cli_say("Registered ServicePrincipalNames for %s:", d->dn);
+    for (size_t i = 0; i < d->n_spns; i++) {
+        if (!cli->json)
+            fputc('\t', stdout); /* as setspn -L; the SPN itself escaped */
+        kf_cli_say("%s", d->spns[i]);
+    }
+    return kf_cli_emit(cli, json_pack("{s:s++, s:s, s:o}", "account", kf_dir_netbios(cli->dir),
+                                      "\\", an.name, "dn", d->dn, "spns",
+                                      strv_json(d->spns, d->n_spns)));
 }
 
 /* ---- topology enable / test ------------------------------------------- */
@@ -639,62 +669,63 @@ notes_json(const struct kf_spn_note *notes, size_t n)
 static int
 print_enable(struct kf_cli *cli, const struct kf_enable_result *res, bool dry_run, kf_status rc)
 {
-    const struct kf_spn_plan *plan = res->plan;
+    const struct kf_spn_plan *plan = res ? res->plan : NULL;
     size_t added = 0, removed = 0;
     unsigned long reads = 0, nwrites = 0;
+    json_t *writes = json_array(), *warnings = json_array(), *doc;
 
     kf_dir_counters(cli->dir, &reads, &nwrites);
     if (plan != NULL)
         kf_spn_plan_count(plan, &added, &removed);
-    if (cli->json) {
-        json_t *writes = json_array(), *warnings = json_array();
-        for (size_t w = 0; plan && w < plan->n_writes; w++)
-            json_array_append_new(
-                writes, json_pack("{s:s, s:o, s:o}", "object",
-                                  plan->writes[w].account ? plan->writes[w].account
-                                                          : plan->writes[w].dn,
-                                  "add", strv_json(plan->writes[w].add, plan->writes[w].n_add),
-                                  "remove", strv_json(plan->writes[w].del, plan->writes[w].n_del)));
-        for (size_t i = 0; i < res->n_warnings; i++)
-            json_array_append_new(warnings, json_string(res->warnings[i]));
-        kf_cli_print_json(json_pack(
-            "{s:b, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "dry_run", dry_run,
-            "result",
-            rc == KF_OK ? "ok" : rc == KF_ERR_CONFLICT ? "conflict" : "failed", "writes", writes,
-            "moves", notes_json(plan ? plan->moves : NULL, plan ? plan->n_moves : 0), "takeovers",
-            notes_json(plan ? plan->takeovers : NULL, plan ? plan->n_takeovers : 0), "conflicts",
-            notes_json(plan ? plan->conflicts : NULL, plan ? plan->n_conflicts : 0), "added",
-            (json_int_t)added, "removed", (json_int_t)removed, "ldap_reads", (json_int_t)reads,
-            "ldap_writes", (json_int_t)nwrites, "warnings", warnings));
-    } else if (plan != NULL) {
+    for (size_t w = 0; plan && w < plan->n_writes; w++)
+        json_array_append_new(
+            writes, json_pack("{s:s, s:o, s:o}", "object",
+                              plan->writes[w].account ? plan->writes[w].account
+                                                      : plan->writes[w].dn,
+                              "add", strv_json(plan->writes[w].add, plan->writes[w].n_add),
+                              "remove", strv_json(plan->writes[w].del, plan->writes[w].n_del)));
+    for (size_t i = 0; res && i < res->n_warnings; i++)
+        json_array_append_new(warnings, json_string(res->warnings[i]));
+    doc = json_pack("{s:b, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "dry_run", dry_run,
+                    "result",
+                    rc == KF_OK ? "ok" : rc == KF_ERR_CONFLICT ? "conflict" : "failed", "writes",
+                    writes, "moves", notes_json(plan ? plan->moves : NULL, plan ? plan->n_moves : 0),
+                    "takeovers",
+                    notes_json(plan ? plan->takeovers : NULL, plan ? plan->n_takeovers : 0),
+                    "conflicts",
+                    notes_json(plan ? plan->conflicts : NULL, plan ? plan->n_conflicts : 0),
+                    "added", (json_int_t)added, "removed", (json_int_t)removed, "ldap_reads",
+                    (json_int_t)reads, "ldap_writes", (json_int_t)nwrites, "warnings", warnings);
+    if (plan != NULL) {
         for (size_t i = 0; i < plan->n_conflicts; i++)
-            printf("conflict  %s is held by %s (wanted by %s)\n", plan->conflicts[i].spn,
-                   plan->conflicts[i].from, plan->conflicts[i].to);
+            kf_cli_say("conflict  %s is held by %s (wanted by %s)", plan->conflicts[i].spn,
+                       plan->conflicts[i].from, plan->conflicts[i].to);
         for (size_t w = 0; w < plan->n_writes; w++) {
             const struct kf_spn_write *wr = &plan->writes[w];
             const char *who = wr->account ? wr->account : wr->dn;
             for (size_t k = 0; k < wr->n_del; k++)
-                printf("%s  %s from %s\n", dry_run ? "would remove" : "removed", wr->del[k], who);
+                kf_cli_say("%s  %s from %s", dry_run ? "would remove" : "removed", wr->del[k],
+                           who);
             for (size_t k = 0; k < wr->n_add; k++)
-                printf("%s  %s to %s\n", dry_run ? "would add" : "added", wr->add[k], who);
+                kf_cli_say("%s  %s to %s", dry_run ? "would add" : "added", wr->add[k], who);
         }
         for (size_t i = 0; i < plan->n_moves; i++)
-            printf("%s  %s from %s to %s (its site changed account)\n",
-                   dry_run ? "would move" : "moved", plan->moves[i].spn, plan->moves[i].from,
-                   plan->moves[i].to);
+            kf_cli_say("%s  %s from %s to %s (its site changed account)",
+                       dry_run ? "would move" : "moved", plan->moves[i].spn, plan->moves[i].from,
+                       plan->moves[i].to);
         for (size_t i = 0; i < plan->n_takeovers; i++)
-            printf("%s  %s from %s to %s (--take-over)\n",
-                   dry_run ? "would take over" : "took over", plan->takeovers[i].spn,
-                   plan->takeovers[i].from, plan->takeovers[i].to);
+            kf_cli_say("%s  %s from %s to %s (--take-over)",
+                       dry_run ? "would take over" : "took over", plan->takeovers[i].spn,
+                       plan->takeovers[i].from, plan->takeovers[i].to);
         if (rc == KF_OK)
-            printf("%s: %zu SPN(s) added, %zu removed, %zu directory write(s)%s\n",
-                   dry_run ? "plan" : "enabled", added, removed,
-                   dry_run ? plan->n_writes : res->writes_done,
-                   plan->n_writes == 0 ? " - the directory already matches the topology" : "");
+            kf_cli_say("%s: %zu SPN(s) added, %zu removed, %zu directory write(s)%s",
+                       dry_run ? "plan" : "enabled", added, removed,
+                       dry_run ? plan->n_writes : res->writes_done,
+                       plan->n_writes == 0 ? " - the directory already matches the topology" : "");
     }
-    for (size_t i = 0; i < res->n_warnings; i++)
-        fprintf(stderr, "krbfleet: warning: %s\n", res->warnings[i]);
-    return rc == KF_OK ? 0 : kf_cli_fail(cli, rc);
+    for (size_t i = 0; res && i < res->n_warnings; i++)
+        kf_cli_warn("%s", res->warnings[i]);
+    return kf_cli_result(cli, doc, rc);
 }
 
 KF_CMD(kf_cmd_topology_enable)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "names.h"
 #include "diagnose.h"
 #include "htmlreport.h"
 #include "mem.h"
@@ -57,7 +58,7 @@ report_text(const struct kf_diag_report *r, bool failed)
     struct kf_table *t;
 
     for (size_t i = 0; i < r->n_facts; i++)
-        printf("%-10s %s\n", r->facts[i].name, r->facts[i].value);
+        kf_cli_say("%-10s %s", r->facts[i].name, r->facts[i].value);
     printf("\n");
     if (r->n_servers > 0) {
         const char *mh[16] = {"SERVER"};
@@ -95,8 +96,9 @@ report_text(const struct kf_diag_report *r, bool failed)
     if (t != NULL)
         kf_table_print(t, stdout);
     kf_table_free(t);
-    printf("%s: %s\n", r->title,
-           failed ? "problems found; run each fix above, then test again" : "all checks passed");
+    kf_cli_say("%s: %s", r->title,
+               failed ? "problems found; run each fix above, then test again"
+                      : "all checks passed");
 }
 
 static void
@@ -137,6 +139,7 @@ KF_CMD(kf_cmd_assignment_test)
         return kf_cli_usage(cmd, "--site is required");
     if (report != NULL && *report == '\0')
         return kf_cli_usage(cmd, "--report needs a file name");
+    kf_cli_object(cli, "site:%s", site);
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
     diag_opts(cli, &o);
@@ -151,7 +154,7 @@ KF_CMD(kf_cmd_assignment_test)
     } else {
         report_text(r, failed);
         if (report != NULL)
-            printf("report written to %s\n", report);
+            kf_cli_say("report written to %s", report);
     }
     return failed ? 1 : 0;
 }
@@ -178,6 +181,10 @@ KF_CMD(kf_cmd_doctor)
     }
     if (argc - optind != 1)
         return kf_cli_usage(cmd, argc - optind == 0 ? "the URL is missing" : "one URL, please");
+    kf_cli_object(cli, "url:%s", argv[optind]);
+    if (kf_url_check(argv[optind], &cli->err) != KF_OK ||
+        (address != NULL && kf_address_normalize(address, NULL, 0, &cli->err) != KF_OK))
+        return kf_cli_bad_arg(cli);
     if ((rc = kf_cli_config(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
     /* Store and directory are optional here: without them, the findings
@@ -187,7 +194,7 @@ KF_CMD(kf_cmd_doctor)
     if ((rc = kf_cli_store(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
     if (kf_cli_dir(cli) != KF_OK) {
-        fprintf(stderr, "krbfleet: note: %s; going on without the directory\n", cli->err.msg);
+        kf_cli_warn("%s; going on without the directory", cli->err.msg);
         kf_err_clear(&cli->err);
     }
     diag_opts(cli, &o);

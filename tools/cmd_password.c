@@ -22,21 +22,23 @@ print_result(struct kf_cli *cli, const struct kf_rotate_result *r, bool dry_run,
         for (size_t i = 0; r && i < r->n_servers; i++) {
             const struct kf_server_result *s = &r->servers[i];
             json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:s?, s:s?, s:s?, s:s?, s:I}",
+                arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:s?, s:s?, s:s?, s:s?, s:I}",
                                "server", s->server, "pool", s->pool, "site", s->site, "result",
-                               kf_server_state_name(s->state), "kvno", s->kvno, "published",
-                               s->published, "action", s->action, "login", s->login, "error",
-                               s->error, "fix", s->fix, "pruned", (json_int_t)s->pruned));
+                               kf_server_state_name(s->state), "kvno",
+                               kf_cli_int_or_null(s->kvno), "published", s->published, "action",
+                               s->action, "login", s->login, "error", s->error, "fix", s->fix,
+                               "pruned", (json_int_t)s->pruned));
         }
-        kf_cli_print_json(json_pack(
-            "{s:s, s:b, s:s?, s:s?, s:i, s:i, s:b, s:s?, s:o, s:s?}", "result",
-            rc == KF_OK ? "ok" : "failed", "dry_run", dry_run, "run", r ? r->run_id : NULL, "dc",
-            r ? r->dc : NULL, "old_kvno", r ? r->old_kvno : -1, "new_kvno", r ? r->new_kvno : -1,
-            "directory_changed", r ? r->directory_changed : false, "summary", r ? r->summary : NULL,
-            "servers", arr, "error", rc == KF_OK ? NULL : cli->err.msg));
-        if (rc != KF_OK)
-            fprintf(stderr, "krbfleet: %s\n", cli->err.msg);
-        return kf_status_exit_code(rc);
+        return kf_cli_result(
+            cli,
+            json_pack("{s:s, s:b, s:s?, s:s?, s:o, s:o, s:b, s:s?, s:o}", "result",
+                      rc == KF_OK ? "ok" : "failed", "dry_run", dry_run, "run",
+                      r ? r->run_id : NULL, "dc", r ? r->dc : NULL, "old_kvno",
+                      kf_cli_int_or_null(r ? r->old_kvno : -1), "new_kvno",
+                      kf_cli_int_or_null(r ? r->new_kvno : -1), "directory_changed",
+                      r ? r->directory_changed : false, "summary", r ? r->summary : NULL,
+                      "servers", arr),
+            rc);
     }
     if (r != NULL && r->n_servers > 0) {
         struct kf_table *t = kf_table_new(hdr);
@@ -137,13 +139,13 @@ KF_CMD(kf_cmd_password_set)
     if (from != NULL) {
         if (kf_fqdn_normalize(from, fromb, sizeof(fromb), &cli->err) != KF_OK ||
             kf_fqdn_normalize(to, tob, sizeof(tob), &cli->err) != KF_OK)
-            return kf_cli_fail(cli, cli->err.code);
+            return kf_cli_bad_arg(cli);
         if ((rc = kf_cli_dir(cli)) != KF_OK)
             return kf_cli_fail(cli, rc);
         rc = kf_rotate_copy(cli->store, cli->dir, fromb, tob, &o, &res, &cli->err);
     } else {
         if (kf_account_name_parse(account, false, &an, &cli->err) != KF_OK)
-            return kf_cli_fail(cli, cli->err.code);
+            return kf_cli_bad_arg(cli);
         o.account = an.name;
         if ((rc = kf_cli_dir(cli)) != KF_OK)
             return kf_cli_fail(cli, rc);

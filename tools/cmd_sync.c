@@ -12,7 +12,7 @@
 #include "table.h"
 
 static json_t *
-account_json(const struct kf_sync_account *a)
+account_json(const struct kf_sync_account *a, const char *domain)
 {
     const struct kf_rotate_result *r = a->r;
     json_t *arr = json_array();
@@ -21,14 +21,15 @@ account_json(const struct kf_sync_account *a)
         const struct kf_server_result *s = &r->servers[i];
         json_array_append_new(
             arr,
-            json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?, s:b, s:s?, s:s?, s:s?, s:I}", "server",
-                      s->server, "pool", s->pool, "site", s->site, "result", kf_server_state_name(s->state),
-                      "kvno", s->kvno, "action", s->action, "published", s->published, "login",
+            json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?, s:b, s:s?, s:s?, s:s?, s:I}", "server",
+                      s->server, "pool", s->pool, "site", s->site, "result",
+                      kf_server_state_name(s->state), "kvno", kf_cli_int_or_null(s->kvno), "action", s->action, "published", s->published, "login",
                       s->login, "error", s->error, "fix", s->fix, "pruned", (json_int_t)s->pruned));
     }
-    return json_pack("{s:s, s:s, s:s?, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}", "account",
-                     a->account, "result", a->status == KF_OK ? "ok" : "failed", "dc",
-                     r ? r->dc : NULL, "kvno", r ? r->new_kvno : -1, "checked_with", a->principal,
+    return json_pack("{s:s++, s:s, s:s?, s:o, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}", "account",
+                     domain, "\\", a->account, "result", a->status == KF_OK ? "ok" : "failed",
+                     "dc", r ? r->dc : NULL, "kvno", kf_cli_int_or_null(r ? r->new_kvno : -1),
+                     "checked_with", a->principal,
                      "source", a->source, "note", a->note, "error", a->error, "fix", a->fix,
                      "servers", arr);
 }
@@ -83,12 +84,10 @@ print_result(struct kf_cli *cli, const struct kf_sync_result *res, kf_status rc)
     if (cli->json) {
         json_t *arr = json_array();
         for (size_t i = 0; res && i < res->n; i++)
-            json_array_append_new(arr, account_json(&res->v[i]));
-        kf_cli_print_json(json_pack("{s:s, s:o, s:s?}", "result", rc == KF_OK ? "ok" : "failed",
-                                    "accounts", arr, "error", rc == KF_OK ? NULL : cli->err.msg));
-        if (rc != KF_OK)
-            fprintf(stderr, "krbfleet: %s\n", cli->err.msg);
-        return kf_status_exit_code(rc);
+            json_array_append_new(arr, account_json(&res->v[i], kf_dir_netbios(cli->dir)));
+        return kf_cli_result(
+            cli, json_pack("{s:s, s:o}", "result", rc == KF_OK ? "ok" : "failed", "accounts", arr),
+            rc);
     }
     for (size_t i = 0; res && i < res->n; i++) {
         if (i > 0)
@@ -127,7 +126,7 @@ KF_CMD(kf_cmd_sync)
         return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
     if (account != NULL) {
         if (kf_account_name_parse(account, false, &an, &cli->err) != KF_OK)
-            return kf_cli_fail(cli, cli->err.code);
+            return kf_cli_bad_arg(cli);
         o.account = an.name;
     }
     if ((rc = kf_cli_store(cli)) != KF_OK)

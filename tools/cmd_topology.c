@@ -122,16 +122,17 @@ KF_CMD(kf_cmd_site_add)
 
     if ((r = simple_args(cmd, argc, argv, NULL, 1, 1)) >= 0)
         return r;
+    kf_cli_object(cli, "site:%s", argv[optind]);
     if (kf_site_name_check(argv[optind], &cli->err) != KF_OK)
-        return kf_cli_fail(cli, cli->err.code);
+        return kf_cli_bad_arg(cli);
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
     snprintf(object, sizeof(object), "site:%s", argv[optind]);
     if ((rc = kf_store_site_add(cli->store, argv[optind], &cli->err)) != KF_OK ||
         (rc = commit_change(cli, object, NULL)) != KF_OK)
         return fail_rollback(cli, rc);
-    printf("added site %s\n", argv[optind]);
-    return 0;
+    kf_cli_say("added site %s", argv[optind]);
+    return kf_cli_emit(cli, kf_cli_change_doc("added", object));
 }
 
 KF_CMD(kf_cmd_site_list)
@@ -169,9 +170,28 @@ KF_CMD(kf_cmd_site_list)
     return 0;
 }
 
+/* Say and record that POOL went with its servers (INDENT before each line). */
+static void
+removed_pool(json_t *doc, const struct kf_pool *pool, const char *indent)
+{
+    char object[KF_FQDN_MAX + 8];
+
+    if (indent[0] != '\0') {
+        kf_cli_say("%sand its pool %s", indent, pool->fqdn);
+        snprintf(object, sizeof(object), "pool:%s", pool->fqdn);
+        kf_cli_change_add(doc, "removed", object);
+    }
+    for (size_t k = 0; k < pool->n_servers; k++) {
+        kf_cli_say("%s  and its server %s", indent, pool->servers[k].fqdn);
+        snprintf(object, sizeof(object), "server:%s", pool->servers[k].fqdn);
+        kf_cli_change_add(doc, "removed", object);
+    }
+}
+
 KF_CMD(kf_cmd_site_remove)
 {
     _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
+    json_t *doc;
     const struct kf_site *site;
     char object[128];
     bool force = false;
@@ -180,6 +200,7 @@ KF_CMD(kf_cmd_site_remove)
 
     if ((r = simple_args(cmd, argc, argv, &force, 1, 1)) >= 0)
         return r;
+    kf_cli_object(cli, "site:%s", argv[optind]);
     if ((rc = load(cli, &topo)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
     snprintf(object, sizeof(object), "site:%s", argv[optind]);
@@ -187,13 +208,12 @@ KF_CMD(kf_cmd_site_remove)
         (rc = commit_change(cli, object, NULL)) != KF_OK)
         return fail_rollback(cli, rc);
     site = find_site(topo, argv[optind]);
-    printf("removed site %s\n", site ? site->name : argv[optind]);
-    for (size_t j = 0; site && j < site->n_pools; j++) {
-        printf("  and its pool %s\n", site->pools[j].fqdn);
-        for (size_t k = 0; k < site->pools[j].n_servers; k++)
-            printf("    and its server %s\n", site->pools[j].servers[k].fqdn);
-    }
-    return 0;
+    snprintf(object, sizeof(object), "site:%s", site ? site->name : argv[optind]);
+    doc = kf_cli_change_doc("removed", object);
+    kf_cli_say("removed site %s", site ? site->name : argv[optind]);
+    for (size_t j = 0; site && j < site->n_pools; j++)
+        removed_pool(doc, &site->pools[j], "  ");
+    return kf_cli_emit(cli, doc);
 }
 
 /* ---- pool ------------------------------------------------------------- */
@@ -243,13 +263,14 @@ KF_CMD(kf_cmd_pool_add)
         free(webs);
         return (int)rc;
     }
+    kf_cli_object(cli, "pool:%s", argv[optind]);
     holder = kf_topology_add_site(scratch, site);
     if (holder == NULL)
         goto nomem;
     if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
         (url != NULL && kf_url_check(url, &cli->err) != KF_OK)) {
         free(webs);
-        return kf_cli_fail(cli, cli->err.code);
+        return kf_cli_bad_arg(cli);
     }
     if ((pool = kf_site_add_pool(holder, fqdn, url)) == NULL)
         goto nomem;
@@ -257,7 +278,7 @@ KF_CMD(kf_cmd_pool_add)
         char web[KF_FQDN_MAX + 1];
         if (kf_fqdn_normalize(webs[i], web, sizeof(web), &cli->err) != KF_OK) {
             free(webs);
-            return kf_cli_fail(cli, kf_err_prefix(&cli->err, "--web-fqdn"));
+            return kf_err_prefix(&cli->err, "--web-fqdn"), kf_cli_bad_arg(cli);
         }
         if (kf_pool_add_web_fqdn(pool, web) != 0)
             goto nomem;
@@ -270,8 +291,8 @@ KF_CMD(kf_cmd_pool_add)
     if ((rc = kf_store_pool_add(cli->store, site, pool, &cli->err)) != KF_OK ||
         (rc = commit_change(cli, object, NULL)) != KF_OK)
         return fail_rollback(cli, rc);
-    printf("added pool %s to site %s\n", fqdn, site);
-    return 0;
+    kf_cli_say("added pool %s to site %s", fqdn, site);
+    return kf_cli_emit(cli, kf_cli_change_doc("added", object));
 nomem:
     free(webs);
     return kf_cli_fail(cli, KF_ERR_NOMEM);
@@ -304,7 +325,7 @@ KF_CMD(kf_cmd_pool_set)
         if (c == 'w') {
             char *slot = buf + n_webs * (KF_FQDN_MAX + 1);
             if (kf_fqdn_normalize(optarg, slot, KF_FQDN_MAX + 1, &cli->err) != KF_OK)
-                return kf_cli_fail(cli, kf_err_prefix(&cli->err, "--web-fqdn"));
+                return kf_err_prefix(&cli->err, "--web-fqdn"), kf_cli_bad_arg(cli);
             webs[n_webs++] = slot;
             set_webs = true;
         } else if (c == 'W') {
@@ -326,20 +347,22 @@ KF_CMD(kf_cmd_pool_set)
     if (!set_webs && !no_webs && !set_probe && !default_probe)
         return kf_cli_usage(cmd, "nothing to change: give --web-fqdn, --no-web-fqdns, --probe-url "
                                  "or --default-probe-url");
+    kf_cli_object(cli, "pool:%s", argv[optind]);
     if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
         (url != NULL && kf_url_check(url, &cli->err) != KF_OK))
-        return kf_cli_fail(cli, cli->err.code);
+        return kf_cli_bad_arg(cli);
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
     snprintf(object, sizeof(object), "pool:%s", fqdn);
+    kf_cli_object(cli, "%s", object);
     if ((rc = kf_store_pool_update(cli->store, fqdn, (const char *const *)webs, n_webs,
                                    set_webs || no_webs, url, set_probe || default_probe,
                                    &cli->err)) != KF_OK ||
         (rc = commit_change(cli, object, NULL)) != KF_OK)
         return fail_rollback(cli, rc);
-    printf("changed pool %s%s\n", fqdn,
-           set_webs || no_webs ? "; publish its SPNs with `krbfleet topology enable`" : "");
-    return 0;
+    kf_cli_say("changed pool %s%s", fqdn,
+               set_webs || no_webs ? "; publish its SPNs with `krbfleet topology enable`" : "");
+    return kf_cli_emit(cli, kf_cli_change_doc("changed", object));
 }
 
 static json_t *
@@ -372,11 +395,10 @@ KF_CMD(kf_cmd_pool_list)
         for (size_t j = 0; j < site->n_pools; j++) {
             const struct kf_pool *p = &site->pools[j];
             char servers[24], webs[1024] = "", url[KF_FQDN_MAX + 16];
-            json_t *jp = json_pack("{s:s, s:s, s:o, s:I}", "fqdn", p->fqdn, "site", site->name,
-                                   "web_fqdns", web_fqdns_json(p), "servers",
-                                   (json_int_t)p->n_servers);
-            if (p->probe_url != NULL)
-                json_object_set_new(jp, "probe_url", json_string(p->probe_url));
+            /* probe_url null: the default, https://FQDN/ */
+            json_t *jp = json_pack("{s:s, s:s, s:o, s:s?, s:I}", "fqdn", p->fqdn, "site",
+                                   site->name, "web_fqdns", web_fqdns_json(p), "probe_url",
+                                   p->probe_url, "servers", (json_int_t)p->n_servers);
             json_array_append_new(arr, jp);
             snprintf(servers, sizeof(servers), "%zu", p->n_servers);
             for (size_t k = 0; k < p->n_web_fqdns; k++) {
@@ -405,24 +427,27 @@ KF_CMD(kf_cmd_pool_remove)
     const struct kf_pool *pool;
     char fqdn[KF_FQDN_MAX + 1], object[KF_FQDN_MAX + 8];
     bool force = false;
+    json_t *doc;
     kf_status rc;
     int r;
 
     if ((r = simple_args(cmd, argc, argv, &force, 1, 1)) >= 0)
         return r;
+    kf_cli_object(cli, "pool:%s", argv[optind]);
     if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK)
-        return kf_cli_fail(cli, cli->err.code);
+        return kf_cli_bad_arg(cli);
     if ((rc = load(cli, &topo)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
     snprintf(object, sizeof(object), "pool:%s", fqdn);
     if ((rc = kf_store_pool_remove(cli->store, fqdn, force, &cli->err)) != KF_OK ||
         (rc = commit_change(cli, object, NULL)) != KF_OK)
         return fail_rollback(cli, rc);
-    printf("removed pool %s\n", fqdn);
+    kf_cli_say("removed pool %s", fqdn);
+    doc = kf_cli_change_doc("removed", object);
     pool = find_pool(topo, fqdn, NULL);
-    for (size_t k = 0; pool && k < pool->n_servers; k++)
-        printf("  and its server %s\n", pool->servers[k].fqdn);
-    return 0;
+    if (pool != NULL)
+        removed_pool(doc, pool, "");
+    return kf_cli_emit(cli, doc);
 }
 
 /* ---- server ----------------------------------------------------------- */
@@ -458,11 +483,12 @@ KF_CMD(kf_cmd_server_add)
         return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind + 1]);
     if (pool_arg == NULL)
         return kf_cli_usage(cmd, "--pool is required");
+    kf_cli_object(cli, "server:%s", argv[optind]);
     if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
         kf_fqdn_normalize(pool_arg, pool, sizeof(pool), &cli->err) != KF_OK ||
         (addr_arg && kf_address_normalize(addr_arg, addr, sizeof(addr), &cli->err) != KF_OK) ||
         (port_arg && kf_port_parse(port_arg, &srv.agent_port, &cli->err) != KF_OK))
-        return kf_cli_fail(cli, cli->err.code);
+        return kf_cli_bad_arg(cli);
     srv.fqdn = fqdn;
     srv.address = addr_arg ? addr : NULL;
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
@@ -471,8 +497,8 @@ KF_CMD(kf_cmd_server_add)
     if ((rc = kf_store_server_add(cli->store, pool, &srv, &cli->err)) != KF_OK ||
         (rc = commit_change(cli, object, NULL)) != KF_OK)
         return fail_rollback(cli, rc);
-    printf("added server %s to pool %s\n", fqdn, pool);
-    return 0;
+    kf_cli_say("added server %s to pool %s", fqdn, pool);
+    return kf_cli_emit(cli, kf_cli_change_doc("added", object));
 }
 
 /* One row per server, for `server list` and `service list`. */
@@ -522,12 +548,10 @@ list_servers(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **
                 } else {
                     const char *row[] = {s->fqdn, p->fqdn, site, s->address,
                                          s->agent_port ? port : NULL};
-                    js = json_pack("{s:s, s:s, s:s}", "fqdn", s->fqdn, "pool", p->fqdn, "site",
-                                   site);
-                    if (js && s->address)
-                        json_object_set_new(js, "address", json_string(s->address));
-                    if (js && s->agent_port)
-                        json_object_set_new(js, "agent_port", json_integer(s->agent_port));
+                    /* null: resolve the FQDN / the [agent] port */
+                    js = json_pack("{s:s, s:s, s:s, s:s?, s:o}", "fqdn", s->fqdn, "pool", p->fqdn,
+                                   "site", site, "address", s->address, "agent_port",
+                                   s->agent_port ? json_integer(s->agent_port) : json_null());
                     bad = kf_table_add(t, row);
                 }
                 if (bad || json_array_append_new(arr, js) != 0) {
@@ -561,16 +585,17 @@ KF_CMD(kf_cmd_server_remove)
 
     if ((r = simple_args(cmd, argc, argv, NULL, 1, 1)) >= 0)
         return r;
+    kf_cli_object(cli, "server:%s", argv[optind]);
     if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK)
-        return kf_cli_fail(cli, cli->err.code);
+        return kf_cli_bad_arg(cli);
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
     snprintf(object, sizeof(object), "server:%s", fqdn);
     if ((rc = kf_store_server_remove(cli->store, fqdn, &cli->err)) != KF_OK ||
         (rc = commit_change(cli, object, NULL)) != KF_OK)
         return fail_rollback(cli, rc);
-    printf("removed server %s\n", fqdn);
-    return 0;
+    kf_cli_say("removed server %s", fqdn);
+    return kf_cli_emit(cli, kf_cli_change_doc("removed", object));
 }
 
 /* ---- topology import / export ----------------------------------------- */
@@ -582,9 +607,40 @@ print_diff(const struct kf_topo_diff *d)
 {
     for (size_t i = 0; i < d->n; i++) {
         const struct kf_topo_change *c = &d->changes[i];
-        printf(c->op == KF_TOPO_CHANGED ? "%c %s %s: %s\n" : "%c %s %s (%s)\n", (char)c->op,
-               c->kind, c->name, c->detail);
+        if (c->op == KF_TOPO_CHANGED)
+            kf_cli_say("%c %s %s: %s", (char)c->op, c->kind, c->name, c->detail);
+        else
+            kf_cli_say("%c %s %s (%s)", (char)c->op, c->kind, c->name, c->detail);
     }
+}
+
+/* What an import does (or would do, DRY_RUN) as JSON: the difference as
+ * changes ("site:NAME", "web_fqdn:NAME", ...), the counts of the new
+ * topology, and what in use it removes (--force) or would remove. */
+static json_t *
+import_json(const struct kf_topo_diff *d, const struct kf_topology *topo, size_t n_pools,
+            char **lost, size_t n_lost, bool dry_run)
+{
+    json_t *doc = json_pack("{s:b, s:[], s:I, s:I, s:I, s:[]}", "dry_run", dry_run, "changes",
+                            "sites", (json_int_t)topo->n_sites, "pools", (json_int_t)n_pools,
+                            "servers", (json_int_t)kf_topology_count_servers(topo), "in_use");
+    json_t *changes = doc ? json_object_get(doc, "changes") : NULL;
+    json_t *in_use = doc ? json_object_get(doc, "in_use") : NULL;
+
+    for (size_t i = 0; changes && i < d->n; i++) {
+        const struct kf_topo_change *c = &d->changes[i];
+        char object[KF_FQDN_MAX + 32];
+        snprintf(object, sizeof(object), "%s:%s",
+                 strcmp(c->kind, "web FQDN") == 0 ? "web_fqdn" : c->kind, c->name);
+        json_array_append_new(changes, json_pack("{s:s, s:s, s:s?}", "action",
+                                                  c->op == KF_TOPO_ADDED     ? "added"
+                                                  : c->op == KF_TOPO_REMOVED ? "removed"
+                                                                             : "changed",
+                                                  "object", object, "detail", c->detail));
+    }
+    for (size_t i = 0; in_use && i < n_lost; i++)
+        json_array_append_new(in_use, json_string(lost[i]));
+    return doc;
 }
 
 KF_CMD(kf_cmd_topology_import)
@@ -602,6 +658,7 @@ KF_CMD(kf_cmd_topology_import)
     char detail[160];
     bool force = false, dry_run = false;
     size_t len, n_pools = 0, n_lost = 0;
+    json_t *doc;
     kf_status rc;
     int c;
 
@@ -616,6 +673,7 @@ KF_CMD(kf_cmd_topology_import)
     if (argc - optind != 1)
         return argc - optind == 0 ? kf_cli_usage(cmd, "missing argument")
                                   : kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind + 1]);
+    kf_cli_object(cli, "file:%s", argv[optind]);
     if ((rc = kf_cli_read_file(argv[optind], KF_TOPOLOGY_MAX_BYTES, &data, &len, &cli->err)) !=
         KF_OK)
         return kf_cli_fail(cli, rc);
@@ -644,15 +702,16 @@ KF_CMD(kf_cmd_topology_import)
         return fail_rollback(cli, rc);
     }
     if (dry_run) {
+        doc = import_json(diff, topo, n_pools, lost, n_lost, true);
         print_diff(diff);
         for (size_t i = 0; i < n_lost; i++)
-            printf("! would remove %s%s\n", lost[i], force ? "" : " - refused without --force");
-        printf("dry run: %zu change(s) to %s; nothing was changed\n", diff->n,
-               cli->store != NULL ? "the store" : "a new store");
+            kf_cli_say("! would remove %s%s", lost[i], force ? "" : " - refused without --force");
+        kf_cli_say("dry run: %zu change(s) to %s; nothing was changed", diff->n,
+                   cli->store != NULL ? "the store" : "a new store");
         kf_strv_free(lost, n_lost);
         if (cli->store != NULL)
             kf_store_rollback(cli->store);
-        return 0;
+        return kf_cli_emit(cli, doc);
     }
     if (n_lost > 0 && !force) {
         for (size_t i = 0; i < n_lost; i++)
@@ -675,19 +734,21 @@ KF_CMD(kf_cmd_topology_import)
         kf_strv_free(lost, n_lost);
         return fail_rollback(cli, rc);
     }
+    doc = import_json(diff, topo, n_pools, lost, n_lost, false);
     for (size_t i = 0; i < n_lost; i++)
-        printf("removed (--force) %s\n", lost[i]);
+        kf_cli_say("removed (--force) %s", lost[i]);
     kf_strv_free(lost, n_lost);
-    printf("imported %s\n", detail);
+    kf_cli_say("imported %s", detail);
     if (n_lost > 0)
-        printf("run `krbfleet topology enable` to withdraw the SPNs of what was removed\n");
-    return 0;
+        kf_cli_say("run `krbfleet topology enable` to withdraw the SPNs of what was removed");
+    return kf_cli_emit(cli, doc);
 }
 
 KF_CMD(kf_cmd_topology_export)
 {
     _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
     _cleanup_free_ char *text = NULL;
+    char object[4200];
     kf_status rc;
     int r;
 
@@ -703,8 +764,10 @@ KF_CMD(kf_cmd_topology_export)
         if ((rc = kf_file_replace(argv[optind], text, strlen(text), 0644,
                                   "the topology document", &cli->err)) != KF_OK)
             return kf_cli_fail(cli, rc);
-        return 0;
+        snprintf(object, sizeof(object), "file:%s", argv[optind]);
+        return kf_cli_emit(cli, kf_cli_change_doc("written", object));
     }
+    /* the document itself is the output, --json or not */
     if (fputs(text, stdout) == EOF || fflush(stdout) != 0) {
         kf_err_set(&cli->err, KF_ERR_IO, "cannot write standard output: %s", strerror(errno));
         return kf_cli_fail(cli, KF_ERR_IO);

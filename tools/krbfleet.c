@@ -339,8 +339,7 @@ help_command(int argc, char **argv)
         /* "help site": every command of that group */
         if (list_group(stdout, argv[0]) > 0)
             return 0;
-        fprintf(stderr, "krbfleet: no command \"%s\"; try 'krbfleet help'\n", argv[0]);
-        return 2;
+        return kf_cli_usage_global("no command \"%s\"; try 'krbfleet help'", argv[0]);
     }
     kf_cli_help(cmd);
     return 0;
@@ -388,12 +387,10 @@ take_globals(struct kf_cli *cli, int *argc, char **argv, bool *help, bool *versi
         } else if (i + 1 < *argc) {
             val = argv[++i];
         } else {
-            fprintf(stderr, "krbfleet: option '%s' needs a value\n", a);
-            return 2;
+            return kf_cli_usage_global("option '%s' needs a value", a);
         }
         if (*val == '\0') {
-            fprintf(stderr, "krbfleet: option '%.8s' needs a non-empty value\n", a);
-            return 2;
+            return kf_cli_usage_global("option '%.8s' needs a non-empty value", a);
         }
         *dest = val;
     }
@@ -441,12 +438,21 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     argc--;
     argv++;
+    /* --json first, wherever it stands: even an error in the global
+     * options is then one JSON document. */
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            kf_cli_set_json(true);
     if ((rc = take_globals(&cli, &argc, argv, &help, &version)) != 0)
         return rc;
     if (version) {
+        if (cli.json)
+            return kf_cli_print_json(json_pack("{s:s}", "version", KF_VERSION));
         printf("krbfleet %s\n", KF_VERSION);
         return 0;
     }
+    if (argc == 0 && !help && cli.json)
+        return kf_cli_usage_global("no command given; try 'krbfleet help'");
     if (argc == 0) {
         usage_all(help ? stdout : stderr);
         return help ? 0 : 2;
@@ -470,13 +476,13 @@ main(int argc, char **argv)
             return help_command(argc, argv);
         /* "krbfleet site" or "krbfleet site frob": the group's commands */
         if (argc == 1 && list_group(NULL, argv[0]) > 0) {
-            fprintf(stderr, "krbfleet: \"%s\" needs a subcommand, one of:\n", argv[0]);
+            kf_cli_usage_global("\"%s\" needs a subcommand, one of:", argv[0]);
             list_group(stderr, argv[0]);
             return 2;
         }
-        fprintf(stderr, "krbfleet: unknown command \"%s%s%s\"; try 'krbfleet help'\n", argv[0],
-                argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
-        if (list_group(NULL, argv[0]) > 0) {
+        kf_cli_usage_global("unknown command \"%s%s%s\"; try 'krbfleet help'", argv[0],
+                            argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+        if (list_group(NULL, argv[0]) > 0) { /* argv[0] names a group: safe to show */
             fprintf(stderr, "The \"%s\" commands are:\n", argv[0]);
             list_group(stderr, argv[0]);
         }

@@ -76,6 +76,17 @@ expect_out() {
   if grep -qF -- "$2" "$T/out"; then ok "$1"; else not_ok "$1 (stdout: $(head -c 400 "$T/out"))"; fi
 }
 
+# json_valid DEF: $T/out is exactly one JSON document valid for DEF (a
+# command name with '_' for spaces) in docs/krbfleet-output.schema.json, or an
+# error document - the --json contract of docs/json.md.
+KF_SCHEMA="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)/docs/krbfleet-output.schema.json"
+json_valid() {
+  local why
+  if why=$(python3 "$(dirname "${BASH_SOURCE[0]}")/json_check.py" "$KF_SCHEMA" "$1" "$T/out" 2>&1)
+  then ok "--json output of ${1//_/ } matches its schema"
+  else not_ok "--json output of ${1//_/ } matches its schema: $why"; fi
+}
+
 finish() {
   echo "$((N - FAILED)) passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]

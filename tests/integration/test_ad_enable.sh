@@ -25,9 +25,9 @@ samba-tool computer create handmade -s "$LAB_SMB_CONF" >/dev/null 2>&1
 expect_fail 1 'handmade' kf account new 'LAB\handmade'
 expect_fail 1 "create computer objects in CN=Computers,$BASE" env KRB5CCNAME="$LAB_USER_CCACHE" "$KRBFLEET" account new 'LAB\kerbauth3'
 expect_fail 1 'is not the directory' kf account new 'CONTOSO\kerbauth3'
-expect_fail 1 'write the account as DOMAIN\name' kf account new kerbauth3
-expect_fail 1 'not a valid account name' kf account new 'LAB\bad name'
-expect_fail 1 'DES' kf account new 'LAB\kerbauth3' --enctypes des-cbc-crc
+expect_fail 2 'write the account as DOMAIN\name' kf account new kerbauth3
+expect_fail 2 'not a valid account name' kf account new 'LAB\bad name'
+expect_fail 2 'DES' kf account new 'LAB\kerbauth3' --enctypes des-cbc-crc
 expect_fail 2 "option '--frob' is unknown" kf account new 'LAB\kerbauth3' --frob
 run_ok "account adopt a hand-made account" kf account adopt 'LAB\handmade'
 run_ok "account list" kf account list

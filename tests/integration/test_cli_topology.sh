@@ -51,13 +51,13 @@ run_ok "service list --webserver" kf service list --webserver
 expect_out "service list names the service" "WebServer:web.redmond.example.com  fe01.redmond.example.com  web.redmond.example.com  redmond"
 
 run_ok "server list --json" kf server list --json
-if jq -e '.servers | length == 3 and .[0].agent_port == 7391 and (.[1] | has("agent_port") | not)' "$T/out" >/dev/null
+if jq -e '.servers | length == 3 and .[0].agent_port == 7391 and .[1].agent_port == null and .[2].address == null' "$T/out" >/dev/null
 then ok "server list --json schema"; else not_ok "server list --json schema: $(cat "$T/out")"; fi
 run_ok "site list --json (global option first)" kf --json site list
 if jq -e '.sites[0] == {"name":"redmond","pools":1,"servers":2}' "$T/out" >/dev/null
 then ok "site list --json schema"; else not_ok "site list --json schema: $(cat "$T/out")"; fi
 run_ok "pool list --json" kf pool list --json
-if jq -e '.pools[0].web_fqdns == ["lb.redmond.example.com","ext.example.com"] and .pools[1].web_fqdns == [] and (.pools[1] | has("probe_url") | not)' "$T/out" >/dev/null
+if jq -e '.pools[0].web_fqdns == ["lb.redmond.example.com","ext.example.com"] and .pools[1].web_fqdns == [] and .pools[1].probe_url == null' "$T/out" >/dev/null
 then ok "pool list --json schema"; else not_ok "pool list --json schema: $(cat "$T/out")"; fi
 run_ok "service list --json" kf service list --webserver --json
 if jq -e '.services | length == 3 and .[2].identity == "WebServer:web.dublin.example.com"' "$T/out" >/dev/null
@@ -70,36 +70,36 @@ if jq -e '.pools[0].web_fqdns == ["lb2.redmond.example.com"] and .pools[0].probe
 then ok "pool set changed only the web FQDNs"; else not_ok "pool set: $(cat "$T/out")"; fi
 run_ok "pool set --default-probe-url --no-web-fqdns" kf pool set web.redmond.example.com --default-probe-url --no-web-fqdns
 run_ok "pool list again" kf pool list --json
-if jq -e '.pools[0].web_fqdns == [] and (.pools[0] | has("probe_url") | not)' "$T/out" >/dev/null
+if jq -e '.pools[0].web_fqdns == [] and .pools[0].probe_url == null' "$T/out" >/dev/null
 then ok "pool set cleared both"; else not_ok "pool set: $(cat "$T/out")"; fi
 run_ok "pool set back" kf pool set web.redmond.example.com --web-fqdn lb.redmond.example.com --web-fqdn ext.example.com --probe-url https://web.redmond.example.com/login
 expect_fail 2 'nothing to change' kf pool set web.redmond.example.com
 expect_fail 2 'exclude each other' kf pool set web.redmond.example.com --web-fqdn a.example.com --no-web-fqdns
 expect_fail 1 'pool "nosuch.example.com" does not exist' kf pool set nosuch.example.com --no-web-fqdns
 expect_fail 1 '"web.dublin.example.com" is already the FQDN of pool "web.dublin.example.com"' kf pool set web.redmond.example.com --web-fqdn web.dublin.example.com
-expect_fail 1 'is not a valid probe URL' kf pool set web.redmond.example.com --probe-url gopher://x/
+expect_fail 2 'is not a valid probe URL' kf pool set web.redmond.example.com --probe-url gopher://x/
 
 # -- bad input: message, exit status, store unchanged -------------------------
 expect_fail 1 'site "REDMOND" exists already' kf site add REDMOND
-expect_fail 1 '"bad site/name" is not a valid site name' kf site add "bad site/name"
+expect_fail 2 '"bad site/name" is not a valid site name' kf site add "bad site/name"
 expect_fail 2 'missing argument' kf site add
 expect_fail 2 'unexpected argument "b"' kf site add a b
 expect_fail 2 "option '--frobnicate' is unknown" kf site add x --frobnicate
 expect_fail 2 'unknown command "site frob"' kf site frob
 expect_fail 2 '--site is required' kf pool add web.x.example.com
-expect_fail 1 '"bad_name..x" is not a valid DNS name' kf pool add bad_name..x --site redmond
+expect_fail 2 '"bad_name..x" is not a valid DNS name' kf pool add bad_name..x --site redmond
 expect_fail 1 'site "nowhere" does not exist' kf pool add web.x.example.com --site nowhere
 expect_fail 1 '"web.redmond.example.com" is already the FQDN of pool "web.redmond.example.com"' kf pool add web.redmond.example.com --site dublin
 expect_fail 1 '"lb.redmond.example.com" is already a web FQDN of pool "web.redmond.example.com"' kf pool add lb.redmond.example.com --site dublin
 expect_fail 1 '"web.dublin.example.com" is already the FQDN of pool "web.dublin.example.com"' kf pool add web.y.example.com --site dublin --web-fqdn web.dublin.example.com
 expect_fail 1 'is the pool'"'"'s own FQDN' kf pool add web.z.example.com --site dublin --web-fqdn WEB.z.example.com
 expect_fail 1 'is listed twice' kf pool add web.z.example.com --site dublin --web-fqdn a.example.com --web-fqdn a.example.com
-expect_fail 1 'is not a valid probe URL' kf pool add web.z.example.com --site dublin --probe-url ftp://web.z.example.com/
-expect_fail 1 '--web-fqdn: "-lb.example.com" is not a valid DNS name' kf pool add web.z.example.com --site dublin --web-fqdn -lb.example.com
+expect_fail 2 'is not a valid probe URL' kf pool add web.z.example.com --site dublin --probe-url ftp://web.z.example.com/
+expect_fail 2 '--web-fqdn: "-lb.example.com" is not a valid DNS name' kf pool add web.z.example.com --site dublin --web-fqdn -lb.example.com
 expect_fail 2 '--pool is required' kf server add fe09.example.com
-expect_fail 1 '"300.1.1.1" is not a valid IPv4 or IPv6 address' kf server add fe09.example.com --pool web.dublin.example.com --address 300.1.1.1
-expect_fail 1 '"0" is not a valid port (1-65535)' kf server add fe09.example.com --pool web.dublin.example.com --agent-port 0
-expect_fail 1 '"70000" is not a valid port (1-65535)' kf server add fe09.example.com --pool web.dublin.example.com --agent-port 70000
+expect_fail 2 '"300.1.1.1" is not a valid IPv4 or IPv6 address' kf server add fe09.example.com --pool web.dublin.example.com --address 300.1.1.1
+expect_fail 2 '"0" is not a valid port (1-65535)' kf server add fe09.example.com --pool web.dublin.example.com --agent-port 0
+expect_fail 2 '"70000" is not a valid port (1-65535)' kf server add fe09.example.com --pool web.dublin.example.com --agent-port 70000
 expect_fail 1 'pool "web.nowhere.example.com" does not exist' kf server add fe09.example.com --pool web.nowhere.example.com
 expect_fail 1 '"fe01.redmond.example.com" is already the FQDN of a server of pool "web.redmond.example.com"' kf server add FE01.redmond.example.com --pool web.dublin.example.com
 expect_fail 1 '"web.redmond.example.com" is already the FQDN of pool "web.redmond.example.com"' kf server add web.redmond.example.com --pool web.dublin.example.com
@@ -304,6 +304,138 @@ printf '[store]\npaht = /x.db\n' >"$T/bad3.conf"
 expect_fail 1 "bad3.conf:2: unknown key 'paht' in section [store]; did you mean 'path'?" kf --config "$T/bad3.conf" site list
 expect_fail 1 "$T/missing.conf" kf --config "$T/missing.conf" site list
 expect_fail 1 "$T/missing.conf" env KRBFLEET_CONFIG="$T/missing.conf" "$KRBFLEET" site list
+
+# -- output an attacker cannot shape (issue 14) -----------------------------------
+# Control characters and bidi overrides in echoed input are shown escaped,
+# never raw; names and probe URLs refuse them.
+no_raw() { # no_raw "what" FILE...: no ESC, CR or U+202E in FILE
+  local what=$1; shift
+  if LC_ALL=C grep -q $'\e\|\r\|\xe2\x80\xae' "$@"; then not_ok "$what: a raw control character got out"
+  else ok "$what: nothing raw"; fi
+}
+expect_fail 2 'site name "evil\x1b[2J" contains a control character (\x1b at byte 5)' kf site add $'evil\e[2J'
+no_raw "site add ESC" "$T/err" "$T/out"
+expect_fail 2 'name "web\u202elpt.example.com" contains a control or bidi character (\u202e at byte 4)' \
+  kf pool add $'web\u202elpt.example.com' --site dublin
+expect_fail 2 'probe URL "https://web.q.example.com/\x0d" contains a control character' \
+  kf pool add web.q.example.com --site dublin --probe-url $'https://web.q.example.com/\r'
+expect_fail 2 'probe URL "https://web.q.example.com/\u202etxt" contains a control or bidi' \
+  kf pool add web.q.example.com --site dublin --probe-url $'https://web.q.example.com/\u202etxt'
+expect_fail 2 'account name "LAB\x\x1b" contains a control character' kf assignment new --site dublin --account $'LAB\\x\e'
+expect_fail 2 'unknown command "site \x1b]0;pwned\x07"' kf site $'\e]0;pwned\a'
+no_raw "unknown command" "$T/err"
+expect_fail 2 "option '--\x1b[8m' is unknown" kf site add x $'--\e[8m'
+no_raw "unknown option" "$T/err"
+# a store written by something else: tables escape what they show
+cp "$KRBFLEET_STORE" "$T/tampered.db"
+sqlite3 "$T/tampered.db" "UPDATE site SET name = 'dub' || char(27) || '[31m' || char(8238) || 'lin' WHERE name = 'dublin'"
+run_ok "site list of a tampered store" kf --store "$T/tampered.db" site list
+expect_out "table shows ESC and U+202E escaped" 'dub\x1b[31m\u202elin'
+no_raw "site list table" "$T/out"
+run_ok "assignment get of a tampered store" kf --store "$T/tampered.db" assignment get
+expect_out "every table escapes" 'dub\x1b[31m\u202elin'
+no_raw "assignment get table" "$T/out"
+
+# -- malformed values on the command line exit 2; every failure with --json is
+#    one {"error": ...} document on stdout, the message still on stderr -------
+expect_fail 2 '"x1" is not a valid port' kf server add fe09.example.com --pool web.dublin.example.com --agent-port x1
+expect_fail 2 '"7390x" is not a valid port' kf server add fe09.example.com --pool web.dublin.example.com --agent-port 7390x
+expect_fail 2 'must be a number from 1 to 4096' kf password set --account x --concurrency many
+json_err() { # json_err CODE "message substring": $T/out is exactly one error document
+  if jq -e --arg c "$1" --arg m "$2" '(keys == ["error"]) and .error.code == $c and (.error.message | contains($m)) and (.error | has("object"))' "$T/out" >/dev/null &&
+     [ "$(jq -s length "$T/out")" = 1 ]
+  then ok "--json error document: $1"; else not_ok "--json error $1: $(head -c 400 "$T/out")"; fi
+}
+expect_fail 1 'site "nowhere" does not exist' kf --json pool add web.x.example.com --site nowhere
+json_err not_found 'site "nowhere" does not exist'
+expect_fail 1 'site "DUBLIN" exists already' kf site add DUBLIN --json
+json_err exists 'exists already'
+if jq -e '.error.object == "site:DUBLIN"' "$T/out" >/dev/null; then ok "error names its object"
+else not_ok "error object: $(cat "$T/out")"; fi
+expect_fail 2 "option '--frobnicate' is unknown" kf --json site add x --frobnicate
+json_err usage "option '--frobnicate' is unknown"
+expect_fail 2 'unknown command "site frob"' kf site frob --json
+json_err usage 'unknown command'
+expect_fail 2 '"0" is not a valid port' kf --json server add fe09.example.com --pool web.dublin.example.com --agent-port 0
+json_err usage '"0" is not a valid port'
+expect_fail 2 'contains a control character' kf --json site add $'a\eb'
+json_err usage 'site name "a\x1bb" contains a control character'
+expect_fail 2 "needs a value" kf site list --json --store
+json_err usage "needs a value"
+expect_fail 1 "bad.conf:4:" kf --json --config "$T/bad.conf" site list
+json_err config "bad.conf:4:"
+expect_fail 1 'cannot open' kf --json topology import "$T/does-not-exist.json"
+json_err io 'cannot open'
+
+# -- every command's --json output against docs/krbfleet-output.schema.json -----
+# One document on stdout, success or failure; changes say what they did.
+export KRBFLEET_STORE="$T/json.db"
+jrun() { # jrun DEF CMD...: run CMD --json (exit 0), validate its output as DEF
+  local def=$1; shift
+  run_ok "$* --json" kf --json "$@"
+  json_valid "$def"
+}
+jrun site_add site add jsite
+if jq -e '.changes == [{"action":"added","object":"site:jsite"}]' "$T/out" >/dev/null
+then ok "site add --json says what it added"; else not_ok "site add --json: $(cat "$T/out")"; fi
+jrun pool_add pool add web.jsite.example.com --site jsite --web-fqdn lb.jsite.example.com
+jrun pool_set pool set web.jsite.example.com --probe-url https://web.jsite.example.com/x
+jrun server_add server add fe01.jsite.example.com --pool web.jsite.example.com --agent-port 7391
+jrun server_add server add fe02.jsite.example.com --pool web.jsite.example.com --address 192.0.2.7
+jrun site_list site list
+jrun pool_list pool list
+jrun server_list server list
+if jq -e '.servers == [{"fqdn":"fe01.jsite.example.com","pool":"web.jsite.example.com","site":"jsite","address":null,"agent_port":7391},{"fqdn":"fe02.jsite.example.com","pool":"web.jsite.example.com","site":"jsite","address":"192.0.2.7","agent_port":null}]' "$T/out" >/dev/null
+then ok "server list --json: unset values are null"; else not_ok "server list nulls: $(cat "$T/out")"; fi
+jrun service_list service list --webserver
+jrun assignment_get assignment get
+if jq -e '.assignments == [{"site":"jsite","account":null}]' "$T/out" >/dev/null
+then ok "assignment get --json: no account is null"; else not_ok "assignment get: $(cat "$T/out")"; fi
+jrun account_list account list
+jrun audit_list audit list
+run_ok "topology export (the document itself)" kf --json topology export
+json_valid topology_export
+jrun topology_export topology export "$T/j-export.json"
+if jq -e --arg f "file:$T/j-export.json" '.changes == [{"action":"written","object":$f}]' "$T/out" >/dev/null
+then ok "topology export FILE --json names the file"; else not_ok "export FILE --json: $(cat "$T/out")"; fi
+jrun topology_import topology import "$T/j-export.json"
+if jq -e '.changes == [] and .dry_run == false and .sites == 1 and .pools == 1 and .servers == 2 and .in_use == []' "$T/out" >/dev/null
+then ok "topology import --json of the same topology: no changes"; else not_ok "import --json: $(cat "$T/out")"; fi
+jrun topology_import --store "$T/j2.db" topology import --dry-run "$T/j-export.json"
+jrun topology_import --store "$T/j2.db" topology import "$T/j-export.json"
+if jq -e '(.changes | map(.action) | unique) == ["added"] and (.changes | map(.object) | sort) == ["pool:web.jsite.example.com","server:fe01.jsite.example.com","server:fe02.jsite.example.com","site:jsite","web_fqdn:lb.jsite.example.com"]' "$T/out" >/dev/null
+then ok "topology import --json lists what it added"; else not_ok "import --json changes: $(cat "$T/out")"; fi
+jrun server_remove server remove fe02.jsite.example.com
+jrun pool_remove pool remove web.jsite.example.com --force
+if jq -e '.changes == [{"action":"removed","object":"pool:web.jsite.example.com"},{"action":"removed","object":"server:fe01.jsite.example.com"}]' "$T/out" >/dev/null
+then ok "pool remove --force --json lists what went"; else not_ok "pool remove --json: $(cat "$T/out")"; fi
+jrun site_remove site remove jsite
+run_ok "--version --json" kf --json --version
+json_valid version
+# failures: one error document, for each kind of failure
+jfail() { # jfail EXIT CODE CMD...: CMD --json exits EXIT with an error document of CODE
+  local rc_want=$1 code=$2; shift 2
+  local rc=0
+  "$KRBFLEET" --json "$@" >"$T/out" 2>"$T/err" || rc=$?
+  if [ "$rc" = "$rc_want" ] && jq -e --arg c "$code" '.error.code == $c' "$T/out" >/dev/null && [ -s "$T/err" ]
+  then ok "$* --json -> exit $rc_want, error $code, message on stderr too"
+  else not_ok "$* --json: exit $rc, stdout $(head -c 300 "$T/out"), stderr $(head -c 200 "$T/err")"; fi
+  json_valid site_list # any DEF: an error document is valid for every command
+}
+jfail 2 usage site list extra
+jfail 2 usage pool add web.x.example.com
+jfail 1 not_found pool add web.x.example.com --site nowhere
+jfail 1 not_found server remove nosuch.example.com
+jfail 2 usage server add fe09.example.com --pool web.x.example.com --agent-port seven
+jfail 1 io topology import "$T/nonexistent.json"
+printf '{"sites": 3}' >"$T/j-bad.json"
+jfail 1 invalid topology import "$T/j-bad.json"
+jfail 2 usage account new 'LAB\bad name'
+jfail 2 usage account new 'LAB\x' --enctypes aes512
+jfail 2 usage password set --account x --concurrency 0
+jfail 2 usage doctor 'ftp://x.example.com/'
+jfail 2 usage frobnicate
+export KRBFLEET_STORE="$T/store.db"
 
 # -- help and version ------------------------------------------------------------
 run_ok "--help" kf --help

@@ -82,7 +82,7 @@ run_ok "topology enable" kf topology enable
 expect_fail 2 "--site is required" kf assignment test
 expect_fail 1 'site "atlantis" does not exist' kf assignment test --site atlantis
 expect_fail 2 "the URL is missing" kf doctor
-expect_fail 1 "is not a valid" kf doctor 'ftp://web.redmond.lab.test/'
+expect_fail 2 "is not a valid" kf doctor 'ftp://web.redmond.lab.test/'
 
 # -- a healthy site ----------------------------------------------------------------
 run_rc 0 "healthy site: assignment test --site redmond" kf assignment test --site redmond --report "$T/healthy.html"
