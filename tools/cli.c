@@ -156,9 +156,9 @@ kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use)
     if (rc != KF_OK)
         return rc;
     if (kf_store_created(cli->store))
-        fprintf(stderr, "krbfleet: created store %s\n", path);
+        kf_cli_note("created store %s", path);
     if ((warning = kf_store_warning(cli->store)) != NULL)
-        fprintf(stderr, "krbfleet: warning: %s\n", warning);
+        kf_cli_warn("%s", warning);
     pw = getpwuid(getuid());
     if (pw != NULL && getenv("SUDO_USER") != NULL && getuid() == 0)
         snprintf(user, sizeof(user), "%s (sudo by %s)", pw->pw_name, getenv("SUDO_USER"));
@@ -287,6 +287,16 @@ kf_cli_say(const char *fmt, ...)
         return;
     va_start(ap, fmt);
     print_escaped(stdout, "", fmt, ap);
+    va_end(ap);
+}
+
+void
+kf_cli_note(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    print_escaped(stderr, "krbfleet: ", fmt, ap);
     va_end(ap);
 }
 

@@ -93,6 +93,9 @@ json_t *kf_cli_error_json(const struct kf_cli *cli, kf_status rc);
  * stdout; nothing with --json. */
 void kf_cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* "krbfleet: ..." on stderr, escaped: a note that is not an error. */
+void kf_cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* "krbfleet: warning: ..." on stderr, escaped. */
 void kf_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
