@@ -255,7 +255,8 @@ read_line(char *buf, int num, void *stream)
     c->line_len = n;
     /* room for the line, "\n" and the terminator */
     if (num < 3 || n > (size_t)num - 2) {
-        fail(c, KF_ERR_CONFIG, "line longer than %d characters (the limit of libinih)",
+        fail(c, KF_ERR_CONFIG, "line longer than %d characters, the most a configuration line "
+                               "may have",
              num < 3 ? 0 : num - 2);
         return NULL;
     }
@@ -696,7 +697,8 @@ kf_config_parse(const char *text, size_t len, const char *name, struct kf_config
     if (c.status != KF_OK)
         return c.status;
     if (rc != 0)
-        return kf_err_set(err, KF_ERR_UNEXPECTED, "%s: libinih returned %d", c.name, rc);
+        return kf_err_set(err, KF_ERR_UNEXPECTED, "%s: the configuration parser stopped at line "
+                          "%d for no reason it gave", c.name, rc);
     *out = cfg;
     cfg = NULL;
     return KF_OK;

@@ -51,7 +51,7 @@ cp_unsafe(uint32_t c)
 {
     return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0x061c ||
            c == 0x200e || c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
-           (c >= 0x2066 && c <= 0x2069);
+           (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
 }
 
 /* The character at S: its length *N and, when it must be escaped, its

@@ -12,8 +12,9 @@
  * twice changes nothing):
  *   - C0 controls U+0000-001F and DEL: \xNN (ESC is \x1b)
  *   - C1 controls U+0080-009F, the bidi marks, embeddings, overrides and
- *     isolates (U+061C, U+200E-200F, U+202A-202E, U+2066-2069) and the
- *     line and paragraph separators U+2028-2029: \uXXXX
+ *     isolates (U+061C, U+200E-200F, U+202A-202E, U+2066-2069), the
+ *     line and paragraph separators U+2028-2029 and the invisible byte
+ *     order mark U+FEFF: \uXXXX
  *   - a byte that is not part of valid UTF-8: \xNN
  */
 #ifndef KF_ESCAPE_H

@@ -515,6 +515,85 @@ parse_site(json_t *js, const char *path, struct kf_topology *topo, struct kf_err
     return KF_OK;
 }
 
+/* Where jansson's message says the problem is ("'x'" after " near "), or
+ * "the end of the document". */
+static const char *
+near_text(const char *text)
+{
+    const char *near = strstr(text, " near ");
+
+    if (near == NULL || strcmp(near, " near end of file") == 0)
+        return "at the end of the document";
+    return near + 1;
+}
+
+/* Jansson's message without its " near ..." part, in WHAT. */
+static void
+head_text(const char *text, char *what, size_t size)
+{
+    const char *near = strstr(text, " near ");
+    int n = near != NULL ? (int)(near - text) : (int)strlen(text);
+
+    snprintf(what, size, "%.*s", n, text);
+}
+
+/* True if TEXT (LEN bytes) is nothing but JSON white space. */
+static bool
+blank(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!strchr(" \t\r\n", text[i]) || text[i] == '\0')
+            return false;
+    return true;
+}
+
+/* Why jansson refused the document TEXT (LEN bytes), in our words: what is
+ * wrong and where, never the library's flag names (JSON_ALLOW_NUL). */
+static kf_status
+json_problem(const json_error_t *e, const char *text, size_t len, struct kf_err *err)
+{
+    char head[JSON_ERROR_TEXT_LENGTH];
+    kf_status code = KF_ERR_INVALID;
+    const char *near = near_text(e->text);
+
+    head_text(e->text, head, sizeof(head));
+    switch (json_error_code(e)) {
+    case json_error_out_of_memory:
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory reading the document");
+    case json_error_stack_overflow:
+        return kf_err_set(err, code, "line %d, column %d: arrays or objects nested too deeply",
+                          e->line, e->column);
+    case json_error_invalid_utf8:
+        return kf_err_set(err, code, "line %d, column %d: the document is not UTF-8 (%s); save "
+                          "it as UTF-8", e->line, e->column, head);
+    case json_error_premature_end_of_input:
+        if (blank(text, len))
+            return kf_err_set(err, code, "the document is empty; it must be an object with "
+                                         "\"sites\"");
+        return kf_err_set(err, code, "line %d, column %d: the document ends too early (%s); is "
+                          "a closing bracket or quote missing?", e->line, e->column, head);
+    case json_error_end_of_input_expected:
+        return kf_err_set(err, code, "line %d, column %d: text after the end of the document "
+                          "(%s)", e->line, e->column, near);
+    case json_error_null_character:
+        return kf_err_set(err, code, "line %d, column %d: a string holds \\u0000 (a NUL "
+                          "character); no name or URL may contain one", e->line, e->column);
+    case json_error_duplicate_key:
+        return kf_err_set(err, code, "line %d, column %d: the same key appears twice in one "
+                          "object (%s)", e->line, e->column, near);
+    case json_error_numeric_overflow:
+        return kf_err_set(err, code, "line %d, column %d: a number is too large", e->line,
+                          e->column);
+    default:
+        if (strncmp(e->text, "control character ", 18) == 0)
+            return kf_err_set(err, code, "line %d, column %d: a string holds a raw control "
+                              "character (%s); no name or URL may contain one", e->line,
+                              e->column, head + 18);
+        return kf_err_set(err, code, "line %d, column %d: not valid JSON: %s", e->line, e->column,
+                          e->text);
+    }
+}
+
 kf_status
 kf_topology_from_json(const char *text, size_t len, struct kf_topology **out, struct kf_err *err)
 {
@@ -529,10 +608,15 @@ kf_topology_from_json(const char *text, size_t len, struct kf_topology **out, st
     if (len > KF_TOPOLOGY_MAX_BYTES)
         return kf_err_set(err, KF_ERR_INVALID, "document is larger than %u MiB",
                           KF_TOPOLOGY_MAX_BYTES >> 20);
+    /* A UTF-8 byte order mark, as some Windows editors write, is skipped;
+     * export never writes one. */
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
-        return kf_err_set(err, KF_ERR_INVALID, "line %d, column %d: %s", jerr.line, jerr.column,
-                          jerr.text);
+        return json_problem(&jerr, text, len, err);
     if (!json_is_object(root)) {
         st = kf_err_set(err, KF_ERR_INVALID, "the document must be an object with \"sites\"");
         goto out;

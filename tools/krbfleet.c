@@ -51,7 +51,8 @@ static const struct kf_command commands[] = {
      "Replace the whole topology with the document in FILE ('-' reads standard input)",
      "The import is all or nothing: the first error names its JSON path, e.g.\n"
      "  sites[1].pools[0].fqdn: \"bad_name..x\" is not a valid DNS name\n"
-     "and the store is left as it was. Documents over 16 MiB are refused.\n"
+     "and the store is left as it was. Documents over 16 MiB are refused; a UTF-8\n"
+     "byte order mark at the start is skipped (export never writes one).\n"
      "An import that would remove what is in use - a site with an account\n"
      "assignment, a pool whose SPN `topology enable` published (as the store\n"
      "records it; the directory is not asked) - is refused, listing them.\n"

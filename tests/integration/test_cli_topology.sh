@@ -367,6 +367,20 @@ json_err config "bad.conf:4:"
 expect_fail 1 'cannot open' kf --json topology import "$T/does-not-exist.json"
 json_err io 'cannot open'
 
+# -- topology parser messages in our words; a UTF-8 BOM is skipped -----------------
+printf '\xef\xbb\xbf{"sites":[{"name":"bomsite"}]}\n' >"$T/bom.json"
+run_ok "import a document with a UTF-8 BOM" kf --store "$T/bom.db" topology import "$T/bom.json"
+run_ok "export after a BOM import" kf --store "$T/bom.db" topology export "$T/bom-out.json"
+if [ "$(head -c 3 "$T/bom-out.json" | od -An -tx1 | tr -d ' ')" = "7b0a20" ] && grep -q '"bomsite"' "$T/bom-out.json"
+then ok "export writes no BOM"; else not_ok "export starts with: $(head -c 3 "$T/bom-out.json" | od -An -tx1)"; fi
+bad 'line 1, column 28: a string holds \u0000 (a NUL character)' '{"sites":[{"name":"a\u0000b"}]}'
+bad 'the same key appears twice in one object' '{"sites":[],"sites":[]}'
+bad 'the document is empty' '  '
+bad 'the document ends too early' '{"sites":['
+if grep -q 'JSON_ALLOW_NUL\|jansson' "$T/err"; then not_ok "a library name in the message"; else ok "no library names in parser messages"; fi
+printf '{"sites":[{"name":"a\xff"}]}' >"$T/bad.json"
+expect_fail 1 'the document is not UTF-8 (unable to decode byte 0xff); save it as UTF-8' kf topology import "$T/bad.json"
+
 # -- every command's --json output against docs/krbfleet-output.schema.json -----
 # One document on stdout, success or failure; changes say what they did.
 export KRBFLEET_STORE="$T/json.db"

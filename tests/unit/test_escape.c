@@ -26,6 +26,7 @@ static const struct esc_case cases[] = {
     {"fsi \xe2\x81\xa8 pdi \xe2\x81\xa9", "fsi \\u2068 pdi \\u2069"},
     {"lrm \xe2\x80\x8e alm \xd8\x9c", "lrm \\u200e alm \\u061c"},
     {"ls \xe2\x80\xa8", "ls \\u2028"},
+    {"bom \xef\xbb\xbf", "bom \\ufeff"},
     {"caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac"}, /* é and € stay */
     {"bad \xff\xfe", "bad \\xff\\xfe"},
     {"overlong \xc0\xaf", "overlong \\xc0\\xaf"},
