@@ -33,13 +33,35 @@ run_ok "account adopt a hand-made account" kf account adopt 'LAB\handmade'
 run_ok "account list" kf account list
 expect_out "account list shows adopted" "LAB\\handmade"
 run_ok "account show --json" kf account show kerbauth --json
-if jq -e '.kvno >= 1 and .enctypes == 24 and .disabled == false and .dn == "CN=kerbauth,'"$CN"'"' "$T/out" >/dev/null
+json_valid account_show
+if jq -e '.kvno >= 1 and .enctypes_mask == 24 and .enctypes == ["aes256-cts-hmac-sha1-96","aes128-cts-hmac-sha1-96"] and .account == "LAB\\kerbauth" and .disabled == false and .dn == "CN=kerbauth,'"$CN"'"' "$T/out" >/dev/null
 then ok "account show --json reads the directory"; else not_ok "account show: $(cat "$T/out")"; fi
 expect_fail 1 'is not managed by krbfleet' kf account show nosuch
+# --json of the account commands (docs/json.md): what was done, one shape
+run_ok "account new --json" kf --json account new 'LAB\jsonacct' --enctypes aes256,rc4
+json_valid account_new
+if jq -e '.changes == [{"action":"created","object":"account:LAB\\jsonacct"}] and .account.account == "LAB\\jsonacct" and .account.enctypes == ["aes256-cts-hmac-sha1-96","rc4-hmac"] and .account.enctypes_mask == 20 and .account.kvno >= 1' "$T/out" >/dev/null
+then ok "account new --json says what it created"; else not_ok "account new --json: $(cat "$T/out")"; fi
+if grep -q "RC4 is weak" "$T/err"; then ok "the warning still goes to stderr"; else not_ok "rc4 warning with --json"; fi
+run_ok "account list --json" kf --json account list
+json_valid account_list
+if jq -e '[.accounts[] | select(.name == "handmade")] == [.accounts[] | select(.account == "LAB\\handmade" and .origin == "adopted" and (.enctypes | type) == "array")]' "$T/out" >/dev/null
+then ok "account list --json: DOMAIN\\name and enctype names"; else not_ok "account list --json: $(cat "$T/out")"; fi
+run_ok "account remove --delete-from-directory --json" kf --json account remove jsonacct --delete-from-directory
+json_valid account_remove
+if jq -e '.changes == [{"action":"removed","object":"account:LAB\\jsonacct"},{"action":"deleted","object":"dn:CN=jsonacct,'"$CN"'"}]' "$T/out" >/dev/null
+then ok "account remove --json names both changes"; else not_ok "account remove --json: $(cat "$T/out")"; fi
+expect_fail 1 'is not managed by krbfleet' kf --json account show nosuch
+json_valid account_show
+if jq -e '.error.code == "not_found" and .error.object == "account:nosuch"' "$T/out" >/dev/null
+then ok "account show --json failure is an error document"; else not_ok "account show error: $(cat "$T/out")"; fi
 
 # -- topology and assignments -------------------------------------------------
 run_ok "import the sample topology" kf topology import "$DATA/topology-2sites.json"
-run_ok "assignment new redmond -> kerbauth" kf assignment new --site redmond --account kerbauth
+run_ok "assignment new redmond -> kerbauth" kf assignment new --site redmond --account kerbauth --json
+json_valid assignment_new
+if jq -e '.changes == [{"action":"added","object":"assignment:redmond"}] and .site == "redmond" and .account == "LAB\\kerbauth"' "$T/out" >/dev/null
+then ok "assignment new --json"; else not_ok "assignment new --json: $(cat "$T/out")"; fi
 run_ok "assignment new dublin -> kerbauth2 (name\$ form)" kf assignment new --site dublin --account 'kerbauth2$'
 expect_fail 1 'already has a Kerberos account assignment' kf assignment new --site redmond --account kerbauth2
 run_ok "a site without pools" kf site add lonely
@@ -51,6 +73,7 @@ expect_fail 2 '--site and --account are required' kf assignment new --site redmo
 run_ok "assignment get" kf assignment get
 expect_out "assignment get shows dublin" "dublin   LAB\\kerbauth2"
 run_ok "assignment get --site --json" kf assignment get --site redmond --json
+json_valid assignment_get
 if jq -e '.assignments == [{"site":"redmond","account":"LAB\\kerbauth"}]' "$T/out" >/dev/null
 then ok "assignment get --json"; else not_ok "assignment get json: $(cat "$T/out")"; fi
 expect_fail 1 'is assigned to site(s) redmond' kf account remove kerbauth
@@ -64,6 +87,7 @@ cmp -s "$T/before" "$T/after" && ok "a no-op assignment set records nothing (aud
 # -- topology test before enable -------------------------------------------------
 expect_fail 1 'problems found' sh -c '"$KRBFLEET" topology test >&2'
 run_ok "topology test --json" sh -c '"$KRBFLEET" topology test --json; [ $? -eq 1 ]'
+json_valid topology_test
 if jq -e '[.findings[] | select(.result == "FAIL" and .check == "spn")] | length == 3' "$T/out" >/dev/null &&
    jq -e '[.findings[] | select(.check == "published" and .fix == "krbfleet topology enable")] | length == 1' "$T/out" >/dev/null
 then ok "topology test names the 3 missing SPNs and the pending enable"; else not_ok "topology test: $(cat "$T/out")"; fi
@@ -79,6 +103,10 @@ if grep -q "have not been given that account.s keys yet" "$T/err"; then ok "enab
 [ "$(spns kerbauth)" = "HTTP/fe01.redmond.lab.test HTTP/fe02.redmond.lab.test HTTP/lb.redmond.lab.test HTTP/web.redmond.lab.test " ] ||
 [ "$(spns kerbauth)" = "HTTP/lb.redmond.lab.test HTTP/web.redmond.lab.test " ] && ok "kerbauth holds the redmond SPNs" || not_ok "kerbauth SPNs: $(spns kerbauth)"
 [ "$(spns kerbauth2)" = "HTTP/web.dublin.lab.test " ] && ok "kerbauth2 holds the dublin SPN" || not_ok "kerbauth2 SPNs: $(spns kerbauth2)"
+run_ok "spn list --json" kf spn list kerbauth --json
+json_valid spn_list
+if jq -e '.account == "LAB\\kerbauth" and (.spns | index("HTTP/web.redmond.lab.test"))' "$T/out" >/dev/null
+then ok "spn list --json: DOMAIN\\name"; else not_ok "spn list --json: $(cat "$T/out")"; fi
 run_ok "spn list" kf spn list 'LAB\kerbauth'
 expect_out "spn list is setspn -L" "Registered ServicePrincipalNames for CN=kerbauth,$CN:"
 expect_out "spn list shows the SPN" "	HTTP/web.redmond.lab.test"
@@ -87,6 +115,7 @@ expect_out "topology test passes" "all checks passed"
 
 u1=$(usn kerbauth); u2=$(usn kerbauth2)
 run_ok "second enable --json" kf topology enable --json
+json_valid topology_enable
 if jq -e '.ldap_writes == 0 and .added == 0 and .removed == 0' "$T/out" >/dev/null; then ok "second enable: 0 LDAP writes"; else not_ok "second enable: $(cat "$T/out")"; fi
 [ "$(usn kerbauth)/$(usn kerbauth2)" = "$u1/$u2" ] && ok "second enable leaves uSNChanged where it was" || not_ok "uSNChanged moved"
 
@@ -98,7 +127,8 @@ run_ok "topology test warns about it" kf topology test
 expect_out "hand-added SPN is a warning" "WARN    account:LAB\\kerbauth"
 
 # -- a site moved between managed accounts ----------------------------------------
-run_ok "assignment set dublin -> kerbauth" kf assignment set --site dublin --account kerbauth
+run_ok "assignment set dublin -> kerbauth" kf assignment set --site dublin --account kerbauth --json
+json_valid assignment_set
 run_ok "enable moves the SPN" kf topology enable
 expect_out "enable reports the move" "moved  HTTP/web.dublin.lab.test from kerbauth2 to kerbauth"
 case "$(spns kerbauth)" in *HTTP/web.dublin.lab.test*) ok "kerbauth holds dublin now";; *) not_ok "move failed: $(spns kerbauth)";; esac
@@ -109,7 +139,10 @@ samba-tool computer create legacy -s "$LAB_SMB_CONF" >/dev/null 2>&1
 samba-tool spn add HTTP/lb.dublin.lab.test 'legacy$' -s "$LAB_SMB_CONF" >/dev/null 2>&1
 run_ok "pool gets a web FQDN someone registered by hand" kf pool add web2.dublin.lab.test --site dublin --web-fqdn lb.dublin.lab.test
 u1=$(usn kerbauth); ul=$(usn legacy)
-expect_fail 1 "HTTP/lb.dublin.lab.test is already registered on CN=legacy,$CN" kf topology enable
+expect_fail 1 "HTTP/lb.dublin.lab.test is already registered on CN=legacy,$CN" kf topology enable --json
+json_valid topology_enable
+if jq -e '.result == "conflict" and .error.code == "refused" and (.conflicts | length) == 1' "$T/out" >/dev/null
+then ok "a refused enable --json: its plan and the error in one document"; else not_ok "enable refused --json: $(cat "$T/out")"; fi
 [ "$(usn kerbauth)/$(usn legacy)" = "$u1/$ul" ] && ok "the refusal writes nothing" || not_ok "refusal wrote"
 run_ok "enable --take-over" kf topology enable --take-over
 expect_out "take-over is reported" "took over  HTTP/lb.dublin.lab.test from CN=legacy,$CN to kerbauth"
@@ -152,7 +185,9 @@ if grep -q redmond "$T/out"; then not_ok "redmond still assigned"; else ok "the 
 rm -f "$T/copy.db"
 
 # -- credentials and reachability -----------------------------------------------------
-expect_fail 1 'kinit' env KRB5CCNAME="FILE:$T/empty-cc" "$KRBFLEET" spn list kerbauth
+expect_fail 1 'kinit' env KRB5CCNAME="FILE:$T/empty-cc" "$KRBFLEET" spn list kerbauth --json
+if jq -e '.error.code == "credentials"' "$T/out" >/dev/null; then ok "no ticket: error code credentials"
+else not_ok "no ticket --json: $(cat "$T/out")"; fi
 printf '[directory]\nldap_uri = ldap://dc1.lab.test:1\ntimeout = 3s\n' >"$T/dead.conf"
 start=$(date +%s)
 expect_fail 1 'dc1.lab.test' kf --config "$T/dead.conf" spn list kerbauth
@@ -163,7 +198,8 @@ printf '[directory]\nserver = dc1.lab.test\n' >"$T/explicit.conf"
 run_ok "explicit server in the configuration" kf --config "$T/explicit.conf" spn list kerbauth
 
 # -- removal ------------------------------------------------------------------------
-run_ok "assignment remove" kf assignment remove --site redmond
+run_ok "assignment remove" kf assignment remove --site redmond --json
+json_valid assignment_remove
 run_ok "assignment remove dublin" kf assignment remove --site dublin
 run_ok "enable removes what krbfleet added" kf topology enable
 [ "$(spns kerbauth)" = "HTTP/manual.lab.test " ] && ok "only the manual SPN remains" || not_ok "left: $(spns kerbauth)"
