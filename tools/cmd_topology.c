@@ -715,7 +715,7 @@ KF_CMD(kf_cmd_topology_import)
     }
     if (n_lost > 0 && !force) {
         for (size_t i = 0; i < n_lost; i++)
-            fprintf(stderr, "  would remove %s\n", lost[i]);
+            kf_cli_note("  would remove %s", lost[i]);
         kf_strv_free(lost, n_lost);
         kf_err_set(&cli->err, KF_ERR_CONFLICT,
                    "%s would remove %zu thing(s) in use (listed above); nothing was changed. "
