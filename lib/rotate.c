@@ -1370,7 +1370,8 @@ do_withdraw_account(size_t i, void *vctx)
             seen = ks->v[j].kvno == ks->v[k].kvno && gone_entry(g, ks, j);
         if (seen)
             continue;
-        if (kf_agent_withdraw(s->agent, ks->v[k].kvno, NULL, &err) != KF_OK) {
+        /* only the account's entries: others at that kvno stay */
+        if (put_managed(s, ks->v[k].kvno, NULL, g->names, g->n_names, &err) != KF_OK) {
             set_error(s->res, NULL, "withdrawing kvno %u: %s", ks->v[k].kvno, err.msg);
             return;
         }

@@ -121,9 +121,14 @@ jq -e '[.findings[] | select(.result == "FAIL" and .check == "eligible" and (.de
   "$T/out" >/dev/null && ok "topology test --json: FAIL eligible, with the fix" || not_ok "topology test: $(head -c 800 "$T/out")"
 unchanged "assignment test and topology test"
 
-# sync takes the keys of such an account off every web server
+# sync takes the keys of such an account off every web server (and only
+# them: another principal's entry at the same kvno stays)
+printf 'addent -password -p host/keep.lab.test@%s -k %s -e aes256-cts-hmac-sha1-96\nPw-%s\nwkt %s\nq\n' \
+  "$LAB_REALM" "$K" "$(head -c 12 /dev/urandom | base64 | tr -dc A-Za-z0-9)" "$(kt fe01.redmond.lab.test)" | ktutil >/dev/null 2>&1
 dump_store "$T/store.before"
 run_rc 1 "sync refuses the account" kf sync --account kerbauth
+klist -k "$(kt fe01.redmond.lab.test)" | grep -qF " host/keep.lab.test@$LAB_REALM" &&
+  ok "sync kept another principal's entry at kvno $K" || not_ok "host/keep was withdrawn too"
 stderr_says "sync names the property" "$WHY"
 stderr_says "... and says it withdrew the keys" "its keys were withdrawn from 4 of 4 web servers"
 [ "$(dir_kvno)" = "$K" ] && ok "sync: msDS-KeyVersionNumber still $K" || not_ok "sync changed the kvno"
