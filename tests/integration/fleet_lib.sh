@@ -88,12 +88,10 @@ start_paused() {
   : >"$T/$name.err"
   KRBFLEET_PAUSE=$point KRBFLEET_PAUSE_FILE=$T/go-$name "$KRBFLEET" "$@" >"$T/$name.out" 2>"$T/$name.err" &
   echo $! >"$T/$name.pid"
-  for i in $(seq 600); do
-    grep -q "paused at $point" "$T/$name.err" && return 0
-    kill -0 "$(cat "$T/$name.pid")" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
+  wait_until 120 paused_or_gone "$name" "$point" && grep -q "paused at $point" "$T/$name.err"
+}
+paused_or_gone() { # NAME POINT
+  grep -q "paused at $2" "$T/$1.err" || ! kill -0 "$(cat "$T/$1.pid")" 2>/dev/null
 }
 
 # resume NAME: let it go on; its exit status is in $RC once it ends
@@ -116,6 +114,17 @@ start_loops() { # [cached]: only the cached loop (when the KDC will be down)
         echo fail >>"$T/loop-fresh.bad"
       echo round >>"$T/loop-fresh.rounds"
     done ) &
+  loops_running
+}
+
+# loops_running: wait (up to 120 s) until every loop has finished a round,
+# so what follows really happens while logins are going on
+loops_running() {
+  local kind
+  for kind in $LOOPS; do
+    wait_until 120 test -s "$T/loop-$kind.rounds" ||
+      { not_ok "the $kind login loop finished no round in 120 s"; return 1; }
+  done
 }
 
 # stop_loops "what": both loops ran and no login failed

@@ -6,6 +6,7 @@ set -uo pipefail
 
 : "${KRBFLEET:?set KRBFLEET to the krbfleet binary}"
 . "$(dirname "${BASH_SOURCE[0]}")/wrap.sh"   # make memcheck: programs under valgrind
+. "$(dirname "${BASH_SOURCE[0]}")/wait.sh"   # readiness checks, never a fixed sleep
 T=$(mktemp -d /tmp/kf-it.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export KRBFLEET_STORE="$T/store.db"

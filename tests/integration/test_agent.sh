@@ -25,6 +25,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 ROOT=$(cd "$HERE/../.." && pwd -P)
 . "$HERE/wrap.sh"   # make memcheck: programs under valgrind
+. "$HERE/wait.sh"
 
 if [ "${1:-}" != --inside ]; then
   if [ "$(id -u)" != 0 ]; then echo "test_agent: needs root (a Samba AD DC lab); skipped"; exit 77; fi
@@ -185,10 +186,8 @@ KTB=$W/b/http.keytab; mkdir -p "$W/b"
 "$KRBFLEETD" --listen "$ADDR:7391" --principal host/fe01.lab.test --host-keytab "$W/host.keytab" \
   --keytab "$KTB" --allow kfadmin --foreground 2>"$W/agentB.log" &
 PIDS+=($!)
-for _ in $(seq 50); do
-  grep -q listening "$W/agentA.log" && grep -q listening "$W/agentB.log" && break; sleep 0.1
-done
-check "both agents listening" sh -c "grep -q listening '$W/agentA.log' && grep -q listening '$W/agentB.log'"
+check "both agents listening" wait_until 60 sh -c \
+  "grep -q listening '$W/agentA.log' && grep -q listening '$W/agentB.log'"
 
 A=("$ADDR" 7390 fe01.lab.test)
 B=("$ADDR" 7391 fe01.lab.test)
@@ -267,7 +266,7 @@ check "no agent on the port: 'is krbfleetd running on fe01.lab.test'" sh -c \
 exec 5<>"/dev/tcp/$ADDR/7390"; printf 'garbage\n' >&5; exec 5>&-
 exec 6<>"/dev/tcp/$ADDR/7390"; printf '\xff\xff\xff\xf0xxxx' >&6
 exec 7<>"/dev/tcp/$ADDR/7390"; printf '\x00\x00\x00\x10\x01' >&7   # stalls mid-frame
-sleep 0.3
+check "the agent has taken the three connections and read what they sent" wait_until 60 drained "$ADDR" 7390
 check "a huge frame length closes that connection" sh -c "timeout 2 cat <&6 >/dev/null; true"
 exec 6>&-
 probe "${A[@]}" status >"$W/out" 2>&1
@@ -296,26 +295,32 @@ check "... once the link is gone the keytab serves again (4 entries)" grep -q "e
 
 # --- the connection cap: 100 clients stalled mid-frame hold every slot, 100
 # more connect and say nothing; an admin still gets in
-python3 - "$ADDR" 7390 100 <<'PY' &
-import socket, sys, time
+rm -f "$W/held"
+python3 - "$ADDR" 7390 100 "$W/held" <<'PY' &
+import os, signal, socket, sys
 held = []
 for i in range(2 * int(sys.argv[3])):
     try:
-        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
         if i % 2 == 0:
             s.sendall(b"\x00\x00\x00\x10\x01")  # a frame header and 1 of 16 bytes
         held.append(s)
     except OSError:
         pass
-time.sleep(6)
+with open(sys.argv[4] + ".tmp", "w") as f:
+    f.write("%d\n" % len(held))
+os.rename(sys.argv[4] + ".tmp", sys.argv[4])
+signal.pause()  # hold them until killed
 PY
 HOLD=$!
-sleep 1
+PIDS+=("$HOLD")
+check "200 client connections are open" wait_until 120 test -s "$W/held"
+check "... and the agent has taken every one that sent a byte" wait_until 60 drained "$ADDR" 7390
 probe "${A[@]}" status >"$W/out" 2>&1
 check "with 100 stalled and 100 silent connections open (cap 64), an admin's request completes" \
   grep -q "entries 4" "$W/out"
 check "... the agent closed the oldest unauthenticated ones, logged once a second" \
-  grep -q "64 connections: closed [0-9]* unauthenticated connection" "$W/agentA.log"
+  wait_until 10 grep -q "64 connections: closed [0-9]* unauthenticated connection" "$W/agentA.log"
 kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null
 
 # --- no key material in argv or log

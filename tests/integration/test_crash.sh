@@ -75,7 +75,6 @@ crash() {
 }
 
 start_loops
-sleep 1
 for point in stage:2 commit verify:1; do
   crash "$point" sync
   crash "$point" rerun

@@ -103,7 +103,8 @@ echo 0 >"$T/delay"
 "$FL_HERE/../lab/slowproxy.py" --listen "$LAB_DC_ADDR:$PORT" --to "$LAB_DC_ADDR:389" \
   --delay-file "$T/delay" --ready-file "$T/proxy.ready" 2>"$T/proxy.log" &
 PROXY=$!
-for _ in $(seq 100); do [ -e "$T/proxy.ready" ] && break; sleep 0.05; done
+wait_until 120 test -e "$T/proxy.ready" && listening "$LAB_DC_ADDR" "$PORT" &&
+  ok "the slow proxy listens on $LAB_DC_ADDR:$PORT" || not_ok "the slow proxy did not start: $(cat "$T/proxy.log")"
 printf '[directory]\nldap_uri = ldap://%s:%s\ntimeout = 2s\n' "$LAB_DC_NAME" "$PORT" >"$T/slow.conf"
 slow() { kf --config "$T/slow.conf" "$@"; }
 

@@ -17,6 +17,7 @@ if [ -z "${LAB_DIR:-}" ]; then
   exec "$ROOT/tests/lab/with-lab.sh" bash "${BASH_SOURCE[0]}" "$@"
 fi
 
+. "$HERE/wait.sh"
 T=$(mktemp -d /tmp/kf-dir.XXXXXX)
 LISTENER=''
 cleanup() {
@@ -329,7 +330,7 @@ addr=$("$LAB_SH" addr "$LAB_DIR" 7)
 probe uri create silent
 probe uri spn-add silent ldap/silent.lab.test
 python3 - "$addr" 389 636 <<'EOF' &
-import socket, sys, time
+import signal, socket, sys
 socks = []
 for port in sys.argv[2:]:
     s = socket.socket()
@@ -337,10 +338,13 @@ for port in sys.argv[2:]:
     s.bind((sys.argv[1], int(port)))
     s.listen(64)
     socks.append(s)
-time.sleep(120)  # connections wait in the backlog, unanswered
+signal.pause()  # until killed; connections wait in the backlog, unanswered
 EOF
 LISTENER=$!
-sleep 0.5
+# The probes below must meet a listening socket, never a refused port (on a
+# busy machine python may need seconds to get there).
+check "the silent server listens on $addr:389 and :636" \
+  'wait_until 60 listening "$addr" 389 636'
 for mode in no starttls ldaps; do
   conf "silent-$mode" server=silent.lab.test "tls=$mode" "ca_file=$LAB_CA" timeout=3s
   expect 20 "the directory server silent.lab.test" "silent-$mode" info
@@ -371,7 +375,8 @@ mkfifo "$T/fifo"
 probe_pid=$!
 pw=$(new_password)
 exec 9>"$T/fifo"
-sleep 0.3
+# read argv once the probe runs (not the shell that forked it, before exec)
+wait_until 60 grep -qa set-password "/proc/$probe_pid/cmdline"
 argv=$(tr '\0' ' ' <"/proc/$probe_pid/cmdline" 2>/dev/null)
 printf '%s\n' "$pw" >&9
 exec 9>&-

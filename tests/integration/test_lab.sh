@@ -7,6 +7,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+. "$HERE/wait.sh"   # readiness checks, never a fixed sleep
 ROOT=$(cd "$HERE/../.." && pwd -P)
 WITH_LAB=$ROOT/tests/lab/with-lab.sh
 REGISTRY=${LAB_REGISTRY:-/run/krbfleet-lab}
@@ -144,11 +145,8 @@ rc=0
   sed "s/.*) //" "/proc/$LAB_SAMBA_PID/stat" | cut -d" " -f20 | sed "s/^/SAMBA_START=/" >>"$1.tmp"
   mv "$1.tmp" "$1"; exec sleep 120' sh "$work/facts2" 2>"$work/err2" &
 wl=$!
-for ((i = 0; i < 300; i++)); do
-  [ -s "$work/facts2" ] && break
-  kill -0 "$wl" 2>/dev/null || break
-  sleep 0.1
-done
+facts_or_gone() { [ -s "$work/facts2" ] || ! kill -0 "$wl" 2>/dev/null; }
+wait_until 120 facts_or_gone
 if [ -s "$work/facts2" ]; then
   kill -TERM "$wl"
   wait "$wl" || rc=$?

@@ -57,7 +57,7 @@ all_logins && ok "alice logs in to every server" || not_ok "logins after enable"
 # -- a rotation with logins running all the time -----------------------------------
 ( while :; do all_logins 2>>"$T/bg-fail" || echo fail >>"$T/bg"; echo round >>"$T/bg"; done ) &
 LOOP=$!
-sleep 1
+wait_until 120 grep -q round "$T/bg" || not_ok "the login loop finished no round in 120 s"
 run_ok "password set (second rotation, verified with real logins)" kf password set --account kerbauth --json
 K2=$(dir_kvno)
 kill $LOOP; wait $LOOP 2>/dev/null || true

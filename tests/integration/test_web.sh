@@ -177,7 +177,7 @@ inside() {
   expect_ok "alice at ${A[2]}: 200, alice@$LAB_REALM, fe02 answered" "${A[2]}" "fe02.$LAB_DOMAIN"
   check "any Host name is served by the address's server (anonymous: 401 Negotiate)" sh -c \
     "curl -s -i -H 'Host: whatever.example' 'http://${A[1]}:8080/' | grep -qi '^WWW-Authenticate: Negotiate' &&
-     sleep 0.2 && grep -q '^fe01.$LAB_DOMAIN .* \"whatever.example\" ' '$LAB_DIR/web/log/access.log'"
+     . '$HERE/wait.sh' && wait_until 30 grep -q '^fe01.$LAB_DOMAIN .* \"whatever.example\" ' '$LAB_DIR/web/log/access.log'"
   procs=$(pgrep -s "$pid0" | grep -vx "$pid0" | paste -sd, || true)
   check "httpd's parent is root, its workers are www-data" sh -c \
     "[ \"\$(ps -o user= -p $pid0)\" = root ] && [ -n '$procs' ] &&

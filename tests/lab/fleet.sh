@@ -31,9 +31,9 @@ start_agent() { # FQDN ADDRESS
   echo "$! $(awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[20] }' /proc/$!/stat)" >"$d/agent.pid"
 }
 
-wait_agents() {
-  local fqdn
-  for _ in $(seq 100); do
+wait_agents() { # until each logs "listening" (after its listen()), up to 60 s
+  local fqdn deadline=$(($(date +%s) + 60))
+  while [ "$(date +%s)" -le "$deadline" ]; do
     local missing=0
     while read -r fqdn _; do
       grep -q listening "$F/$fqdn/agent.log" 2>/dev/null || missing=1

@@ -12,7 +12,7 @@ DC_NAME=dc1.lab.test
 BASE_DN=DC=lab,DC=test
 NET_PREFIX=127.77                            # a lab owns 127.77.N.0/24, N = 1..254
 REGISTRY=${LAB_REGISTRY:-/run/krbfleet-lab}  # one entry per running lab, by N
-UP_TIMEOUT=${LAB_UP_TIMEOUT:-25}             # seconds for the DC to answer
+UP_TIMEOUT=${LAB_UP_TIMEOUT:-90}             # seconds for the DC to answer (a busy machine)
 EXTRA_MAX=200                                # lab.sh addr DIR 1..200 -> .21 .. .220
 # Samba's default "yes" refuses GSSAPI over TLS altogether (sealing inside
 # TLS is refused, and so is no security layer). allow_sasl_over_tls behaves

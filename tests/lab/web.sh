@@ -8,7 +8,7 @@ APACHE=/usr/sbin/apache2
 MODDIR=/usr/lib/apache2/modules
 WEB_USER=www-data                     # Apache's workers; keytabs are root:www-data 0640
 WEB_GROUP=www-data
-UP_TIMEOUT=${WEB_UP_TIMEOUT:-20}      # seconds for every listener to answer
+UP_TIMEOUT=${WEB_UP_TIMEOUT:-60}      # seconds for every listener to answer (a busy machine)
 LOGLEVEL=${WEB_LOGLEVEL:-warn}        # e.g. "warn auth_gssapi:debug"
 
 usage() {
