@@ -5,8 +5,9 @@ BUILD ?= build
 ASAN  ?= build-asan
 FUZZB ?= build-fuzz
 FUZZ_SECONDS ?= 15
+DEB   ?= build-deb
 
-.PHONY: all deps build asan fuzz-build check unit demo fuzz banned clean install
+.PHONY: all deps build asan fuzz-build check check-stress unit demo fuzz banned clean install deb
 
 all: build
 
@@ -31,9 +32,20 @@ banned:
 	@./scripts/check-banned.sh
 
 # Unit and integration tests, then the same suite under ASan+UBSan, then a
-# bounded fuzzing run of every parser of outside input.
+# bounded fuzzing run of every parser of outside input, then the Debian
+# packages (tests/integration/test_deb.sh builds and checks them).
 check: build asan fuzz-build banned
 	@./scripts/check.sh $(BUILD) $(ASAN) $(FUZZB) $(FUZZ_SECONDS)
+
+# The integration and lab tests on a busy machine: twice (plain, then
+# ASan+UBSan) while stress-ng --cpu 4 runs (about twice as long as they take).
+check-stress: build asan
+	@./scripts/check-stress.sh $(BUILD) $(ASAN)
+
+# The Debian packages krbfleet and krbfleetd in $(DEB) (debian/; built from a
+# copy of the tree, which stays as it was).
+deb: deps
+	@./scripts/build-deb.sh $(DEB)
 
 unit: build
 	@meson test -C $(BUILD) --suite unit --print-errorlogs
@@ -50,7 +62,7 @@ install: build
 	@meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(FUZZB)
+	rm -rf $(BUILD) $(ASAN) $(FUZZB) $(DEB)
 
 # The CLI and agent integration tests with every krbfleet, krbfleetd and
 # kf-agent-probe under valgrind memcheck: zero errors, zero definitely lost

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test: the normal build, the ASan+UBSan build, the CLI and agent
-# tests under valgrind (scripts/memcheck.sh), then bounded fuzzing.
+# tests under valgrind (scripts/memcheck.sh), bounded fuzzing, then the
+# Debian packages (built in build-deb and checked: tests/integration/test_deb.sh).
 # Prints one closing line "check: N passed, N failed".
 set -uo pipefail
 build=$1 asan=$2 fuzzb=$3 fuzz_seconds=$4
@@ -33,6 +34,13 @@ fi
 
 echo "== fuzzing, ${fuzz_seconds}s per target ($fuzzb)"
 if ./scripts/run-fuzz.sh "$fuzzb" "$fuzz_seconds"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
+echo "== Debian packages (build-deb)"
+if ./tests/integration/test_deb.sh build-deb; then
   passed=$((passed + 1))
 else
   failed=$((failed + 1))

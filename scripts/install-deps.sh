@@ -24,6 +24,9 @@ PKGS=(
   python3-jsonschema
   # tests: the HTML report of `assignment test` is rendered in a real browser
   chromium
+  # make deb (dpkg-buildpackage comes with debhelper's dpkg-dev), its lintian
+  # check, and make check-stress
+  debhelper lintian stress-ng
 )
 
 retry="sudo $(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")"

@@ -670,6 +670,33 @@ test_file_errors(void **state)
     unlink(path);
 }
 
+/* The example configurations the packages ship as conffiles parse, and
+ * every key they set has the value the comments promise. */
+static void
+test_shipped_examples(void **state)
+{
+    struct kf_config *cfg = NULL;
+    struct kf_err err = {0};
+
+    (void)state;
+    assert_int_equal(kf_config_load_at(KF_SOURCE_ROOT "/tools/krbfleet.conf", NULL, &cfg, &err),
+                     KF_OK);
+    assert_string_equal(cfg->store.path, "/var/lib/krbfleet/krbfleet.db");
+    assert_int_equal(cfg->agent.port, 7390);
+    assert_int_equal(cfg->rotation.grace_s, 36000);
+    assert_null(cfg->agent.listen);
+    kf_config_free(cfg);
+
+    assert_int_equal(
+        kf_config_load_at(KF_SOURCE_ROOT "/daemon/krbfleetd.conf", NULL, &cfg, &err), KF_OK);
+    assert_string_equal(cfg->agent.listen, "0.0.0.0:7390");
+    assert_string_equal(cfg->agent.host_keytab, "/etc/krb5.keytab");
+    assert_string_equal(cfg->agent.keytab, "/etc/krbfleet/http.keytab");
+    assert_string_equal(cfg->agent.keytab_group, "www-data");
+    assert_int_equal(cfg->agent.n_allow, 0); /* the admin must name who may manage it */
+    kf_config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -689,6 +716,7 @@ main(void)
         cmocka_unit_test(test_nul_and_size),
         cmocka_unit_test(test_which_file),
         cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_shipped_examples),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
