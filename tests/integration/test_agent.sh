@@ -168,7 +168,7 @@ printf '[agent]\nlisten = %s\nhost-keytab = %s\nkeytab = %s\nallow = kfadmin@LAB
   "$ADDR:7393" "$W/host.keytab" "$W/c/http.keytab" >"$W/krbfleetd.conf"
 "$KRBFLEETD" --config "$W/krbfleetd.conf" --foreground 2>"$W/agentC.log" &
 CPID=$!; PIDS+=($CPID)
-for _ in $(seq 50); do grep -q listening "$W/agentC.log" && break; sleep 0.1; done
+wait_until 60 grep -q listening "$W/agentC.log" || not_ok "agent C did not start: $(cat "$W/agentC.log")"
 probe "$ADDR" 7393 fe01.lab.test status >"$W/out" 2>&1
 check "started from --config alone: it serves as host/fe01.lab.test, the host keytab's one host/ entry" sh -c \
   "grep -q 'principal host/fe01.lab.test@LAB.TEST' '$W/out' &&
@@ -353,7 +353,7 @@ check "... another client is still answered (EXPORT: the same error, no hang)" s
   "[ $rc = 1 ] && grep -q 'is a FIFO' '$W/out'"
 # SIGTERM with the FIFO there and a client stalled mid-frame
 exec 7<>"/dev/tcp/$ADDR/7390"; printf '\x00\x00\x00\x10\x01' >&7
-sleep 0.2
+wait_until 60 drained "$ADDR" 7390 || not_ok "the agent did not take the stalled client"
 t0=$(date +%s%N)
 kill -TERM "$APID"; wait "$APID"; rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
