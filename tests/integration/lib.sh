@@ -88,6 +88,35 @@ json_valid() {
   else not_ok "--json output of ${1//_/ } matches its schema: $why"; fi
 }
 
+# same_output "what" CMD1 ARGS... -- CMD2 ARGS...: `krbfleet CMD1` and
+# `krbfleet CMD2` (a Lync cmdlet and its command) give the same stdout,
+# stderr and exit status, and CMD1 changes no store when it fails. CMD1's
+# stdout is left in $T/out.
+same_output() {
+  local what=$1; shift
+  local -a a=() b=()
+  local ra=0 rb=0
+  while [ "$1" != "--" ]; do a+=("$1"); shift; done
+  shift
+  b=("$@")
+  dump_store "$T/s0"
+  kf "${a[@]}" >"$T/a.out" 2>"$T/a.err" || ra=$?
+  dump_store "$T/s1"
+  kf "${b[@]}" >"$T/b.out" 2>"$T/b.err" || rb=$?
+  cp "$T/a.out" "$T/out"
+  if [ "$ra" -ne "$rb" ]; then
+    not_ok "$what: exit $ra, the other form $rb (stderr: $(head -c 300 "$T/a.err"))"
+  elif ! cmp -s "$T/a.out" "$T/b.out"; then
+    not_ok "$what: stdout differs"; diff "$T/a.out" "$T/b.out" | head -5
+  elif ! cmp -s "$T/a.err" "$T/b.err"; then
+    not_ok "$what: stderr differs"; diff "$T/a.err" "$T/b.err" | head -5
+  elif [ "$ra" -ne 0 ] && ! cmp -s "$T/s0" "$T/s1"; then
+    not_ok "$what: failed and changed the store"
+  else
+    ok "$what (exit $ra, the same output)"
+  fi
+}
+
 finish() {
   echo "$((N - FAILED)) passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]

@@ -9,32 +9,6 @@
 DATA="$(dirname "$0")/../data"
 MAN="$(dirname "$0")/../../man/krbfleet.1"
 
-# same "what" CMDLET ARGS... -- KRBFLEET ARGS...: both lines give the same
-# stdout, stderr and exit status, and the cmdlet line changes no store.
-same() {
-  local what=$1; shift
-  local -a a=() b=()
-  local ra=0 rb=0
-  while [ "$1" != "--" ]; do a+=("$1"); shift; done
-  shift
-  b=("$@")
-  dump_store "$T/s0"
-  kf "${a[@]}" >"$T/a.out" 2>"$T/a.err" || ra=$?
-  dump_store "$T/s1"
-  kf "${b[@]}" >"$T/b.out" 2>"$T/b.err" || rb=$?
-  if [ "$ra" -ne "$rb" ]; then
-    not_ok "$what: exit $ra, krbfleet form $rb (stderr: $(head -c 300 "$T/a.err"))"
-  elif ! cmp -s "$T/a.out" "$T/b.out"; then
-    not_ok "$what: stdout differs"; diff "$T/a.out" "$T/b.out" | head -5
-  elif ! cmp -s "$T/a.err" "$T/b.err"; then
-    not_ok "$what: stderr differs"; diff "$T/a.err" "$T/b.err" | head -5
-  elif [ "$ra" -ne 0 ] && ! cmp -s "$T/s0" "$T/s1"; then
-    not_ok "$what: the failing cmdlet changed the store"
-  else
-    ok "$what (exit $ra, $(wc -l <"$T/a.out") line(s) out, $(wc -l <"$T/a.err") err)"
-  fi
-}
-
 # -- the table: help cmdlets, help CMDLET, krbfleet(1) -----------------------
 run_ok "help cmdlets" kf help cmdlets
 cp "$T/out" "$T/table"
@@ -66,46 +40,46 @@ run_ok "krbfleet --help names help cmdlets" kf --help
 expect_out "the overview points to the cmdlets" "krbfleet help cmdlets"
 
 # -- no store yet: reading cmdlets fail as their commands do, creating none --
-same "Get-CsService -WebServer, no store" Get-CsService -WebServer -- service list --webserver
-same "Get-CsKerberosAccountAssignment, no store" Get-CsKerberosAccountAssignment -- assignment get
+same_output "Get-CsService -WebServer, no store" Get-CsService -WebServer -- service list --webserver
+same_output "Get-CsKerberosAccountAssignment, no store" Get-CsKerberosAccountAssignment -- assignment get
 [ ! -e "$KRBFLEET_STORE" ] && ok "reading cmdlets create no store" || not_ok "a reading cmdlet created $KRBFLEET_STORE"
 
 # -- on an imported topology --------------------------------------------------
 run_ok "topology import" kf topology import "$DATA/topology-2sites.json"
-same "Get-CsService -WebServer" Get-CsService -WebServer -- service list --webserver
-same "get-csservice -web (case, prefix)" get-csservice -web -- service list --webserver
-same "Get-CsService -WebServer:\$true" Get-CsService '-WebServer:$true' -- service list --webserver
-same "Get-CsService" Get-CsService -- service list
-same "--json Get-CsService -WebServer" --json Get-CsService -WebServer -- --json service list --webserver
-same "Get-CsService -WebServer --json (global option after)" Get-CsService -WebServer --json -- service list --webserver --json
-same "Get-CsKerberosAccountAssignment" Get-CsKerberosAccountAssignment -- assignment get
-same "Get-CsKerberosAccountAssignment site:Redmond (positional, case)" \
+same_output "Get-CsService -WebServer" Get-CsService -WebServer -- service list --webserver
+same_output "get-csservice -web (case, prefix)" get-csservice -web -- service list --webserver
+same_output "Get-CsService -WebServer:\$true" Get-CsService '-WebServer:$true' -- service list --webserver
+same_output "Get-CsService" Get-CsService -- service list
+same_output "--json Get-CsService -WebServer" --json Get-CsService -WebServer -- --json service list --webserver
+same_output "Get-CsService -WebServer --json (global option after)" Get-CsService -WebServer --json -- service list --webserver --json
+same_output "Get-CsKerberosAccountAssignment" Get-CsKerberosAccountAssignment -- assignment get
+same_output "Get-CsKerberosAccountAssignment site:Redmond (positional, case)" \
   Get-CsKerberosAccountAssignment site:Redmond -- assignment get --site redmond
-same "Get-CsKerberosAccountAssignment -Identity:SITE:DUBLIN" \
+same_output "Get-CsKerberosAccountAssignment -Identity:SITE:DUBLIN" \
   Get-CsKerberosAccountAssignment -Identity:SITE:DUBLIN -- assignment get --site dublin
-same "Get-CsKerberosAccountAssignment -i site:nowhere (missing site)" \
+same_output "Get-CsKerberosAccountAssignment -i site:nowhere (missing site)" \
   Get-CsKerberosAccountAssignment -i site:nowhere -- assignment get --site nowhere
-same "Get-CsKerberosAccountAssignment --json" Get-CsKerberosAccountAssignment --json -- assignment get --json
-same "Remove-CsKerberosAccountAssignment -Identity site:Redmond (none to remove)" \
+same_output "Get-CsKerberosAccountAssignment --json" Get-CsKerberosAccountAssignment --json -- assignment get --json
+same_output "Remove-CsKerberosAccountAssignment -Identity site:Redmond (none to remove)" \
   Remove-CsKerberosAccountAssignment -Identity site:Redmond -- assignment remove --site redmond
-same "New-CsKerberosAccountAssignment (account not managed)" \
+same_output "New-CsKerberosAccountAssignment (account not managed)" \
   New-CsKerberosAccountAssignment -UserAccount 'LAB\kerbauth' -Identity site:Redmond -- \
   assignment new --account 'LAB\kerbauth' --site redmond
-same "Set-CsKerberosAccountAssignment (account not managed)" \
+same_output "Set-CsKerberosAccountAssignment (account not managed)" \
   Set-CsKerberosAccountAssignment site:Redmond -user kerbauth -- \
   assignment set --account kerbauth --site redmond
 # the directory commands without a ticket: the same refusal
-same "New-CsKerberosAccount (no ticket)" \
+same_output "New-CsKerberosAccount (no ticket)" \
   New-CsKerberosAccount -UserAccount 'LAB\kerbauth' -ContainerDN 'CN=Computers,DC=lab,DC=test' -- \
   account new 'LAB\kerbauth' --container 'CN=Computers,DC=lab,DC=test'
-same "Test-CsTopology (no ticket)" Test-CsTopology -- topology test
-same "Enable-CsTopology -WhatIf (no ticket)" Enable-CsTopology -WhatIf -- topology enable --dry-run
-same "Test-CsKerberosAccountAssignment site:Redmond -Report -Verbose (no ticket)" \
+same_output "Test-CsTopology (no ticket)" Test-CsTopology -- topology test
+same_output "Enable-CsTopology -WhatIf (no ticket)" Enable-CsTopology -WhatIf -- topology enable --dry-run
+same_output "Test-CsKerberosAccountAssignment site:Redmond -Report -Verbose (no ticket)" \
   Test-CsKerberosAccountAssignment site:Redmond -Report "$T/r.html" -Verbose -- \
   assignment test --site redmond --report "$T/r.html"
-same "set-cskerberosaccountpassword -user kerbauth -whatif (no ticket)" \
+same_output "set-cskerberosaccountpassword -user kerbauth -whatif (no ticket)" \
   set-cskerberosaccountpassword -user kerbauth -whatif -- password set --account kerbauth --dry-run
-same "Set-CsKerberosAccountPassword -FromComputer -ToComputer (no ticket)" \
+same_output "Set-CsKerberosAccountPassword -FromComputer -ToComputer (no ticket)" \
   Set-CsKerberosAccountPassword -FromComputer fe01.redmond.lab.test -ToComputer fe02.redmond.lab.test -- \
   password set --from fe01.redmond.lab.test --to fe02.redmond.lab.test
 [ ! -e "$T/r.html" ] && ok "no report written when the test could not run" || not_ok "a report was written"

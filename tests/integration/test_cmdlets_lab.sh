@@ -13,24 +13,6 @@ CN="CN=Computers,$LAB_BASE_DN"
 usn() { ldap_attr "CN=$1,$CN" uSNChanged; }
 spns() { ldap_attr "CN=$1,$CN" servicePrincipalName | sort | tr '\n' ' '; }
 
-# both "what" CMDLET ARGS... -- KRBFLEET ARGS...: the same stdout, stderr
-# and exit status; the cmdlet's stdout is left in $T/out
-both() {
-  local what=$1; shift
-  local -a a=() b=()
-  local ra=0 rb=0
-  while [ "$1" != "--" ]; do a+=("$1"); shift; done
-  shift
-  b=("$@")
-  kf "${a[@]}" >"$T/a.out" 2>"$T/a.err" || ra=$?
-  kf "${b[@]}" >"$T/b.out" 2>"$T/b.err" || rb=$?
-  cp "$T/a.out" "$T/out"   # for expect_out
-  if [ "$ra" -eq "$rb" ] && cmp -s "$T/a.out" "$T/b.out" && cmp -s "$T/a.err" "$T/b.err"; then
-    ok "$what (exit $ra, same output)"
-  else
-    not_ok "$what: exit $ra/$rb"; diff "$T/a.out" "$T/b.out" | head -5; diff "$T/a.err" "$T/b.err" | head -5
-  fi
-}
 
 run_ok "New-CsKerberosAccount -UserAccount LAB\\kerbauth -ContainerDN" \
   kf New-CsKerberosAccount -UserAccount 'LAB\kerbauth' -ContainerDN "$CN"
@@ -51,20 +33,20 @@ run_ok "New-CsKerberosAccountAssignment site:DUBLIN -user kerbauth2" \
   kf New-CsKerberosAccountAssignment site:DUBLIN -user kerbauth2
 expect_fail 1 'already has a Kerberos account assignment' \
   kf New-CsKerberosAccountAssignment -UserAccount kerbauth2 -Identity site:redmond
-both "Get-CsKerberosAccountAssignment" Get-CsKerberosAccountAssignment -- assignment get
+same_output "Get-CsKerberosAccountAssignment" Get-CsKerberosAccountAssignment -- assignment get
 expect_out "both sites assigned" "dublin   LAB\\kerbauth2"
-both "Get-CsKerberosAccountAssignment -Identity site:Redmond" \
+same_output "Get-CsKerberosAccountAssignment -Identity site:Redmond" \
   Get-CsKerberosAccountAssignment -Identity site:Redmond -- assignment get --site redmond
 expect_out "redmond uses kerbauth" "redmond  LAB\\kerbauth"
-both "Set-CsKerberosAccountAssignment to the account it has (no change)" \
+same_output "Set-CsKerberosAccountAssignment to the account it has (no change)" \
   Set-CsKerberosAccountAssignment -Identity site:Redmond -UserAccount 'LAB\kerbauth' -- \
   assignment set --site redmond --account 'LAB\kerbauth'
 expect_out "nothing changed" "site redmond already uses LAB\\kerbauth; nothing changed"
-both "Test-CsTopology before enabling" Test-CsTopology -Verbose -- topology test
+same_output "Test-CsTopology before enabling" Test-CsTopology -Verbose -- topology test
 expect_out "the missing SPNs are named" "topology test: problems found"
 
 u=$(usn kerbauth)
-both "Enable-CsTopology -WhatIf" Enable-CsTopology -WhatIf -- topology enable --dry-run
+same_output "Enable-CsTopology -WhatIf" Enable-CsTopology -WhatIf -- topology enable --dry-run
 expect_out "the plan names an SPN" "would add  HTTP/web.redmond.lab.test to kerbauth"
 [ "$(usn kerbauth)" = "$u" ] && ok "-WhatIf writes nothing (uSNChanged $u)" || not_ok "-WhatIf wrote to kerbauth"
 run_ok "Enable-CsTopology" kf Enable-CsTopology
@@ -74,7 +56,7 @@ case "$(spns kerbauth)" in
   *) not_ok "kerbauth SPNs: $(spns kerbauth)" ;;
 esac
 run_ok "enable-cstopology a second time (any case)" kf enable-cstopology
-both "Test-CsTopology after enabling" Test-CsTopology -- topology test
+same_output "Test-CsTopology after enabling" Test-CsTopology -- topology test
 
 run_ok "Remove-CsKerberosAccountAssignment site:Dublin" kf Remove-CsKerberosAccountAssignment site:Dublin
 expect_out "it says what publishes it" "site dublin has no Kerberos account now"
