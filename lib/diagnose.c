@@ -180,6 +180,64 @@ url_host(const char *url, char *host, size_t size)
     return 0;
 }
 
+/* The port URL names when it is not its scheme's default (80, 443), in
+ * PORT (empty otherwise). */
+static void
+url_odd_port(const char *url, char *port, size_t size)
+{
+    const char *p = strstr(url, "://"), *end;
+    bool https = strncasecmp(url, "https", 5) == 0;
+    size_t n;
+
+    port[0] = '\0';
+    if (p == NULL)
+        return;
+    p += 3;
+    if (*p == '[' && (p = strchr(p, ']')) == NULL)
+        return;
+    p += strcspn(p, ":/?#");
+    if (*p != ':')
+        return;
+    end = ++p;
+    while (*end >= '0' && *end <= '9')
+        end++;
+    n = (size_t)(end - p);
+    if (n == 0 || n >= size)
+        return;
+    if (n == 2 && !https && strncmp(p, "80", 2) == 0)
+        return;
+    if (n == 3 && https && strncmp(p, "443", 3) == 0)
+        return;
+    memcpy(port, p, n);
+    port[n] = '\0';
+}
+
+/* The login works from here, so a browser that still prompts sent no
+ * ticket: its own settings decide whether it asks for one and for which
+ * SPN. Names them (README, "Browsers"). */
+static int
+browser_settings(struct kf_findings *f, const char *url, const char *host, const char *canon)
+{
+    char port[8], cname[KF_FQDN_MAX + 96] = "", odd[KF_FQDN_MAX + 96] = "";
+
+    url_odd_port(url, port, sizeof(port));
+    if (strcasecmp(host, canon) != 0)
+        snprintf(cname, sizeof(cname),
+                 "; with DisableAuthNegotiateCnameLookup a browser asks for HTTP/%s instead",
+                 host);
+    if (port[0] != '\0')
+        snprintf(odd, sizeof(odd),
+                 "; with EnableAuthNegotiatePort it asks for HTTP/%s:%s, which krbfleet does "
+                 "not publish",
+                 canon, port);
+    return kf_findings_add(f, KF_PASS, "browser", "settings", NULL,
+                           "a browser that still prompts here asked for no ticket: it must trust "
+                           "%s for Negotiate (Chrome, Edge: AuthServerAllowlist, or without it on "
+                           "Windows the Local intranet zone; Firefox: "
+                           "network.negotiate-auth.trusted-uris)%s%s",
+                           host, cname, odd);
+}
+
 /* Resolve NAME as a client does (getaddrinfo with AI_CANONNAME, which is
  * what browsers ask before they build the SPN): its canonical name
  * (lower-cased, no trailing dot) and first address. Returns 0, or -1 with
@@ -1557,7 +1615,8 @@ kf_doctor(struct kf_store *st, struct kf_dir *dir, const char *url, const char *
         if (kf_findings_add(f, KF_PASS, "login", "negotiate", NULL,
                             "HTTP %ld from %s with a verified mutual-authentication token "
                             "(ticket kvno %d, %s): Kerberos works for this URL",
-                            probe.http_status, conn[0] ? conn : host, probe.ticket_kvno, enc) != 0)
+                            probe.http_status, conn[0] ? conn : host, probe.ticket_kvno, enc) != 0 ||
+            browser_settings(f, url, host, canon) != 0)
             goto nomem;
     } else if (probe.ticket_kvno < 0 && probe.http_status == 0 && kdc_rc != KF_OK) {
         if (kf_findings_add(f, KF_FAIL, "login", "negotiate", kdc_fix,

@@ -230,6 +230,8 @@ static const struct kf_command commands[] = {
      "             the SPN and whether it accepts the ticket (through its agent)\n"
      "  login      whether the server answered with a mutual-authentication token,\n"
      "             refused the ticket, or offered only NTLM or Basic\n"
+     "  browser    when the login works: the browser settings that decide whether a\n"
+     "             browser asks for a ticket at all, and for which SPN\n"
      "  --address IP   connect there instead of resolving the URL's host (one server\n"
      "                 behind a load balancer)\n"
      "Needs your Kerberos ticket (kinit). Exit status 1 if the login fails.\n", KF_MAY_READ},

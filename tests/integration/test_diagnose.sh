@@ -111,10 +111,15 @@ expect_out "names the SPN the client asks for" "the client asks for HTTP/web.red
 expect_out "names the account that holds it" "HTTP/web.redmond.lab.test is registered on $ACCT_DN (account kerbauth\$"
 expect_out "the KDC issues a ticket" "the KDC issues a ticket for HTTP/web.redmond.lab.test@LAB.TEST"
 expect_out "mutual authentication verified" "with a verified mutual-authentication token"
+expect_out "a working login names the browser settings that could still stop a browser" \
+  "a browser that still prompts here asked for no ticket: it must trust web.redmond.lab.test for Negotiate (Chrome, Edge: AuthServerAllowlist, or without it on Windows the Local intranet zone; Firefox: network.negotiate-auth.trusted-uris)"
+expect_out "the URL's port: the SPN a browser asks for with EnableAuthNegotiatePort" \
+  "with EnableAuthNegotiatePort it asks for HTTP/web.redmond.lab.test:8080, which krbfleet does not publish"
 run_rc 0 "doctor through the alias lb (browsers canonicalise to web)" kf doctor --json http://lb.redmond.lab.test:8080/
 finding WARN dns cname "browsers canonicalise it and ask for HTTP/web.redmond.lab.test"
 jq -e '.login == true and .facts.spn == "HTTP/web.redmond.lab.test@LAB.TEST"' "$T/out" >/dev/null &&
   ok "doctor json: login true, spn of the canonical name" || not_ok "doctor json: $(head -c 400 "$T/out")"
+finding PASS browser settings "with DisableAuthNegotiateCnameLookup a browser asks for HTTP/lb.redmond.lab.test instead"
 
 # -- doctor: a URL whose SPN is registered nowhere ---------------------------------
 "$LAB_SH" add-host "$LAB_DIR" "$(addr_of fe01.redmond.lab.test)" intranet.lab.test
@@ -123,6 +128,8 @@ finding FAIL directory owner "no object in dc1.lab.test holds the SPN HTTP/intra
   'krbfleet pool set web.redmond.lab.test --web-fqdn lb.redmond.lab.test --web-fqdn intranet.lab.test; krbfleet topology enable'
 finding FAIL kdc ticket "the KDC issues no ticket for HTTP/intranet.lab.test@LAB.TEST"
 finding FAIL login negotiate "no login was tried"
+jq -e '[.findings[] | select(.object == "browser")] | length == 0' "$T/out" >/dev/null &&
+  ok "a failed login names no browser setting (the fault is found elsewhere)" || not_ok "browser finding on a failed login"
 
 # -- a stale keytab: one server missed a rotation ----------------------------------
 "$FLEET" stop-agent fe02.dublin.lab.test
