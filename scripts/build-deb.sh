@@ -7,13 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-build-deb}
-version=$(dpkg-parsechangelog -S Version)
-src=$out/krbfleet-$version
 
 die() { echo "build-deb: $*" >&2; exit 1; }
 
-command -v dpkg-buildpackage >/dev/null ||
-  die "dpkg-buildpackage is missing: run scripts/install-deps.sh (it installs debhelper)"
+command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null ||
+  die "dpkg-buildpackage or debhelper is missing: run scripts/install-deps.sh"
+version=$(dpkg-parsechangelog -S Version)
+src=$out/krbfleet-$version
 dpkg-checkbuilddeps 2>/dev/null || die "$(dpkg-checkbuilddeps 2>&1 | sed 's/^dpkg-checkbuilddeps: //'); run scripts/install-deps.sh"
 
 rm -rf "$src" "$out"/*.deb "$out"/*.buildinfo "$out"/*.changes
