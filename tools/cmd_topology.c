@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "fileout.h"
 #include "mem.h"
 #include "names.h"
@@ -714,8 +715,10 @@ KF_CMD(kf_cmd_topology_import)
         return kf_cli_emit(cli, doc);
     }
     if (n_lost > 0 && !force) {
-        for (size_t i = 0; i < n_lost; i++)
-            kf_cli_note("  would remove %s", lost[i]);
+        for (size_t i = 0; i < n_lost; i++) {
+            _cleanup_free_ char *safe = kf_escape_dup(lost[i]);
+            fprintf(stderr, "  would remove %s\n", safe ? safe : "(out of memory)");
+        }
         kf_strv_free(lost, n_lost);
         kf_err_set(&cli->err, KF_ERR_CONFLICT,
                    "%s would remove %zu thing(s) in use (listed above); nothing was changed. "

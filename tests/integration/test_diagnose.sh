@@ -92,6 +92,7 @@ expect_out "fe02 passes every check" "fe02.redmond.lab.test  PASS   PASS  PASS  
 expect_out "says so" "assignment test --site redmond: all checks passed"
 expect_out "the hosts-file alias lb -> web is reported as an alias whose SPN works" "lb.redmond.lab.test is an alias (CNAME) of web.redmond.lab.test"
 run_rc 0 "healthy site, --json" kf assignment test --site redmond --json
+json_valid assignment_test
 if jq -e '.result == "pass" and .facts.account == "LAB\\kerbauth" and (.servers | length == 2)
           and ([.servers[].checks[] | select(. != "PASS")] | length == 0)' "$T/out" >/dev/null
 then ok "json: pass, 2 servers, every check PASS"; else not_ok "json: $(head -c 800 "$T/out")"; fi
@@ -116,6 +117,7 @@ expect_out "a working login names the browser settings that could still stop a b
 expect_out "the URL's port: the SPN a browser asks for with EnableAuthNegotiatePort" \
   "with EnableAuthNegotiatePort it asks for HTTP/web.redmond.lab.test:8080, which krbfleet does not publish"
 run_rc 0 "doctor through the alias lb (browsers canonicalise to web)" kf doctor --json http://lb.redmond.lab.test:8080/
+json_valid doctor
 finding WARN dns cname "browsers canonicalise it and ask for HTTP/web.redmond.lab.test"
 jq -e '.login == true and .facts.spn == "HTTP/web.redmond.lab.test@LAB.TEST"' "$T/out" >/dev/null &&
   ok "doctor json: login true, spn of the canonical name" || not_ok "doctor json: $(head -c 400 "$T/out")"
@@ -124,6 +126,7 @@ finding PASS browser settings "with DisableAuthNegotiateCnameLookup a browser as
 # -- doctor: a URL whose SPN is registered nowhere ---------------------------------
 "$LAB_SH" add-host "$LAB_DIR" "$(addr_of fe01.redmond.lab.test)" intranet.lab.test
 run_rc 1 "doctor on a name with no SPN exits 1" kf doctor http://intranet.lab.test:8080/ --json
+json_valid doctor
 finding FAIL directory owner "no object in dc1.lab.test holds the SPN HTTP/intranet.lab.test: its web server is in a site of account kerbauth" \
   'krbfleet pool set web.redmond.lab.test --web-fqdn lb.redmond.lab.test --web-fqdn intranet.lab.test; krbfleet topology enable'
 finding FAIL kdc ticket "the KDC issues no ticket for HTTP/intranet.lab.test@LAB.TEST"
@@ -136,6 +139,7 @@ jq -e '[.findings[] | select(.object == "browser")] | length == 0' "$T/out" >/de
 kf password set --account kerbauth --force >/dev/null 2>&1
 "$FLEET" start-agent fe02.dublin.lab.test
 run_rc 1 "stale keytab on fe02.dublin: assignment test fails" kf assignment test --site dublin --json --report "$T/stale.html"
+json_valid assignment_test
 FROMTO="krbfleet password set --from fe01.dublin.lab.test --to fe02.dublin.lab.test"
 finding FAIL server:fe02.dublin.lab.test kvno "but the directory is at kvno" "$FROMTO"
 finding FAIL server:fe02.dublin.lab.test key "is refused by this keytab" "$FROMTO"

@@ -59,6 +59,7 @@ all_logins && ok "alice logs in to every server" || not_ok "logins after enable"
 LOOP=$!
 wait_until 120 grep -q round "$T/bg" || not_ok "the login loop finished no round in 120 s"
 run_ok "password set (second rotation, verified with real logins)" kf password set --account kerbauth --json
+json_valid password_set
 K2=$(dir_kvno)
 kill $LOOP; wait $LOOP 2>/dev/null || true
 if jq -e --argjson k "$K2" '.result == "ok" and .new_kvno == $k and ([.servers[] | select(.result == "OK" and .kvno == $k and (.login | test("mutual authentication verified")))] | length == 4)' "$T/out" >/dev/null

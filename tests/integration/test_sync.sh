@@ -72,6 +72,7 @@ if has_pause_points; then
     fresh_logins 2>/dev/null && ok "logins work anyway (the acceptor ignores labels): a 200 proves no label" ||
       not_ok "logins with mislabelled keys failed"
     run_ok "sync restamps" kf --json sync --account kerbauth
+    json_valid sync
     if jq -e --argjson k "$K2" --argjson l $((K + 1)) '[.accounts[0].servers[] |
           select(.result == "OK" and .kvno == $k and
                  (.action | contains("restamped: the keys of kvno \($k) were labelled \($l)")) and
@@ -126,9 +127,10 @@ sqlite3 "$KRBFLEET_STORE" "DELETE FROM account_kvno WHERE kvno = $((K + 5))"
 for s in $SERVERS; do probe "$s" withdraw "$K" >/dev/null 2>&1; done
 probe fe01.redmond.lab.test stage-random "$K" "HTTP/web.redmond.lab.test@$LAB_REALM" "kerbauth\$@$LAB_REALM" >/dev/null 2>&1
 rc=0; kf --json sync --account kerbauth >"$T/out" 2>"$T/err" || rc=$?
+json_valid sync
 [ $rc = 1 ] && grep -q "The keys are lost; run \`krbfleet password set --account kerbauth\`" "$T/err" &&
   ok "no server holds the directory's keys (one has a wrong key labelled $K): lost, says so" || not_ok "exit $rc: $(cat "$T/err")"
-jq -e '.accounts[0].fix == "krbfleet password set --account kerbauth" and .result == "failed"' "$T/out" >/dev/null &&
+jq -e '.accounts[0].fix == "krbfleet password set --account kerbauth" and .result == "failed" and (.error.message | contains("The keys are lost"))' "$T/out" >/dev/null &&
   ok "--json names the repair" || not_ok "json: $(head -c 400 "$T/out")"
 run_ok "password set makes new keys" kf password set --account kerbauth
 keytabs_match 2>"$T/m" && ok "keytabs match kvno $(dir_kvno); new tickets log in" || not_ok "$(cat "$T/m")"
