@@ -98,6 +98,8 @@ struct run {
     size_t events;
     const char *phase;
     void *extra; /* the mode's own per-server state (sync) */
+    char *const *want; /* the account's managed principals (prune keeps others'); or NULL */
+    size_t n_want;
 };
 
 static void
@@ -217,17 +219,54 @@ do_verify(size_t i, void *vctx)
     pthread_mutex_unlock(&run->lock);
 }
 
+static kf_status put_managed(struct srv *s, uint32_t kvno, const struct kf_keyset *managed,
+                             char *const *want, size_t n_want, struct kf_err *err);
+
+static bool
+is_managed(const struct run *run, const struct kf_keyset *ks, size_t k)
+{
+    return kf_strv_contains_ci(run->want, run->n_want, ks->v[k].principal);
+}
+
+/* Remove the account's entries below RUN->kvno. PRUNE removes every entry
+ * below it, so when other principals' entries are there too, the
+ * account's go one kvno at a time (put_managed) and theirs stay. */
 static void
 do_prune(size_t i, void *vctx)
 {
     struct run *run = vctx;
     struct srv *s = &run->srv[i];
+    const struct kf_keyset *ks = s->status ? s->status->entries : NULL;
     struct kf_err err = {0};
+    bool foreign = false;
 
     if (!s->staged || run->kvno == 0)
         return;
-    if (kf_agent_prune(s->agent, run->kvno, &s->res->pruned, &err) != KF_OK)
-        fprintf(stderr, "krbfleet: warning: pruning %s: %s\n", s->res->server, err.msg);
+    for (size_t k = 0; run->want != NULL && ks != NULL && k < ks->n; k++)
+        foreign = foreign || (ks->v[k].kvno < run->kvno && !is_managed(run, ks, k));
+    if (!foreign) {
+        if (kf_agent_prune(s->agent, run->kvno, &s->res->pruned, &err) != KF_OK)
+            fprintf(stderr, "krbfleet: warning: pruning %s: %s\n", s->res->server, err.msg);
+        return;
+    }
+    for (size_t k = 0; k < ks->n; k++) {
+        uint32_t v = ks->v[k].kvno;
+        bool seen = false;
+        size_t n = 0;
+        if (v >= run->kvno || !is_managed(run, ks, k))
+            continue;
+        for (size_t j = 0; j < ks->n; j++) {
+            seen = seen || (j < k && ks->v[j].kvno == v && is_managed(run, ks, j));
+            n += ks->v[j].kvno == v && is_managed(run, ks, j);
+        }
+        if (seen)
+            continue;
+        if (put_managed(s, v, NULL, run->want, run->n_want, &err) != KF_OK) {
+            fprintf(stderr, "krbfleet: warning: pruning %s: %s\n", s->res->server, err.msg);
+            return;
+        }
+        s->res->pruned += n;
+    }
 }
 
 static void
@@ -647,14 +686,17 @@ suggest_fixes(struct ctx *c)
     }
 }
 
+static kf_status managed_principals(const struct ctx *c, char ***implied, size_t *n_implied,
+                                    char ***want, size_t *n_want, struct kf_err *err);
+
 kf_status
 kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *o,
           struct kf_rotate_result **result, struct kf_err *err)
 {
     struct ctx c = {.st = st, .dir = dir, .o = o};
     struct kf_keyset *keys = NULL;
-    char *password = NULL, **spns = NULL, first[1024];
-    size_t n_spns = 0, bad;
+    char *password = NULL, **spns = NULL, first[1024], **implied = NULL, **want = NULL;
+    size_t n_spns = 0, bad, n_implied = 0, n_want = 0;
     uint32_t predicted, actual;
     struct kf_dir_account *after = NULL;
     size_t staged;
@@ -833,12 +875,17 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
     /* 5. Prune kvnos whose successor was committed longer than grace ago. */
     {
         int below = -1;
+        struct kf_err e2 = {0};
         kf_store_kvno_prunable(st, c.acct->name, (int64_t)time(NULL) - o->grace_s, &below, NULL);
         if (below > (int)actual)
             below = -1; /* a stale record (account re-created?): never prune current keys */
         c.run.kvno = below > 0 ? (uint32_t)below : 0;
-        if (below > 0)
+        if (below > 0 &&
+            managed_principals(&c, &implied, &n_implied, &want, &n_want, &e2) == KF_OK) {
+            c.run.want = want;
+            c.run.n_want = n_want;
             run_phase(&c.run, "prune", do_prune);
+        }
     }
     suggest_fixes(&c);
     bad = 0;
@@ -863,6 +910,8 @@ out:
     kf_free_secret_str(password);
     kf_keyset_free(keys);
     kf_strv_free(spns, n_spns);
+    kf_strv_free(implied, n_implied);
+    kf_strv_free(want, n_want);
     kf_dir_account_free(after);
     if (c.res != NULL && c.run.srv != NULL && rc != KF_OK && c.res->directory_changed)
         suggest_fixes(&c);
@@ -1613,6 +1662,8 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
         kf_store_kvno_prunable(st, c.acct->name, (int64_t)time(NULL) - o->grace_s, &below, NULL);
         if (below > 0 && below <= (int)D) {
             c.run.kvno = (uint32_t)below;
+            c.run.want = want;
+            c.run.n_want = n_want;
             run_phase(&c.run, "prune", do_prune);
         }
     }

@@ -141,6 +141,24 @@ rc=0; kf password set --from $D1 --to $D2 --dry-run >"$T/out" 2>"$T/err" || rc=$
 "$FLEET" start-agent $D2
 [ "$(dir_kvno)" = "$K" ] && ok "the directory stayed at kvno $K" || not_ok "kvno $(dir_kvno)"
 
+# -- pruning by grace removes the account's old kvnos, not other entries ------------------------
+plant "host/old.lab.test@$R" $((K - 1)) $R1
+[ "$(kvnos $R1)" = "$((K - 1)) $K " ] && ok "$R1 holds kvnos $((K - 1)) and $K, and host/old at $((K - 1))" || not_ok "$R1: $(kvnos $R1)"
+printf '[rotation]\ngrace = 1s\n' >"$T/grace.conf"
+sleep 2
+run_ok "a rotation with [rotation] grace = 1s" kf --config "$T/grace.conf" password set --account kerbauth
+K1=$(dir_kvno)
+case " $(kvnos $R1)" in *" $((K - 1)) "*) pruned=no ;; *) pruned=yes ;; esac
+[ $pruned = yes ] && has_princ "host/old.lab.test@$R" $R1 && has_princ "host/x.lab.test@$R" $R1 &&
+  ok "the rotation pruned kvno $((K - 1)) of kerbauth and kept host/old at $((K - 1)) (and host/x)" || not_ok "$R1: $(klist -k "$(kt $R1)")"
+sleep 2
+run_ok "sync with [rotation] grace = 1s" kf --config "$T/grace.conf" sync --account kerbauth
+[ "$(kvnos $R1)" = "$K1 " ] && has_princ "host/x.lab.test@$R" $R1 && has_princ "HTTP/evil.lab.test@$R" $R1 &&
+  has_princ "host/keep.lab.test@$R" $R2 && has_princ "host/keep.lab.test@$R" $D1 &&
+  ok "sync pruned kvno $K of kerbauth and kept the other principals' entries at $K" || not_ok "$R1: $(klist -k "$(kt $R1)")"
+keytabs_match 2>"$T/m" && ok "every keytab matches kvno $K1; new tickets log in" || not_ok "$(cat "$T/m")"
+K=$K1
+
 # -- never dumpable while holding keys -------------------------------------------------------------
 if command -v strace >/dev/null; then
   for c in "password set --from $R1 --to $D2" "sync --account kerbauth"; do
