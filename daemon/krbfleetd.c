@@ -35,6 +35,7 @@
 #include "buf.h"
 #include "config.h"
 #include "errors.h"
+#include "escape.h"
 #include "keys.h"
 #include "keytab.h"
 #include "mem.h"
@@ -90,22 +91,33 @@ static volatile sig_atomic_t stop_signal;
 
 static void logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* One log line. Principal names, paths and peers' messages are echoed in
+ * it: it is escaped (escape.h) so that nothing in them shapes the log or
+ * the terminal that shows it; one cut to fit ends in "...". */
 static void
 logmsg(int prio, const char *fmt, ...)
 {
+    char text[2048], safe[4096];
     va_list ap;
+    int n;
 
     va_start(ap, fmt);
+    n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (kf_escape(n < 0 ? "" : text, safe, sizeof(safe)) >= sizeof(safe) ||
+        n >= (int)sizeof(text)) {
+        size_t len = strlen(safe);
+        if (len > sizeof(safe) - 4)
+            len = sizeof(safe) - 4;
+        memcpy(safe + len, "...", 4);
+    }
     if (log_stderr) {
         static const char *const names[] = {"emerg", "alert", "crit", "error",
                                             "warning", "notice", "info", "debug"};
-        fprintf(stderr, "krbfleetd: %s: ", names[prio & 7]);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        fprintf(stderr, "krbfleetd: %s: %s\n", names[prio & 7], safe);
     } else {
-        vsyslog(prio, fmt, ap);
+        syslog(prio, "%s", safe);
     }
-    va_end(ap);
 }
 
 static int64_t

@@ -103,6 +103,11 @@ check "missing --host-keytab: exit 2" sh -c "[ $rc = 2 ] && grep -q -- '--host-k
 rc=0; "$KRBFLEETD" --listen "$ADDR:7390" --principal host/fe01.lab.test --host-keytab "$W/nope.keytab" \
   --keytab "$W/x.keytab" --allow kfadmin --foreground >"$W/out" 2>&1 || rc=$?
 check "unreadable host keytab: exit 1 naming it" sh -c "[ $rc = 1 ] && grep -q 'cannot read the host keytab $W/nope.keytab' '$W/out'"
+evil="$W/evil"$'\e[2J\u202e'".keytab" # issue 14: nothing echoed may shape the log
+rc=0; "$KRBFLEETD" --listen "$ADDR:7390" --principal host/fe01.lab.test --host-keytab "$evil" \
+  --keytab "$W/x.keytab" --allow kfadmin --foreground >"$W/out" 2>&1 || rc=$?
+check "a path holding ESC and U+202E is logged escaped, never raw" test \
+  "$rc:$(grep -cF 'evil\x1b[2J\u202e.keytab' "$W/out"):$(LC_ALL=C grep -c $'\e\|\xe2\x80\xae' "$W/out")" = "1:1:0"
 "$KRBFLEETD" --help >"$W/out" 2>&1
 check "--help teaches every flag" sh -c "grep -q -- --keytab-group '$W/out' && grep -q -- '--allow @GROUP' '$W/out'"
 check "--help tells how the keytab's place is checked and the principal chosen" sh -c \
