@@ -66,6 +66,7 @@ if grep -qE "fe0[12].redmond.lab.test holds the right keys: run \`krbfleet passw
 then ok "the refusal names a server of the account that holds the right keys"; else not_ok "refusal: $(cat "$T/err")"; fi
 [ "$(md5 $D2)" = "$before" ] && ok "the destination's keytab is byte-identical" || not_ok "$D2's keytab changed"
 kf --json password set --from $D1 --to $D2 >"$T/out" 2>/dev/null
+json_valid password_set
 jq -e --arg d $D2 '.result == "failed" and ([.servers[] | select(.server == $d and .result == "NOT STARTED")] | length == 1) and
   ([.servers[] | select(.result == "FAILED" and (.fix | test("--to fe02.dublin")))] | length == 1)' "$T/out" >/dev/null &&
   ok "--json: the source FAILED with the repair, the destination NOT STARTED" || not_ok "json: $(head -c 600 "$T/out")"
@@ -79,6 +80,7 @@ expect_out "the destination would be given the keys" "would be given kvno $K fro
 
 # a good copy onto a stale server: OK, verified, alice logs in through it
 run_ok "a good copy onto a stale server" kf --json password set --from $R1 --to $D2
+json_valid password_set
 jq -e --arg d $D2 --argjson k "$K" '.result == "ok" and ([.servers[] | select(.server == $d and .result == "OK" and .kvno == $k and
   (.login | test("mutual authentication verified")))] | length == 1)' "$T/out" >/dev/null &&
   ok "the destination is OK, verified with a real login at kvno $K" || not_ok "json: $(head -c 800 "$T/out")"
