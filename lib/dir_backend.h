@@ -67,6 +67,16 @@ struct kf_dir_ops {
                              size_t *n, struct kf_err *err);
     kf_status (*set_password)(struct kf_dir *dir, const char *name, const char *password,
                               struct kf_err *err);
+    /* Delegation (permission grant/revoke/list/test); NULL: not offered. */
+    kf_status (*principal_find)(struct kf_dir *dir, const char *name, const struct kf_sid *sid,
+                                bool groups, struct kf_dir_principal **out, struct kf_err *err);
+    kf_status (*whoami)(struct kf_dir *dir, struct kf_dir_principal **out, struct kf_err *err);
+    kf_status (*sd_read)(struct kf_dir *dir, const char *dn, unsigned parts, uint8_t **sd,
+                         size_t *len, int64_t *usn, struct kf_err *err);
+    kf_status (*sd_write)(struct kf_dir *dir, const char *dn, unsigned parts, const uint8_t *sd,
+                          size_t len, struct kf_err *err);
+    kf_status (*effective)(struct kf_dir *dir, const char *dn, char ***classes, size_t *n_classes,
+                           char ***attrs, size_t *n_attrs, struct kf_err *err);
 };
 
 /* The backends. */

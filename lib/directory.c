@@ -443,3 +443,105 @@ kf_dir_set_password(struct kf_dir *dir, const char *name, const char *password, 
                           KF_PASSWORD_MAX);
     return dir->ops->set_password(dir, name, password, err);
 }
+
+/* ---- delegation ----------------------------------------------------------- */
+
+static kf_status
+no_delegation(const struct kf_dir *dir, struct kf_err *err)
+{
+    return kf_err_set(err, KF_ERR_UNEXPECTED,
+                      "the %s directory backend cannot read or change permissions",
+                      dir->ops->name);
+}
+
+kf_status
+kf_dir_principal_find(struct kf_dir *dir, const char *name, const struct kf_sid *sid, bool groups,
+                      struct kf_dir_principal **out, struct kf_err *err)
+{
+    kf_status st;
+
+    *out = NULL;
+    if (name != NULL && (st = check_text("principal name", name, NAME_MAX_LEN, err)) != KF_OK)
+        return st;
+    if (name == NULL && (sid == NULL || sid->revision != 1 || sid->n_sub > KF_SID_SUBAUTH_MAX))
+        return kf_err_set(err, KF_ERR_INVALID, "no principal name or SID to look up");
+    if (dir->ops->principal_find == NULL)
+        return no_delegation(dir, err);
+    return dir->ops->principal_find(dir, name, sid, groups, out, err);
+}
+
+kf_status
+kf_dir_whoami(struct kf_dir *dir, struct kf_dir_principal **out, struct kf_err *err)
+{
+    *out = NULL;
+    if (dir->ops->whoami == NULL)
+        return no_delegation(dir, err);
+    return dir->ops->whoami(dir, out, err);
+}
+
+void
+kf_dir_principal_free(struct kf_dir_principal *p)
+{
+    if (p == NULL)
+        return;
+    free(p->dn);
+    free(p->name);
+    free(p->groups);
+    free(p);
+}
+
+/* Only the owner, group and DACL: krbfleet never reads or writes a SACL. */
+#define SD_PARTS_ALLOWED 0x7u
+
+kf_status
+kf_dir_sd_read(struct kf_dir *dir, const char *dn, unsigned parts, uint8_t **sd, size_t *len,
+               int64_t *usn, struct kf_err *err)
+{
+    kf_status st = check_text("DN", dn, SPN_MAX_LEN, err);
+
+    *sd = NULL;
+    *len = 0;
+    if (usn != NULL)
+        *usn = -1;
+    if (st != KF_OK)
+        return st;
+    if (parts == 0 || (parts & ~SD_PARTS_ALLOWED) != 0)
+        return kf_err_set(err, KF_ERR_INVALID, "security descriptor parts 0x%x: owner, group "
+                          "and DACL only", parts);
+    if (dir->ops->sd_read == NULL)
+        return no_delegation(dir, err);
+    return dir->ops->sd_read(dir, dn, parts, sd, len, usn, err);
+}
+
+kf_status
+kf_dir_sd_write(struct kf_dir *dir, const char *dn, unsigned parts, const uint8_t *sd, size_t len,
+                struct kf_err *err)
+{
+    kf_status st = check_text("DN", dn, SPN_MAX_LEN, err);
+
+    if (st != KF_OK)
+        return st;
+    if (parts == 0 || (parts & ~SD_PARTS_ALLOWED) != 0)
+        return kf_err_set(err, KF_ERR_INVALID, "security descriptor parts 0x%x: owner, group "
+                          "and DACL only", parts);
+    if (sd == NULL || len < 20)
+        return kf_err_set(err, KF_ERR_INVALID, "no security descriptor to write on %s", dn);
+    if (dir->ops->sd_write == NULL)
+        return no_delegation(dir, err);
+    return dir->ops->sd_write(dir, dn, parts, sd, len, err);
+}
+
+kf_status
+kf_dir_effective(struct kf_dir *dir, const char *dn, char ***classes, size_t *n_classes,
+                 char ***attrs, size_t *n_attrs, struct kf_err *err)
+{
+    kf_status st = check_text("DN", dn, SPN_MAX_LEN, err);
+
+    *classes = *attrs = NULL;
+    *n_classes = *n_attrs = 0;
+    if (st != KF_OK)
+        return st;
+    if (dir->ops->effective == NULL)
+        return no_delegation(dir, err);
+    return dir->ops->effective(dir, dn, classes, n_classes, attrs, n_attrs, err);
+}

@@ -179,6 +179,44 @@ void kf_dir_owners_free(struct kf_dir_owner *v, size_t n); /* accepts NULL */
 kf_status kf_dir_set_password(struct kf_dir *dir, const char *name, const char *password,
                               struct kf_err *err);
 
+/* A security principal (user, group, computer) as the directory holds it
+ * (kf_dir_principal_find, kf_dir_whoami). All owned. */
+struct kf_dir_principal {
+    char *dn;
+    char *name;            /* sAMAccountName ("alice", "webadmins", "HOST$") */
+    struct kf_sid sid;     /* objectSid */
+    struct kf_sid *groups; /* tokenGroups (nested), when asked for; else NULL */
+    size_t n_groups;
+};
+
+/* Find the principal whose sAMAccountName is NAME (case-insensitive), or,
+ * when NAME is NULL, whose objectSid is SID; with GROUPS, also read its
+ * tokenGroups. KF_ERR_NOT_FOUND when there is none. */
+kf_status kf_dir_principal_find(struct kf_dir *dir, const char *name, const struct kf_sid *sid,
+                                bool groups, struct kf_dir_principal **out, struct kf_err *err);
+/* The principal of the caller's ticket, with its tokenGroups. */
+kf_status kf_dir_whoami(struct kf_dir *dir, struct kf_dir_principal **out, struct kf_err *err);
+void kf_dir_principal_free(struct kf_dir_principal *p); /* accepts NULL */
+
+/* Read the parts PARTS (secdesc.h KF_SD_* bits: owner 1, group 2, DACL 4)
+ * of DN's security descriptor (nTSecurityDescriptor, with the
+ * LDAP_SERVER_SD_FLAGS control on AD) into *SD (new, free()), *LEN bytes,
+ * and DN's uSNChanged into *USN (-1 when unknown; USN may be NULL). The
+ * bytes are the server's: parse them with kf_sd_parse. KF_ERR_PERMISSION
+ * when the caller may not read them. */
+kf_status kf_dir_sd_read(struct kf_dir *dir, const char *dn, unsigned parts, uint8_t **sd,
+                         size_t *len, int64_t *usn, struct kf_err *err);
+/* Replace the parts PARTS of DN's security descriptor with those of SD. */
+kf_status kf_dir_sd_write(struct kf_dir *dir, const char *dn, unsigned parts, const uint8_t *sd,
+                          size_t len, struct kf_err *err);
+
+/* What the caller may do at DN, as the server computes it for the
+ * caller's ticket (allowedChildClassesEffective: the classes it may create
+ * below DN; allowedAttributesEffective: the attributes it may write on
+ * DN). New string arrays (kf_strv_free); empty when none. */
+kf_status kf_dir_effective(struct kf_dir *dir, const char *dn, char ***classes, size_t *n_classes,
+                           char ***attrs, size_t *n_attrs, struct kf_err *err);
+
 /* Counters of requests sent on this connection, for benchmarks and for
  * tests that prove "no write happened". */
 void kf_dir_counters(const struct kf_dir *dir, unsigned long *reads, unsigned long *writes);

@@ -117,6 +117,16 @@ static const char *const migrations[] = {
     /* 4 -> 5: the lock's holder is its PID and that process's start time,
      * so a reused PID is not taken for the holder (proc.h) */
     "ALTER TABLE rotation_lock ADD COLUMN pid_start INTEGER;",
+    /* 5 -> 6: the ACEs `permission grant` wrote on a container, so that
+     * `permission revoke` removes exactly those (ace: the ACE's bytes in
+     * hex, as written) */
+    "CREATE TABLE permission_ace ("
+    "  container TEXT NOT NULL COLLATE NOCASE,"
+    "  trustee_sid TEXT NOT NULL,"
+    "  trustee TEXT NOT NULL,"
+    "  ace TEXT NOT NULL,"
+    "  time TEXT NOT NULL,"
+    "  PRIMARY KEY (container, trustee_sid, ace));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1420,14 +1430,12 @@ kf_store_assignment_remove(struct kf_store *st, const char *site, struct kf_err 
     return mark_enable_needed(st, err);
 }
 
-kf_status
-kf_store_owned_spns(struct kf_store *st, const char *account, char ***out, size_t *n,
-                    struct kf_err *err)
+/* The first column of every row of STMT (finalized here) as new strings
+ * in *OUT (kf_strv_free); WHAT names the read in an error. */
+static kf_status
+column_strv(struct kf_store *st, sqlite3_stmt *stmt, const char *what, char ***out, size_t *n,
+            struct kf_err *err)
 {
-    sqlite3_stmt *stmt = prep(st, err,
-                              "SELECT o.spn FROM owned_spn o JOIN account a ON a.id = o.account_id "
-                              "WHERE a.name = ? ORDER BY o.spn",
-                              "s", account);
     char **v = NULL;
     size_t count = 0;
     int step;
@@ -1443,11 +1451,22 @@ kf_store_owned_spns(struct kf_store *st, const char *account, char ***out, size_
     if (step != SQLITE_DONE) {
         kf_strv_free(v, count);
         return step == SQLITE_ROW ? kf_err_set(err, KF_ERR_NOMEM, "out of memory")
-                                  : db_err(st, err, "reading SPNs");
+                                  : db_err(st, err, what);
     }
     *out = v;
     *n = count;
     return KF_OK;
+}
+
+kf_status
+kf_store_owned_spns(struct kf_store *st, const char *account, char ***out, size_t *n,
+                    struct kf_err *err)
+{
+    sqlite3_stmt *stmt = prep(st, err,
+                              "SELECT o.spn FROM owned_spn o JOIN account a ON a.id = o.account_id "
+                              "WHERE a.name = ? ORDER BY o.spn",
+                              "s", account);
+    return column_strv(st, stmt, "reading SPNs", out, n, err);
 }
 
 kf_status
@@ -1656,4 +1675,42 @@ kf_store_kvno_prunable(struct kf_store *st, const char *account, int64_t cutoff,
                              &v, err);
     *kvno = rc == KF_OK && v > 0 ? (int)v : -1;
     return rc;
+}
+
+/* ---- delegation ----------------------------------------------------------- */
+
+kf_status
+kf_store_permission_ace_add(struct kf_store *st, const char *container, const char *trustee_sid,
+                            const char *trustee, const char *ace_hex, struct kf_err *err)
+{
+    char now[32];
+
+    utc_now(now, sizeof(now));
+    return run(st,
+               prep(st, err,
+                    "INSERT OR IGNORE INTO permission_ace(container, trustee_sid, trustee, ace, "
+                    "time) VALUES (?, ?, ?, ?, ?)",
+                    "sssss", container, trustee_sid, trustee, ace_hex, now),
+               err);
+}
+
+kf_status
+kf_store_permission_aces(struct kf_store *st, const char *container, const char *trustee_sid,
+                         char ***out, size_t *n, struct kf_err *err)
+{
+    sqlite3_stmt *stmt = prep(st, err,
+                              "SELECT ace FROM permission_ace WHERE container = ? AND "
+                              "trustee_sid = ? ORDER BY ace",
+                              "ss", container, trustee_sid);
+    return column_strv(st, stmt, "reading granted ACEs", out, n, err);
+}
+
+kf_status
+kf_store_permission_aces_remove(struct kf_store *st, const char *container,
+                                const char *trustee_sid, struct kf_err *err)
+{
+    return run(st,
+               prep(st, err, "DELETE FROM permission_ace WHERE container = ? AND trustee_sid = ?",
+                    "ss", container, trustee_sid),
+               err);
 }

@@ -246,4 +246,18 @@ kf_status kf_audit_since(const char *since, time_t now, char out[KF_AUDIT_TIME_L
                          struct kf_err *err);
 void kf_audit_list_free(struct kf_audit_entry *list, size_t n);
 
+/* Delegation (permission grant/revoke): the ACEs krbfleet wrote on
+ * CONTAINER for the trustee of TRUSTEE_SID ("S-1-5-21-..."; TRUSTEE is the
+ * name it was given as), each as the hex of its bytes. Adding one that is
+ * recorded already changes nothing. kf_store_permission_aces lists them
+ * (new strings, kf_strv_free). */
+kf_status kf_store_permission_ace_add(struct kf_store *st, const char *container,
+                                      const char *trustee_sid, const char *trustee,
+                                      const char *ace_hex, struct kf_err *err);
+kf_status kf_store_permission_aces(struct kf_store *st, const char *container,
+                                   const char *trustee_sid, char ***out, size_t *n,
+                                   struct kf_err *err);
+kf_status kf_store_permission_aces_remove(struct kf_store *st, const char *container,
+                                          const char *trustee_sid, struct kf_err *err);
+
 #endif

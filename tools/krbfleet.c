@@ -235,6 +235,36 @@ static const struct kf_command commands[] = {
      "  --address IP   connect there instead of resolving the URL's host (one server\n"
      "                 behind a load balancer)\n"
      "Needs your Kerberos ticket (kinit). Exit status 1 if the login fails.\n", KF_MAY_READ},
+    {"permission grant", kf_cmd_permission_grant, "--container DN --group 'DOMAIN\\name'",
+     "Let a group (or one account) do krbfleet's directory work in one container",
+     "Writes, on the container's DACL only, the object ACEs krbfleet's commands need\n"
+     "and no more (Grant-CsSetupPermission):\n"
+     "  on the container: create and delete child objects of class computer;\n"
+     "  inherited by computer objects only: Reset Password, read/write\n"
+     "  servicePrincipalName, write userAccountControl, write\n"
+     "  msDS-SupportedEncryptionTypes.\n"
+     "A second grant writes nothing. The ACEs added are recorded in the store, so\n"
+     "`permission revoke` removes exactly those. Use a dedicated OU, not\n"
+     "CN=Computers (see krbfleet(1), DELEGATION). Needs a ticket that may change\n"
+     "the container's permissions (a domain admin's).\n", KF_WRITES},
+    {"permission revoke", kf_cmd_permission_revoke,
+     "--container DN --group 'DOMAIN\\name' [--reclaim]",
+     "Remove exactly the ACEs `permission grant` wrote for a trustee",
+     "Other ACEs on the container are left alone. Whoever created a computer object\n"
+     "keeps rights on it (it is its owner): the managed accounts in the container\n"
+     "whose owner is the trustee or one of its members are listed.\n"
+     "  --reclaim   make Domain Admins their owner and remove the explicit ACEs of\n"
+     "              the creator and the trustee on them\n", KF_WRITES},
+    {"permission list", kf_cmd_permission_list, "--container DN [--json]",
+     "The trustees holding krbfleet's ACEs on a container, and whether the set is complete",
+     NULL, KF_MAY_READ},
+    {"permission test", kf_cmd_permission_test, "--container DN [--json]",
+     "Which krbfleet operations your ticket may perform in a container",
+     "Asks the DC: allowedChildClassesEffective of the container (create computer\n"
+     "accounts) and allowedAttributesEffective of a managed account there (SPNs,\n"
+     "enctypes, userAccountControl); Reset Password and delete are judged from the\n"
+     "DACL with your ticket's tokenGroups. With no managed account in the container\n"
+     "the ACEs it passes to new computers are judged. Changes nothing.\n", KF_MAY_READ},
     {"audit list", kf_cmd_audit_list, "[--since WHEN] [--object OBJECT] [--json]",
      "Show the audit log: every change, when, by which local user and Kerberos principal",
      "  --since WHEN      changes at or after WHEN: a UTC date (2026-12-07,\n"

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "strv.h"
 
 /* The model's strings are mutable; tests point them at literals. */
 #define W(s) ((char *)(uintptr_t)(s))
@@ -496,6 +497,36 @@ test_rotation_state(void **state)
     assert_int_equal(kf_store_journal(st, "run1", "kerbauth", "plan", "4 servers", NULL), KF_OK);
 }
 
+/* The ACEs `permission grant` wrote: recorded once, listed per container
+ * (any case) and trustee, forgotten together. */
+static void
+test_permission_aces(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f);
+    struct kf_err err = {0};
+    char **v = NULL;
+    size_t n = 0;
+    const char *ou = "OU=Web,DC=lab,DC=test", *g = "S-1-5-21-1-2-3-1106";
+
+    assert_int_equal(kf_store_permission_ace_add(st, ou, g, "LAB\\web", "0500aa", &err), KF_OK);
+    assert_int_equal(kf_store_permission_ace_add(st, ou, g, "LAB\\web", "0500bb", &err), KF_OK);
+    assert_int_equal(kf_store_permission_ace_add(st, ou, g, "LAB\\web", "0500aa", &err), KF_OK);
+    assert_int_equal(kf_store_permission_ace_add(st, ou, "S-1-5-21-1-2-3-9", "x", "01", &err),
+                     KF_OK);
+    assert_int_equal(kf_store_permission_aces(st, "ou=web,dc=lab,dc=test", g, &v, &n, &err), KF_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0], "0500aa");
+    assert_string_equal(v[1], "0500bb");
+    kf_strv_free(v, n);
+    assert_int_equal(kf_store_permission_aces_remove(st, ou, g, &err), KF_OK);
+    assert_int_equal(kf_store_permission_aces(st, ou, g, &v, &n, &err), KF_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(kf_store_permission_aces(st, ou, "S-1-5-21-1-2-3-9", &v, &n, &err), KF_OK);
+    assert_int_equal(n, 1);
+    kf_strv_free(v, n);
+}
+
 int
 main(void)
 {
@@ -511,6 +542,7 @@ main(void)
         cmocka_unit_test(test_audit_since),
         cmocka_unit_test_setup_teardown(test_accounts_and_assignments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_permission_aces, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,287 @@
+/* cmd_permission.c - permission grant / revoke / list / test. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mem.h"
+#include "permission.h"
+#include "table.h"
+
+/* --container DN and --group NAME, both required unless NEED_GROUP is
+ * false; --reclaim when RECLAIM is non-NULL. Returns -1 to go on, else
+ * the exit code. */
+static int
+parse(const struct kf_command *cmd, int argc, char **argv, bool need_group, const char **container,
+      const char **group, bool *reclaim)
+{
+    static const struct option opts[] = {
+        {"container", required_argument, NULL, 'c'},
+        {"group", required_argument, NULL, 'g'},
+        {"reclaim", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    *container = *group = NULL;
+    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
+        if (c == '?' || c == 'h')
+            return c == 'h' ? 0 : 2;
+        if (c == 'c')
+            *container = optarg;
+        else if (c == 'g' && need_group)
+            *group = optarg;
+        else if (c == 'r' && reclaim != NULL)
+            *reclaim = true;
+        else
+            return kf_cli_usage(cmd, "option '%s' is not for this command", argv[optind - 1]);
+    }
+    if (optind < argc)
+        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
+    if (*container == NULL || **container == '\0')
+        return kf_cli_usage(cmd, "--container DN is required (the OU to delegate, e.g. "
+                                 "OU=Web,DC=example,DC=com)");
+    if (need_group && (*group == NULL || **group == '\0'))
+        return kf_cli_usage(cmd, "--group 'DOMAIN\\name' is required (a group, or one account)");
+    return -1;
+}
+
+static int
+fail_rollback(struct kf_cli *cli, kf_status rc)
+{
+    kf_store_rollback(cli->store);
+    return kf_cli_fail(cli, rc);
+}
+
+KF_CMD(kf_cmd_permission_grant)
+{
+    const char *container, *group;
+    struct kf_perm_grant g;
+    _cleanup_free_ char *object = NULL;
+    char detail[160];
+    kf_status rc;
+    int r = parse(cmd, argc, argv, true, &container, &group, NULL);
+
+    if (r >= 0)
+        return r;
+    if ((rc = kf_cli_dir(cli)) != KF_OK || (rc = kf_cli_store(cli)) != KF_OK ||
+        (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if ((rc = kf_perm_grant(cli->dir, cli->store, container, group, &g, &cli->err)) != KF_OK)
+        return fail_rollback(cli, rc);
+    if (g.written) {
+        object = malloc(strlen(container) + sizeof("container:"));
+        if (object == NULL)
+            return fail_rollback(cli, kf_err_set(&cli->err, KF_ERR_NOMEM, "out of memory"));
+        snprintf(object, strlen(container) + sizeof("container:"), "container:%s", container);
+        snprintf(detail, sizeof(detail), "granted %s (%s): %zu ACE(s) added", group, g.trustee_sid,
+                 g.added);
+        if ((rc = kf_store_audit(cli->store, object, detail, &cli->err)) != KF_OK)
+            return fail_rollback(cli, rc);
+    }
+    if ((rc = kf_store_commit(cli->store, &cli->err)) != KF_OK)
+        return fail_rollback(cli, rc);
+    if (cli->json)
+        return kf_cli_print_json(json_pack(
+            "{s:s, s:s, s:s, s:i, s:i, s:b}", "container", container, "trustee", group, "sid",
+            g.trustee_sid, "added", (int)g.added, "present", (int)g.present, "written", g.written));
+    if (!g.written)
+        printf("%s already holds krbfleet's permissions on %s; nothing written\n", group,
+               container);
+    else
+        printf("granted %s (%s) krbfleet's permissions on %s: %zu ACE(s) added%s\n", group,
+               g.trustee_sid, container, g.added,
+               g.present > 0 ? " (the others were there already and stay when revoked)" : "");
+    return 0;
+}
+
+KF_CMD(kf_cmd_permission_revoke)
+{
+    const char *container, *group;
+    bool reclaim = false;
+    struct kf_perm_revoke rv;
+    _cleanup_free_ char *object = NULL;
+    char detail[200];
+    kf_status rc;
+    int r = parse(cmd, argc, argv, true, &container, &group, &reclaim);
+
+    if (r >= 0)
+        return r;
+    if ((rc = kf_cli_dir(cli)) != KF_OK || (rc = kf_cli_store(cli)) != KF_OK ||
+        (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    rc = kf_perm_revoke(cli->dir, cli->store, container, group, reclaim, &rv, &cli->err);
+    if (rc != KF_OK) {
+        kf_perm_revoke_done(&rv);
+        return fail_rollback(cli, rc);
+    }
+    if (rv.written || rv.recorded > 0 || reclaim) {
+        size_t reclaimed = 0;
+        for (size_t i = 0; i < rv.n_owned; i++)
+            reclaimed += rv.owned[i].reclaimed;
+        object = malloc(strlen(container) + sizeof("container:"));
+        if (object == NULL) {
+            kf_perm_revoke_done(&rv);
+            return fail_rollback(cli, kf_err_set(&cli->err, KF_ERR_NOMEM, "out of memory"));
+        }
+        snprintf(object, strlen(container) + sizeof("container:"), "container:%s", container);
+        snprintf(detail, sizeof(detail),
+                 "revoked %s (%s): %zu ACE(s) removed, %zu account(s) "
+                 "reclaimed",
+                 group, rv.trustee_sid, rv.removed, reclaimed);
+        if ((rv.written || reclaimed > 0) &&
+            (rc = kf_store_audit(cli->store, object, detail, &cli->err)) != KF_OK) {
+            kf_perm_revoke_done(&rv);
+            return fail_rollback(cli, rc);
+        }
+    }
+    if ((rc = kf_store_commit(cli->store, &cli->err)) != KF_OK) {
+        kf_perm_revoke_done(&rv);
+        return fail_rollback(cli, rc);
+    }
+    if (cli->json) {
+        json_t *owned = json_array();
+        for (size_t i = 0; i < rv.n_owned; i++)
+            json_array_append_new(owned,
+                                  json_pack("{s:s, s:s, s:s, s:s?, s:i, s:b}", "account",
+                                            rv.owned[i].account, "dn", rv.owned[i].dn, "owner",
+                                            rv.owned[i].owner, "owner_name", rv.owned[i].owner_name,
+                                            "creator_aces", (int)rv.owned[i].creator_aces,
+                                            "reclaimed", rv.owned[i].reclaimed));
+        r = kf_cli_print_json(json_pack("{s:s, s:s, s:s, s:i, s:i, s:o}", "container", container,
+                                        "trustee", group, "sid", rv.trustee_sid, "recorded",
+                                        (int)rv.recorded, "removed", (int)rv.removed, "owned",
+                                        owned));
+        kf_perm_revoke_done(&rv);
+        return r;
+    }
+    if (rv.recorded == 0)
+        printf("krbfleet granted %s nothing on %s; no ACE removed\n", group, container);
+    else
+        printf("revoked %s on %s: %zu of the %zu ACE(s) krbfleet wrote removed%s\n", group,
+               container, rv.removed, rv.recorded,
+               rv.removed < rv.recorded ? " (the others were gone already)" : "");
+    for (size_t i = 0; i < rv.n_owned; i++) {
+        const struct kf_perm_owned *o = &rv.owned[i];
+        if (o->reclaimed)
+            printf("reclaimed %s (%s): owner was %s, now Domain Admins; %zu ACE(s) of the "
+                   "creator removed\n",
+                   o->account, o->dn, o->owner_name != NULL ? o->owner_name : o->owner,
+                   o->creator_aces);
+        else
+            printf("%s (%s) is owned by %s, who keeps rights on it (reset, delete); run "
+                   "`krbfleet permission revoke --container '%s' --group '%s' --reclaim`\n",
+                   o->account, o->dn, o->owner_name != NULL ? o->owner_name : o->owner, container,
+                   group);
+    }
+    kf_perm_revoke_done(&rv);
+    return 0;
+}
+
+KF_CMD(kf_cmd_permission_list)
+{
+    static const char *const hdr[] = {"TRUSTEE", "SID", "COMPLETE", "MISSING", NULL};
+    const char *container, *group;
+    struct kf_perm_holder *v = NULL;
+    struct kf_table *t;
+    size_t n = 0;
+    kf_status rc;
+    int r = parse(cmd, argc, argv, false, &container, &group, NULL);
+
+    if (r >= 0)
+        return r;
+    if ((rc = kf_cli_dir(cli)) != KF_OK ||
+        (rc = kf_perm_list(cli->dir, container, &v, &n, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if (cli->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            json_t *missing = json_array();
+            for (size_t k = 0; k < KF_PERM_N_ACES; k++)
+                if (!(v[i].have & (1u << k)))
+                    json_array_append_new(missing, json_string(kf_perm_ace_label(k)));
+            json_array_append_new(arr, json_pack("{s:s?, s:s, s:b, s:o}", "trustee", v[i].name,
+                                                 "sid", v[i].sid, "complete", v[i].complete,
+                                                 "missing", missing));
+        }
+        kf_perm_holders_free(v, n);
+        return kf_cli_print_json(json_pack("{s:s, s:o}", "container", container, "trustees", arr));
+    }
+    if (n == 0) {
+        printf("nobody holds krbfleet's permissions on %s\n", container);
+        kf_perm_holders_free(v, n);
+        return 0;
+    }
+    t = kf_table_new(hdr);
+    for (size_t i = 0; t != NULL && i < n; i++) {
+        char missing[512] = "";
+        size_t used = 0;
+        for (size_t k = 0; k < KF_PERM_N_ACES; k++)
+            if (!(v[i].have & (1u << k)) && used < sizeof(missing))
+                used += (size_t)snprintf(missing + used, sizeof(missing) - used, "%s%s",
+                                         used ? "; " : "", kf_perm_ace_label(k));
+        const char *row[] = {v[i].name != NULL ? v[i].name : "?", v[i].sid,
+                             v[i].complete ? "yes" : "no", used ? missing : "-"};
+        if (kf_table_add(t, row) != 0)
+            break;
+    }
+    kf_perm_holders_free(v, n);
+    if (t == NULL)
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    kf_table_print(t, stdout);
+    kf_table_free(t);
+    return 0;
+}
+
+KF_CMD(kf_cmd_permission_test)
+{
+    static const char *const hdr[] = {"OPERATION", "COMMAND", "MAY", "WHY", NULL};
+    const char *container, *group;
+    struct kf_perm_test pt;
+    struct kf_table *t;
+    kf_status rc;
+    int r = parse(cmd, argc, argv, false, &container, &group, NULL);
+
+    if (r >= 0)
+        return r;
+    if ((rc = kf_cli_dir(cli)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    /* The store only names a managed account to judge on: a delegated
+     * user's first run has none yet. */
+    if ((rc = kf_cli_store(cli)) == KF_ERR_NOT_FOUND)
+        kf_err_clear(&cli->err);
+    else if (rc != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if ((rc = kf_perm_test(cli->dir, cli->store, container, &pt, &cli->err)) != KF_OK) {
+        kf_perm_test_done(&pt);
+        return kf_cli_fail(cli, rc);
+    }
+    if (cli->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < KF_PERM_N_CHECKS; i++)
+            json_array_append_new(arr,
+                                  json_pack("{s:s, s:s, s:b, s:s}", "operation",
+                                            pt.checks[i].operation, "command", pt.checks[i].command,
+                                            "may", pt.checks[i].may, "why", pt.checks[i].why));
+        r = kf_cli_print_json(json_pack("{s:s, s:s, s:s?, s:o}", "container", container,
+                                        "principal", pt.subject, "judged_on", pt.sample_dn,
+                                        "operations", arr));
+        kf_perm_test_done(&pt);
+        return r;
+    }
+    printf("%s in %s%s%s:\n", pt.subject, container, pt.sample_dn != NULL ? ", judged on " : "",
+           pt.sample_dn != NULL ? pt.sample_dn : "");
+    t = kf_table_new(hdr);
+    for (size_t i = 0; t != NULL && i < KF_PERM_N_CHECKS; i++) {
+        const char *row[] = {pt.checks[i].operation, pt.checks[i].command,
+                             pt.checks[i].may ? "yes" : "no", pt.checks[i].why};
+        if (kf_table_add(t, row) != 0)
+            break;
+    }
+    kf_perm_test_done(&pt);
+    if (t == NULL)
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    kf_table_print(t, stdout);
+    kf_table_free(t);
+    return 0;
+}
