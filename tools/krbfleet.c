@@ -358,11 +358,9 @@ help_command(int argc, char **argv)
     }
     if (kf_cmdlet_word(argv[0])) {
         const struct kf_cmdlet *c = kf_cmdlet_find(argv[0]);
-        if (c == NULL) {
-            fprintf(stderr, "krbfleet: no cmdlet \"%s\"; `krbfleet help cmdlets` lists them\n",
-                    argv[0]);
-            return 2;
-        }
+        if (c == NULL)
+            return kf_cli_usage_global("no cmdlet \"%s\"; `krbfleet help cmdlets` lists them",
+                                       argv[0]);
         kf_cmdlet_print(stdout, c);
         printf("\nSee `krbfleet help %s` for what it does.\n", kf_cmdlet_command(c));
         return 0;
@@ -496,10 +494,11 @@ main(int argc, char **argv)
     if (kf_cmdlet_word(argv[0])) {
         if (help)
             return help_command(argc, argv);
-        if (kf_cmdlet_translate(argc, (const char *const *)argv, &cmdlet, &cli.err) != KF_OK) {
-            fprintf(stderr, "krbfleet: %s\n", cli.err.msg);
-            return kf_status_exit_code(cli.err.code);
-        }
+        rc = kf_cmdlet_translate(argc, (const char *const *)argv, &cmdlet, &cli.err);
+        if (rc == KF_ERR_USAGE)
+            return kf_cli_usage_global("%s", cli.err.msg);
+        if (rc != KF_OK)
+            return kf_cli_fail(&cli, (kf_status)rc);
         argc = cmdlet.argc;
         argv = cmdlet.argv;
     }

@@ -101,4 +101,10 @@ expect_fail 2 'Test-CsTopology: "now" is not a parameter' kf Test-CsTopology now
 expect_fail 2 'Get-CsService: parameter -WebServer is a switch' kf Get-CsService -WebServer:maybe
 expect_fail 2 'Grant-CsSetupPermission is not a cmdlet krbfleet knows' \
   kf Grant-CsSetupPermission -ComputerOU 'OU=Web,DC=lab,DC=test'
+# with --json a refusal is one JSON document too, as for any command
+rc=0; kf --json Get-CsService -Frob >"$T/out" 2>"$T/err" || rc=$?
+if [ "$rc" = 2 ] && jq -e '.error.code == "usage" and (.error.message | contains("Get-CsService: parameter -Frob is unknown"))' "$T/out" >/dev/null
+then ok "--json Get-CsService -Frob: exit 2 and the error document"; else not_ok "--json refusal: exit $rc, stdout $(head -c 300 "$T/out")"; fi
+# a value with a control character is escaped in the message
+expect_fail 2 'parameter -Identity is "site\x1b[31m"' kf Get-CsKerberosAccountAssignment -Identity $'site\e[31m'
 finish
