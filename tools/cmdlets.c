@@ -347,6 +347,11 @@ kf_cmdlet_translate(int argc, const char *const *argv, struct kf_cmdlet_call *ca
     size_t n;
 
     *call = (struct kf_cmdlet_call){0};
+    if (argc >= 1 && strcasecmp(argv[0], "Grant-CsSetupPermission") == 0)
+        return kf_err_set(err, KF_ERR_USAGE,
+                          "Grant-CsSetupPermission is not accepted: it names no trustee, and "
+                          "krbfleet's grant needs one; run `krbfleet permission grant "
+                          "--container DN --group 'DOMAIN\\name'`");
     if (argc < 1 || (c = kf_cmdlet_find(argv[0])) == NULL)
         return kf_err_set(err, KF_ERR_USAGE,
                           "%s is not a cmdlet krbfleet knows; `krbfleet help cmdlets` lists "

@@ -29,7 +29,7 @@ while IFS= read -r line; do
   else not_ok "krbfleet(1) lacks the table line: $line"; fi
 done < <(grep -E '^  [A-Za-z]+-Cs|^      krbfleet ' "$T/table")
 grep -q 'Grant-CsSetupPermission' "$T/table" && not_ok "help cmdlets lists Grant-CsSetupPermission" \
-  || ok "Grant-CsSetupPermission is not in the table (no permission grant yet)"
+  || ok "Grant-CsSetupPermission is not in the table (it names no trustee)"
 run_ok "help Get-CsService (any case)" kf help get-csservice
 expect_out "help CMDLET prints its line" "krbfleet service list [--webserver]"
 expect_out "help CMDLET points to the command's help" "krbfleet help service list"
@@ -99,7 +99,7 @@ expect_fail 2 'Get-CsKerberosAccountAssignment: parameter -Identity is given twi
   kf Get-CsKerberosAccountAssignment site:a -Identity site:b
 expect_fail 2 'Test-CsTopology: "now" is not a parameter' kf Test-CsTopology now
 expect_fail 2 'Get-CsService: parameter -WebServer is a switch' kf Get-CsService -WebServer:maybe
-expect_fail 2 'Grant-CsSetupPermission is not a cmdlet krbfleet knows' \
+expect_fail 2 "Grant-CsSetupPermission is not accepted: it names no trustee, and krbfleet's grant needs one; run \`krbfleet permission grant --container DN --group 'DOMAIN\\name'\`" \
   kf Grant-CsSetupPermission -ComputerOU 'OU=Web,DC=lab,DC=test'
 # with --json a refusal is one JSON document too, as for any command
 rc=0; kf --json Get-CsService -Frob >"$T/out" 2>"$T/err" || rc=$?

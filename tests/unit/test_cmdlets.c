@@ -225,11 +225,12 @@ test_errors(void **state)
     USAGE("parameter -Identity is \"service:WebServer:x\"", "Remove-CsKerberosAccountAssignment",
           "service:WebServer:x");
     USAGE("parameter -Identity is \"site:\"", "Remove-CsKerberosAccountAssignment", "site:");
-    /* cmdlets that do not exist (Grant-CsSetupPermission: no permission
-     * grant yet) */
-    USAGE("Grant-CsSetupPermission is not a cmdlet krbfleet knows; `krbfleet help cmdlets` "
-          "lists them",
-          "Grant-CsSetupPermission", "-ComputerOU", "OU=x");
+    /* Grant-CsSetupPermission names no trustee: refused, pointing to the
+     * command that takes one */
+    USAGE("Grant-CsSetupPermission is not accepted: it names no trustee, and krbfleet's grant "
+          "needs one; run `krbfleet permission grant --container DN --group 'DOMAIN\\name'`",
+          "grant-cssetuppermission", "-ComputerOU", "OU=x");
+    /* cmdlets that do not exist */
     USAGE("New-CsKerberosAccounts is not a cmdlet", "New-CsKerberosAccounts");
 }
 
