@@ -655,14 +655,25 @@ set_enable(int c, void *vctx)
     return 0;
 }
 
+/* An object of the plan as JSON: a managed account's short name becomes
+ * DOMAIN\name (as everywhere in --json), a DN stays a DN. */
 static json_t *
-notes_json(const struct kf_spn_note *notes, size_t n)
+holder_json(const struct kf_cli *cli, const char *name)
+{
+    if (strchr(name, '=') != NULL)
+        return json_string(name);
+    return json_pack("s++", kf_dir_netbios(cli->dir), "\\", name);
+}
+
+static json_t *
+notes_json(const struct kf_cli *cli, const struct kf_spn_note *notes, size_t n)
 {
     json_t *arr = json_array();
 
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "spn", notes[i].spn, "from",
-                                             notes[i].from, "to", notes[i].to));
+        json_array_append_new(arr, json_pack("{s:s, s:o, s:o}", "spn", notes[i].spn, "from",
+                                             holder_json(cli, notes[i].from), "to",
+                                             holder_json(cli, notes[i].to)));
     return arr;
 }
 
@@ -679,9 +690,9 @@ print_enable(struct kf_cli *cli, const struct kf_enable_result *res, bool dry_ru
         kf_spn_plan_count(plan, &added, &removed);
     for (size_t w = 0; plan && w < plan->n_writes; w++)
         json_array_append_new(
-            writes, json_pack("{s:s, s:o, s:o}", "object",
-                              plan->writes[w].account ? plan->writes[w].account
-                                                      : plan->writes[w].dn,
+            writes, json_pack("{s:o, s:o, s:o}", "object",
+                              holder_json(cli, plan->writes[w].account ? plan->writes[w].account
+                                                                       : plan->writes[w].dn),
                               "add", strv_json(plan->writes[w].add, plan->writes[w].n_add),
                               "remove", strv_json(plan->writes[w].del, plan->writes[w].n_del)));
     for (size_t i = 0; res && i < res->n_warnings; i++)
@@ -689,11 +700,11 @@ print_enable(struct kf_cli *cli, const struct kf_enable_result *res, bool dry_ru
     doc = json_pack("{s:b, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "dry_run", dry_run,
                     "result",
                     rc == KF_OK ? "ok" : rc == KF_ERR_CONFLICT ? "conflict" : "failed", "writes",
-                    writes, "moves", notes_json(plan ? plan->moves : NULL, plan ? plan->n_moves : 0),
+                    writes, "moves", notes_json(cli, plan ? plan->moves : NULL, plan ? plan->n_moves : 0),
                     "takeovers",
-                    notes_json(plan ? plan->takeovers : NULL, plan ? plan->n_takeovers : 0),
+                    notes_json(cli, plan ? plan->takeovers : NULL, plan ? plan->n_takeovers : 0),
                     "conflicts",
-                    notes_json(plan ? plan->conflicts : NULL, plan ? plan->n_conflicts : 0),
+                    notes_json(cli, plan ? plan->conflicts : NULL, plan ? plan->n_conflicts : 0),
                     "added", (json_int_t)added, "removed", (json_int_t)removed, "ldap_reads",
                     (json_int_t)reads, "ldap_writes", (json_int_t)nwrites, "warnings", warnings);
     if (plan != NULL) {

@@ -141,7 +141,7 @@ run_ok "pool gets a web FQDN someone registered by hand" kf pool add web2.dublin
 u1=$(usn kerbauth); ul=$(usn legacy)
 expect_fail 1 "HTTP/lb.dublin.lab.test is already registered on CN=legacy,$CN" kf topology enable --json
 json_valid topology_enable
-if jq -e '.result == "conflict" and .error.code == "refused" and (.conflicts | length) == 1' "$T/out" >/dev/null
+if jq -e '.result == "conflict" and .error.code == "refused" and .conflicts == [{"spn":"HTTP/lb.dublin.lab.test","from":"CN=legacy,'"$CN"'","to":"LAB\\kerbauth"}]' "$T/out" >/dev/null
 then ok "a refused enable --json: its plan and the error in one document"; else not_ok "enable refused --json: $(cat "$T/out")"; fi
 [ "$(usn kerbauth)/$(usn legacy)" = "$u1/$ul" ] && ok "the refusal writes nothing" || not_ok "refusal wrote"
 run_ok "enable --take-over" kf topology enable --take-over

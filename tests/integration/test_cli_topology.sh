@@ -449,6 +449,16 @@ jfail 2 usage account new 'LAB\x' --enctypes aes512
 jfail 2 usage password set --account x --concurrency 0
 jfail 2 usage doctor 'ftp://x.example.com/'
 jfail 2 usage frobnicate
+jfail 2 usage site
+jfail 2 usage audit list --since yesterday-ish
+jfail 2 usage assignment test --site x --report ''
+# the checker itself refuses what breaks the contract
+printf '{"sites":[{"name":"a","pools":-1,"servers":0}]}\n' >"$T/out"
+if ! python3 "$(dirname "$0")/json_check.py" "$KF_SCHEMA" site_list "$T/out" >/dev/null; then ok "json_check refuses a wrong type"
+else not_ok "json_check accepted pools = -1"; fi
+printf '{"error":{"code":"usage","message":"m","object":null}}\n{}\n' >"$T/out"
+if ! python3 "$(dirname "$0")/json_check.py" "$KF_SCHEMA" site_list "$T/out" >/dev/null; then ok "json_check refuses two documents"
+else not_ok "json_check accepted two documents"; fi
 export KRBFLEET_STORE="$T/store.db"
 
 # -- help and version ------------------------------------------------------------
