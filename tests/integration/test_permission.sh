@@ -12,6 +12,7 @@ in_lab "$0" "$@"
 BASE=$LAB_BASE_DN
 OU="OU=WebFleet,$BASE"
 G_COMPUTER=bf967a86-0de6-11d0-a285-00aa003049e2
+DATA="$(cd "$(dirname "$0")/../data" && pwd)"
 
 # sd DN FLAGS_B64: the parts of DN's descriptor the SD-flags control asks
 # for (MAMCAQQ= is SEQUENCE { INTEGER 4 }: the DACL), decoded.
@@ -153,12 +154,28 @@ rc=0; KRB5CCNAME=$WEBOP_CC "$KF_DIR_PROBE" set-password web1 <"$T/new.pw" >/dev/
 [ "$rc" = 0 ] && ok "webop: reset web1's password" || not_ok "webop reset: rc $rc $(cat "$T/err")"
 [ "$(ldap_attr "CN=web1,$OU" msDS-KeyVersionNumber)" -gt "$k0" ] && ok "the reset moved the kvno" || not_ok "kvno did not move"
 
+# item 2 in part: the delegated user publishes a topology there, moving an
+# SPN between two accounts it manages (the GC duplicate search included)
+run_ok "webop: topology import" as_webop "$KRBFLEET" topology import "$DATA/topology-2sites.json"
+run_ok "webop: account new web2 in the OU" as_webop "$KRBFLEET" account new 'LAB\web2' --container "$OU"
+run_ok "webop: assignment new redmond -> web1" as_webop "$KRBFLEET" assignment new --site redmond --account web1
+run_ok "webop: assignment new dublin -> web2" as_webop "$KRBFLEET" assignment new --site dublin --account web2
+run_ok "webop: topology enable" as_webop "$KRBFLEET" topology enable
+[ "$(ldap_attr "CN=web2,$OU" servicePrincipalName)" = "HTTP/web.dublin.lab.test" ] &&
+  ok "web2 holds the dublin SPN, written by webop" || not_ok "web2 SPNs: $(ldap_attr "CN=web2,$OU" servicePrincipalName)"
+run_ok "webop: assignment set dublin -> web1" as_webop "$KRBFLEET" assignment set --site dublin --account web1
+run_ok "webop: topology enable moves the SPN" as_webop "$KRBFLEET" topology enable
+expect_out "the move is reported" "moved  HTTP/web.dublin.lab.test from web2 to web1"
+[ -z "$(ldap_attr "CN=web2,$OU" servicePrincipalName)" ] && ldap_attr "CN=web1,$OU" servicePrincipalName | grep -qx HTTP/web.dublin.lab.test &&
+  ok "webop moved HTTP/web.dublin.lab.test from web2 to web1" || not_ok "move as webop"
+run_ok "webop: topology test" as_webop "$KRBFLEET" topology test
+
 # -- alice, not delegated: each refused, nothing written ---------------------------------
 run_ok "permission test as alice" as_alice "$KRBFLEET" permission test --container "$OU" --json
 if jq -e '[.operations[] | select(.may)] | length == 0' "$T/out" >/dev/null
 then ok "alice may do nothing there"; else not_ok "alice: $(cat "$T/out")"; fi
 uw=$(usn "CN=web1,$OU"); kw=$(ldap_attr "CN=web1,$OU" msDS-KeyVersionNumber)
-expect_fail 1 "create computer objects in $OU" as_alice "$KRBFLEET" account new 'LAB\web2' --container "$OU"
+expect_fail 1 "create computer objects in $OU" as_alice "$KRBFLEET" account new 'LAB\web9' --container "$OU"
 rc=0; probe_as alice spn-add web1 HTTP/evil.lab.test >/dev/null 2>"$T/err" || rc=$?
 [ "$rc" = 11 ] && grep -q "write servicePrincipalName" "$T/err" && ok "alice may not write SPNs (permission error)" || not_ok "alice spn-add: rc $rc $(cat "$T/err")"
 rc=0; probe_as alice set-password web1 <"$T/new.pw" >/dev/null 2>"$T/err" || rc=$?
