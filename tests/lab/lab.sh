@@ -502,11 +502,11 @@ cmd_up() {
     [ "$(date +%s)" -lt "$deadline" ] || die "the DC did not answer within ${UP_TIMEOUT}s"
     sleep 0.1
   done
-  for ((i = 0; i < 50; i++)); do
-    [ -s "$s/private/tls/ca.pem" ] && break
+  # the TLS CA comes a little after LDAP answers; same deadline
+  until [ -s "$s/private/tls/ca.pem" ] || [ "$(date +%s)" -ge "$deadline" ]; do
     sleep 0.1
   done
-  [ -s "$s/private/tls/ca.pem" ] || die "samba made no TLS CA ($s/private/tls/ca.pem)"
+  [ -s "$s/private/tls/ca.pem" ] || die "samba made no TLS CA within ${UP_TIMEOUT}s ($s/private/tls/ca.pem)"
   step "getting alice's ticket"
   UP_LOG=$dir/log/kinit.err
   KRB5CCNAME=$dir/alice.ccache kinit "alice@$REALM" \
