@@ -359,6 +359,16 @@ struct at {
 };
 
 static void
+gather_progress(size_t done, size_t total, size_t oldest, void *vctx)
+{
+    struct at *at = vctx;
+    struct kf_progress p = {.phase = "check", .done = done, .total = total, .unit = "servers",
+                            .pending = oldest < at->n ? at->srv[oldest].sv->fqdn : NULL};
+
+    kf_progress_report(&at->o->progress, &p);
+}
+
+static void
 gather_server(size_t i, void *vctx)
 {
     struct at *at = vctx;
@@ -1056,7 +1066,8 @@ kf_assignment_test(struct kf_store *st, struct kf_dir *dir, const char *site_nam
     at.realm = kf_dir_realm(dir);
     at.dc = kf_dir_server(dir);
     at.check_keys = dacct != NULL;
-    kf_parallel_for(at.n, o->concurrency > 0 ? o->concurrency : 16, gather_server, &at, NULL);
+    kf_parallel_for(at.n, o->concurrency > 0 ? o->concurrency : 16, gather_server, &at,
+                    gather_progress);
 
     {
         const struct srv *good = NULL;
@@ -1270,6 +1281,16 @@ find_source(const struct kf_pool *pool, const char *except, const char *principa
     }
 }
 
+/* doctor's progress: step N (0-based) of 5, named WHAT, is under way */
+static void
+doctor_step(const struct kf_diag_opts *o, size_t n, const char *what)
+{
+    struct kf_progress p = {.phase = "doctor", .done = n, .total = 5, .unit = "steps",
+                            .pending = what};
+
+    kf_progress_report(&o->progress, &p);
+}
+
 kf_status
 kf_doctor(struct kf_store *st, struct kf_dir *dir, const char *url, const char *address,
           const struct kf_diag_opts *o, struct kf_diag_report **out, bool *login_ok,
@@ -1310,6 +1331,7 @@ kf_doctor(struct kf_store *st, struct kf_dir *dir, const char *url, const char *
         goto nomem;
     f = &r->findings;
 
+    doctor_step(o, 0, "name");
     /* 1. The name the client resolves, and the SPN it then asks for. */
     is_ip = kf_address_normalize(host, NULL, 0, NULL) == KF_OK;
     kf_strlcpy(canon, host, sizeof(canon));
@@ -1375,6 +1397,7 @@ kf_doctor(struct kf_store *st, struct kf_dir *dir, const char *url, const char *
             goto nomem;
     }
 
+    doctor_step(o, 1, "KDC ticket");
     /* 2. The KDC: a fresh ticket for the SPN. */
     kdc_rc = kf_agent_ticket_token(fullspn, dc, &tok, &toklen, &tkvno, &e);
     if (kdc_rc == KF_ERR_CREDENTIALS) {
@@ -1388,6 +1411,7 @@ kf_doctor(struct kf_store *st, struct kf_dir *dir, const char *url, const char *
         goto out;
     enctype_name(probe.ticket_enctype, enc, sizeof(enc));
 
+    doctor_step(o, 2, "directory");
     /* 3. The directory: who holds the SPN. */
     if (dir != NULL) {
         rc = kf_dir_spn_holders(dir, spn, &holders, &n_holders, err);
@@ -1507,6 +1531,7 @@ kf_doctor(struct kf_store *st, struct kf_dir *dir, const char *url, const char *
             goto nomem;
     }
 
+    doctor_step(o, 3, "keytabs");
     /* 4. The keytab of each server that may answer, through its agent. */
     ds = calloc(w.n_servers ? w.n_servers : 1, sizeof(*ds));
     if (ds == NULL)
@@ -1609,6 +1634,7 @@ kf_doctor(struct kf_store *st, struct kf_dir *dir, const char *url, const char *
             key_fix = f->v[f->n - 1].fix;
     }
 
+    doctor_step(o, 4, "login");
     /* 5. The login itself, as a browser makes it. */
     *login_ok = kf_probe_ok(&probe);
     if (*login_ok) {
@@ -1644,6 +1670,7 @@ kf_doctor(struct kf_store *st, struct kf_dir *dir, const char *url, const char *
                             conn[0] ? conn : host, probe.ticket_kvno, enc, probe.detail) != 0)
             goto nomem;
     }
+    doctor_step(o, 5, NULL);
     rc = KF_OK;
     goto out;
 nomem:

@@ -33,6 +33,7 @@
 #include "directory.h"
 #include "enable.h"
 #include "errors.h"
+#include "progress.h"
 #include "store.h"
 
 #define KF_DIAG_SKEW_MAX_S 300 /* Kerberos' default clockskew: a FAIL beyond */
@@ -43,6 +44,7 @@ struct kf_diag_opts {
     int timeout_s;        /* per agent call, ticket and login */
     int concurrency;      /* servers checked at once */
     const char *probe_ca; /* CA file for https probe URLs; NULL: system trust */
+    struct kf_progress_sink progress; /* servers checked; doctor: its steps */
 };
 
 /* One line of the report's header: "site" = "redmond". */

@@ -189,7 +189,8 @@ unassigned_sites(const struct kf_topology *topo, const struct kf_account *accoun
 }
 
 static kf_status
-apply(struct kf_store *st, struct kf_dir *dir, struct kf_enable_result *res, struct kf_err *err)
+apply(struct kf_store *st, struct kf_dir *dir, struct kf_enable_result *res,
+      const struct kf_progress_sink *progress, struct kf_err *err)
 {
     const struct kf_spn_plan *plan = res->plan;
     char detail[160];
@@ -212,6 +213,9 @@ apply(struct kf_store *st, struct kf_dir *dir, struct kf_enable_result *res, str
 
     for (size_t w = 0; w < plan->n_writes; w++) {
         const struct kf_spn_write *wr = &plan->writes[w];
+        struct kf_progress p = {.phase = "enable", .done = w, .total = plan->n_writes,
+                                .unit = "writes", .pending = wr->account ? wr->account : wr->dn};
+        kf_progress_report(progress, &p);
         if (wr->account != NULL)
             rc = kf_dir_spn_modify(dir, wr->account, (const char *const *)wr->add, wr->n_add,
                                    (const char *const *)wr->del, wr->n_del, err);
@@ -224,6 +228,11 @@ apply(struct kf_store *st, struct kf_dir *dir, struct kf_enable_result *res, str
                                  res->writes_done, plan->n_writes);
         res->writes_done++;
     }
+    if (plan->n_writes > 0)
+        kf_progress_report(progress, &(struct kf_progress){.phase = "enable",
+                                                            .done = plan->n_writes,
+                                                            .total = plan->n_writes,
+                                                            .unit = "writes"});
 
     kf_spn_plan_count(plan, &added, &removed);
     snprintf(detail, sizeof(detail), "%zu SPNs added, %zu removed, %zu moved, %zu taken over",
@@ -285,7 +294,8 @@ servers_without_keys(struct kf_store *st, const struct kf_topology *topo, const 
 
 kf_status
 kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_over,
-              struct kf_enable_result **result, struct kf_err *err)
+              const struct kf_progress_sink *progress, struct kf_enable_result **result,
+              struct kf_err *err)
 {
     struct kf_topology *topo = NULL;
     struct kf_account *accounts = NULL;
@@ -357,7 +367,7 @@ kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_o
         }
     }
     if (!dry_run)
-        rc = apply(st, dir, res, err);
+        rc = apply(st, dir, res, progress, err);
     goto out;
 nomem:
     rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");

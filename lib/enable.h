@@ -10,6 +10,7 @@
 
 #include "directory.h"
 #include "errors.h"
+#include "progress.h"
 #include "spnplan.h"
 #include "store.h"
 #include "topology.h"
@@ -32,6 +33,7 @@ struct kf_enable_result {
  * *RESULT. SPNs to add are recorded in the store before they are written;
  * the run ends with an audit record. */
 kf_status kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_over,
+                        const struct kf_progress_sink *progress,
                         struct kf_enable_result **result, struct kf_err *err);
 void kf_enable_result_free(struct kf_enable_result *res);
 

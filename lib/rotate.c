@@ -123,13 +123,14 @@ set_error(struct kf_server_result *r, const char *fix, const char *fmt, ...)
 }
 
 static void
-progress(size_t done, size_t total, void *vctx)
+progress(size_t done, size_t total, size_t oldest, void *vctx)
 {
     struct run *run = vctx;
+    struct kf_progress p = {.phase = run->phase, .done = done, .total = total,
+                            .unit = "servers",
+                            .pending = oldest < run->n ? run->srv[oldest].res->server : NULL};
 
-    if (run->o->progress)
-        fprintf(stderr, "\r%-10s %zu/%zu servers%s", run->phase, done, total,
-                done == total ? "\n" : "");
+    kf_progress_report(&run->o->progress, &p);
 }
 
 static void

@@ -17,6 +17,7 @@
 
 #include "directory.h"
 #include "errors.h"
+#include "progress.h"
 #include "store.h"
 
 struct kf_rotate_opts {
@@ -29,7 +30,7 @@ struct kf_rotate_opts {
     int agent_port;      /* default agent port ([agent] port) */
     const char *probe_ca;
     const char *user;    /* who runs it, for the lock */
-    bool progress;       /* a progress line on stderr */
+    struct kf_progress_sink progress; /* per phase: servers done, the slowest pending */
 };
 
 enum kf_server_state {

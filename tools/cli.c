@@ -16,6 +16,20 @@
 #include "escape.h"
 #include "mem.h"
 
+/* A progress line is on the terminal and has no newline yet. */
+static bool progress_open;
+
+/* Before anything else is written to stderr or stdout: wipe an open
+ * progress line, so a message starts on a clean line. */
+static void
+progress_close(void)
+{
+    if (progress_open) {
+        fputs("\r\033[K", stderr);
+        progress_open = false;
+    }
+}
+
 static bool json_mode;    /* --json */
 static bool json_printed; /* the one document is out */
 
@@ -221,6 +235,7 @@ kf_cli_fail(struct kf_cli *cli, kf_status rc)
     char msg[KF_ERR_MSG_MAX + 8];
 
     fail_message(cli, rc, msg, sizeof(msg));
+    progress_close();
     fprintf(stderr, "krbfleet: %s\n", msg);
     error_doc(kf_status_name(rc), msg, cli->object);
     return kf_status_exit_code(rc);
@@ -260,6 +275,7 @@ kf_cli_usage_global(const char *fmt, ...)
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     kf_escape(text, msg, sizeof(msg));
+    progress_close();
     fprintf(stderr, "krbfleet: %s\n", msg);
     error_doc("usage", msg, NULL);
     return 2;
@@ -273,6 +289,7 @@ print_escaped(FILE *fp, const char *prefix, const char *fmt, va_list ap)
     _cleanup_free_ char *safe = NULL;
     int n = vsnprintf(text, sizeof(text), fmt, ap);
 
+    progress_close();
     safe = kf_escape_dup(text);
     fprintf(fp, "%s%s%s\n", prefix, safe ? safe : "(out of memory)",
             n >= (int)sizeof(text) ? "..." : "");
@@ -310,6 +327,31 @@ kf_cli_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+static void
+progress_line(const struct kf_progress *p, void *ctx)
+{
+    char pending[160] = "";
+
+    (void)ctx;
+    if (p->pending != NULL && p->done < p->total)
+        kf_escape(p->pending, pending, sizeof(pending));
+    /* \r and "erase to the end of the line": each report replaces the last */
+    fprintf(stderr, "\r\033[K%-9s %zu/%zu %s%s%s", p->phase, p->done, p->total, p->unit,
+            pending[0] ? ", waiting for " : "", pending);
+    progress_open = p->done < p->total;
+    if (!progress_open)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+struct kf_progress_sink
+kf_cli_progress(const struct kf_cli *cli)
+{
+    struct kf_progress_sink none = {0}, line = {.fn = progress_line};
+
+    return cli->json || !isatty(STDERR_FILENO) ? none : line;
+}
+
 int
 kf_cli_emit(struct kf_cli *cli, json_t *doc)
 {
@@ -337,6 +379,7 @@ kf_cli_result(struct kf_cli *cli, json_t *doc, kf_status rc)
         json_decref(doc);
     if (rc == KF_OK)
         return 0;
+    progress_close();
     fprintf(stderr, "krbfleet: %s\n", fail_message(cli, rc, msg, sizeof(msg)));
     error_doc(kf_status_name(rc), msg, cli->object);
     return kf_status_exit_code(rc);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "directory.h"
 #include "errors.h"
+#include "progress.h"
 #include "store.h"
 
 struct kf_command;
@@ -98,6 +99,12 @@ void kf_cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "krbfleet: warning: ..." on stderr, escaped. */
 void kf_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Where a long operation reports how far it is: a line on stderr that
+ * rewrites itself ("stage    412/1000 servers, waiting for fe07..."), only
+ * when stderr is a terminal and not with --json; else a sink nobody
+ * listens to. */
+struct kf_progress_sink kf_cli_progress(const struct kf_cli *cli);
 
 /* Finish a command that succeeded: with --json print DOC (taken), else
  * drop it. Returns the exit code (0, or 1 when DOC is NULL). */

@@ -757,7 +757,8 @@ KF_CMD(kf_cmd_topology_enable)
         return r;
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
-    rc = kf_enable_run(cli->store, cli->dir, o.dry_run, o.take_over, &res, &cli->err);
+    struct kf_progress_sink progress = kf_cli_progress(cli);
+    rc = kf_enable_run(cli->store, cli->dir, o.dry_run, o.take_over, &progress, &res, &cli->err);
     r = print_enable(cli, res, o.dry_run, rc);
     kf_enable_result_free(res);
     return r;

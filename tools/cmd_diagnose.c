@@ -107,6 +107,7 @@ diag_opts(struct kf_cli *cli, struct kf_diag_opts *o)
     o->agent_port = cli->cfg->agent.port;
     o->timeout_s = (int)cli->cfg->directory.timeout_s;
     o->concurrency = cli->cfg->rotation.concurrency;
+    o->progress = kf_cli_progress(cli);
     o->probe_ca = cli->cfg->probe.ca_file;
 }
 

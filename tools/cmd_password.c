@@ -135,7 +135,7 @@ KF_CMD(kf_cmd_password_set)
     o.timeout_s = (int)cli->cfg->directory.timeout_s;
     o.probe_ca = cli->cfg->probe.ca_file;
     o.user = pw ? pw->pw_name : "unknown";
-    o.progress = !cli->json && isatty(STDERR_FILENO);
+    o.progress = kf_cli_progress(cli);
     if (from != NULL) {
         if (kf_fqdn_normalize(from, fromb, sizeof(fromb), &cli->err) != KF_OK ||
             kf_fqdn_normalize(to, tob, sizeof(tob), &cli->err) != KF_OK)

@@ -137,7 +137,7 @@ KF_CMD(kf_cmd_sync)
     o.timeout_s = (int)cli->cfg->directory.timeout_s;
     o.probe_ca = cli->cfg->probe.ca_file;
     o.user = pw ? pw->pw_name : "unknown";
-    o.progress = !cli->json && isatty(STDERR_FILENO);
+    o.progress = kf_cli_progress(cli);
     if ((rc = kf_cli_dir(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
     rc = kf_sync(cli->store, cli->dir, &o, &res, &cli->err);

@@ -91,6 +91,21 @@ expect_out "fe01 passes every check" "fe01.redmond.lab.test  PASS   PASS  PASS  
 expect_out "fe02 passes every check" "fe02.redmond.lab.test  PASS   PASS  PASS  PASS      PASS  PASS   PASS  PASS"
 expect_out "says so" "assignment test --site redmond: all checks passed"
 expect_out "the hosts-file alias lb -> web is reported as an alias whose SPN works" "lb.redmond.lab.test is an alias (CNAME) of web.redmond.lab.test"
+# on a terminal (script(1) gives it one): a progress line per phase with the
+# count of servers and the slowest still pending; never with --json
+on_tty() { script -qec "$(printf '%q ' "$@")" /dev/null </dev/null >"$T/tty" 2>&1; }
+on_tty "$KRBFLEET" assignment test --site redmond
+grep -aq 'check *2/2 servers' "$T/tty" && ok "assignment test on a terminal: progress 'check 2/2 servers'" ||
+  not_ok "no progress line on a terminal: $(head -c 300 "$T/tty" | cat -v)"
+grep -aq 'check *1/2 servers, waiting for fe0[12].redmond.lab.test' "$T/tty" &&
+  ok "the progress names the server still pending" || not_ok "no pending server: $(head -c 300 "$T/tty" | cat -v)"
+on_tty "$KRBFLEET" assignment test --site redmond --json
+grep -aEq 'check *[0-9]+/[0-9]+ servers' "$T/tty" && not_ok "--json on a terminal shows progress" ||
+  { jq -e .result "$T/tty" >/dev/null 2>&1 && ok "--json on a terminal: no progress line, one JSON document" ||
+    not_ok "--json on a terminal: $(head -c 300 "$T/tty" | cat -v)"; }
+on_tty "$KRBFLEET" doctor http://web.redmond.lab.test:8080/
+grep -aq 'doctor *5/5 steps' "$T/tty" && grep -aq 'doctor *4/5 steps, waiting for login' "$T/tty" &&
+  ok "doctor on a terminal: its steps as progress" || not_ok "doctor progress: $(head -c 300 "$T/tty" | cat -v)"
 run_rc 0 "healthy site, --json" kf assignment test --site redmond --json
 json_valid assignment_test
 if jq -e '.result == "pass" and .facts.account == "LAB\\kerbauth" and (.servers | length == 2)

@@ -28,8 +28,7 @@ test_parse(void **unused)
     assert_int_equal(st, 'S');
     assert_int_equal(start, 987654);
     /* a COMM with ") Z " and spaces inside: the last ')' ends it */
-    assert_true(parse("7 (a) Z 1 (b) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55 1 2", &st,
-                      &start));
+    assert_true(parse("7 (a) Z 1 (b) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55 1 2", &st, &start));
     assert_int_equal(st, 'R');
     assert_int_equal(start, 55);
 }
@@ -44,8 +43,9 @@ test_malformed(void **unused)
     assert_false(parse("", &st, &start));
     assert_false(parse("12 (x", &st, &start));
     assert_false(parse("12 (x) S", &st, &start));
-    assert_false(parse("12 (x) S 1 2 3", &st, &start));                          /* too short */
-    assert_false(parse("12 (x) s 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5", &st, &start)); /* state */
+    assert_false(parse("12 (x) S 1 2 3", &st, &start)); /* too short */
+    assert_false(
+        parse("12 (x) s 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5", &st, &start)); /* state */
     assert_false(parse("12 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 x5", &st, &start));
     assert_false(parse("12 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5x", &st, &start));
     assert_false(parse("12 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99999999999999999999999",
