@@ -57,7 +57,7 @@ static const struct kf_cmdlet cmdlets[] = {
       WHATIF}},
     {"Test-CsKerberosAccountAssignment", "assignment test", NULL,
      {IDENTITY(true), {"Report", P_OPTION, "--report", "FILE.html", false, false}}},
-    {"Test-CsTopology", "topology test", NULL, {{NULL}}},
+    {"Test-CsTopology", "topology test", NULL, {{0}}},
     {"Enable-CsTopology", "topology enable", NULL, {WHATIF}},
     {"Get-CsService", "service list", NULL,
      {{"WebServer", P_SWITCH, "--webserver", NULL, false, false}}},
