@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "escape.h"
 #include "fileout.h"
 #include "mem.h"
 
@@ -60,11 +61,16 @@ put_esc(struct page *p, const char *s)
 }
 
 char *
-kf_html_escape(const char *s)
+kf_html_escape(const char *in)
 {
+    /* first as everywhere: no control character or bidi override reaches
+     * the reader (escape.h); then HTML's own characters */
+    _cleanup_free_ char *s = kf_escape_dup(in);
     size_t n = 1;
     char *out, *o;
 
+    if (s == NULL)
+        return NULL;
     for (const char *c = s; *c; c++)
         n += *c == '&' ? 5 : *c == '<' || *c == '>' ? 4 : *c == '"' || *c == '\'' ? 6 : 1;
     out = o = malloc(n);

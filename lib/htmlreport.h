@@ -11,8 +11,9 @@
 #include "diagnose.h"
 #include "errors.h"
 
-/* S with &, <, >, " and ' replaced by entities; a new string (free()), or
- * NULL when out of memory. */
+/* S with control characters and bidi overrides escaped as kf_escape()
+ * does (\x1b, \u202e), then &, <, >, " and ' replaced by entities; a new
+ * string (free()), or NULL when out of memory. */
 char *kf_html_escape(const char *s);
 
 /* The page for R; a new NUL-terminated string (free()), or NULL when out

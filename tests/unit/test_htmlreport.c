@@ -52,6 +52,10 @@ test_escape(void **state)
     (void)state;
     assert_string_equal(e, "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;");
     free(e);
+    /* nothing raw reaches the reader: controls and bidi overrides too */
+    e = kf_html_escape("fe01\x1b[2J<\xe2\x80\xae" "exe.txt");
+    assert_string_equal(e, "fe01\\x1b[2J&lt;\\u202eexe.txt");
+    free(e);
     e = kf_html_escape("");
     assert_string_equal(e, "");
     free(e);
