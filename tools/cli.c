@@ -282,6 +282,9 @@ kf_cli_usage_global(const char *fmt, ...)
 }
 
 /* Print FMT's text, escaped, and a newline on FP. */
+static void print_escaped(FILE *fp, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 print_escaped(FILE *fp, const char *prefix, const char *fmt, va_list ap)
 {
