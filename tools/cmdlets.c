@@ -75,6 +75,19 @@ static const struct kf_cmdlet_param common_params[] = {
 #define N_COMMON (sizeof(common_params) / sizeof(common_params[0]))
 #define ALL_MAX (PARAMS_MAX + N_COMMON)
 
+/* PowerShell's parameter sets, for the cmdlets that have them: the
+ * parameters given must all come from one set, and that set's parameters
+ * must all be given. Parameters of no set go with any. */
+#define SET_PARAMS_MAX 3
+static const struct {
+    const char *cmdlet;
+    const char *sets[2][SET_PARAMS_MAX]; /* each up to the first NULL */
+} param_sets[] = {
+    {"Set-CsKerberosAccountPassword", {{"UserAccount"}, {"FromComputer", "ToComputer"}}},
+};
+
+#define N_PARAM_SETS (sizeof(param_sets) / sizeof(param_sets[0]))
+
 /* The cmdlet's parameters, then the common ones, in P; returns how many. */
 static size_t
 all_params(const struct kf_cmdlet *c, const struct kf_cmdlet_param **p)
@@ -202,6 +215,71 @@ match_param(const struct kf_cmdlet *c, const char *word, size_t len,
     }
     return kf_err_set(err, KF_ERR_USAGE, "%s: parameter -%.*s is ambiguous: %s", c->name, (int)len,
                       word, list);
+}
+
+/* Which set of SETS parameter NAME belongs to: 0, 1, or -1 for none. */
+static int
+set_of(const char *const (*sets)[SET_PARAMS_MAX], const char *name)
+{
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < SET_PARAMS_MAX && sets[s][i] != NULL; i++)
+            if (strcmp(sets[s][i], name) == 0)
+                return s;
+    return -1;
+}
+
+/* "-FromComputer and -ToComputer" */
+static void
+set_text(const char *const *set, char *buf, size_t size)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < SET_PARAMS_MAX && set[i] != NULL && used < size; i++) {
+        int w = snprintf(buf + used, size - used, "%s-%s", i ? " and " : "", set[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* The parameters given (GIVEN, in P's order) against C's parameter sets. */
+static kf_status
+check_sets(const struct kf_cmdlet *c, const struct kf_cmdlet_param *const *p, size_t n,
+           const bool *given, struct kf_err *err)
+{
+    const char *const(*sets)[SET_PARAMS_MAX] = NULL;
+    const char *first = NULL;
+    char a[96], b[96];
+    int chosen = -1;
+
+    for (size_t i = 0; i < N_PARAM_SETS; i++)
+        if (strcmp(param_sets[i].cmdlet, c->name) == 0)
+            sets = param_sets[i].sets;
+    if (sets == NULL)
+        return KF_OK;
+    set_text(sets[0], a, sizeof(a));
+    set_text(sets[1], b, sizeof(b));
+    for (size_t k = 0; k < n; k++) {
+        int s = given[k] ? set_of(sets, p[k]->name) : -1;
+        if (s < 0)
+            continue;
+        if (chosen >= 0 && s != chosen)
+            return kf_err_set(err, KF_ERR_USAGE,
+                              "%s: parameters -%s and -%s belong to different parameter sets: "
+                              "give %s, or %s",
+                              c->name, first, p[k]->name, a, b);
+        chosen = s;
+        first = p[k]->name;
+    }
+    if (chosen < 0)
+        return kf_err_set(err, KF_ERR_USAGE, "%s: give %s, or %s", c->name, a, b);
+    for (size_t i = 0; i < SET_PARAMS_MAX && sets[chosen][i] != NULL; i++)
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(p[k]->name, sets[chosen][i]) == 0 && !given[k])
+                return kf_err_set(err, KF_ERR_USAGE, "%s: parameter -%s is required with -%s (%s)",
+                                  c->name, p[k]->name, first, chosen ? b : a);
+    return KF_OK;
 }
 
 /* A switch given as -Name:VALUE: $true/true/1 or $false/false/0. */
@@ -425,6 +503,8 @@ kf_cmdlet_translate(int argc, const char *const *argv, struct kf_cmdlet_call *ca
         if (p[k]->required && !given[k])
             rc = kf_err_set(err, KF_ERR_USAGE, "%s: parameter -%s is required (-%s %s)", c->name,
                             p[k]->name, p[k]->name, p[k]->value);
+    if (rc == KF_OK)
+        rc = check_sets(c, p, n, given, err);
     if (rc == KF_OK)
         rc = build(c, p, n, values, call, err);
     free_values(values, n);

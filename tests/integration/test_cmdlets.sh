@@ -98,6 +98,10 @@ expect_fail 2 'Remove-CsKerberosAccountAssignment: parameter -Identity is "Redmo
 expect_fail 2 'Get-CsKerberosAccountAssignment: parameter -Identity is given twice' \
   kf Get-CsKerberosAccountAssignment site:a -Identity site:b
 expect_fail 2 'Test-CsTopology: "now" is not a parameter' kf Test-CsTopology now
+expect_fail 2 'Set-CsKerberosAccountPassword: parameters -UserAccount and -FromComputer belong to different parameter sets' \
+  kf Set-CsKerberosAccountPassword -UserAccount kerbauth -FromComputer fe01.redmond.lab.test
+expect_fail 2 'Set-CsKerberosAccountPassword: parameter -ToComputer is required with -FromComputer' \
+  kf Set-CsKerberosAccountPassword -FromComputer fe01.redmond.lab.test
 expect_fail 2 'Get-CsService: parameter -WebServer is a switch' kf Get-CsService -WebServer:maybe
 expect_fail 2 "Grant-CsSetupPermission is not accepted: it names no trustee, and krbfleet's grant needs one; run \`krbfleet permission grant --container DN --group 'DOMAIN\\name'\`" \
   kf Grant-CsSetupPermission -ComputerOU 'OU=Web,DC=lab,DC=test'

@@ -234,6 +234,32 @@ test_errors(void **state)
     USAGE("New-CsKerberosAccounts is not a cmdlet", "New-CsKerberosAccounts");
 }
 
+/* Set-CsKerberosAccountPassword's two parameter sets, as PowerShell binds
+ * them: -UserAccount, or -FromComputer with -ToComputer; -WhatIf and
+ * -Verbose go with either. */
+static void
+test_parameter_sets(void **state)
+{
+    (void)state;
+    CALL("password set --account kerbauth --dry-run", "Set-CsKerberosAccountPassword", "-WhatIf",
+         "-UserAccount", "kerbauth", "-Verbose");
+    CALL("password set --from a.example.com --to b.example.com --dry-run",
+         "Set-CsKerberosAccountPassword", "-ToComputer", "b.example.com", "-WhatIf",
+         "-FromComputer", "a.example.com");
+    USAGE("Set-CsKerberosAccountPassword: give -UserAccount, or -FromComputer and -ToComputer",
+          "Set-CsKerberosAccountPassword");
+    USAGE("Set-CsKerberosAccountPassword: give -UserAccount, or -FromComputer and -ToComputer",
+          "Set-CsKerberosAccountPassword", "-WhatIf");
+    USAGE("Set-CsKerberosAccountPassword: parameters -UserAccount and -FromComputer belong to "
+          "different parameter sets: give -UserAccount, or -FromComputer and -ToComputer",
+          "Set-CsKerberosAccountPassword", "-FromComputer", "a", "-UserAccount", "kerbauth");
+    USAGE("Set-CsKerberosAccountPassword: parameter -ToComputer is required with -FromComputer "
+          "(-FromComputer and -ToComputer)",
+          "Set-CsKerberosAccountPassword", "-FromComputer", "a.example.com");
+    USAGE("parameter -FromComputer is required with -ToComputer", "Set-CsKerberosAccountPassword",
+          "-to", "b.example.com");
+}
+
 static void
 test_cmdlet_words(void **state)
 {
@@ -308,6 +334,7 @@ main(void)
         cmocka_unit_test(test_positional_identity),
         cmocka_unit_test(test_common_parameters),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_parameter_sets),
         cmocka_unit_test(test_cmdlet_words),
         cmocka_unit_test(test_table),
     };
