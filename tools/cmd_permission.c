@@ -53,6 +53,24 @@ fail_rollback(struct kf_cli *cli, kf_status rc)
     return kf_cli_fail(cli, rc);
 }
 
+/* The changes array of --json (docs/json.md): the container's DACL, when
+ * CHANGED, else nothing. */
+static json_t *
+perm_changes(const char *container, bool changed)
+{
+    json_t *doc = kf_cli_change_doc(NULL, NULL), *changes;
+    char *object = malloc(strlen(container) + sizeof("container:"));
+
+    if (doc != NULL && object != NULL && changed) {
+        snprintf(object, strlen(container) + sizeof("container:"), "container:%s", container);
+        kf_cli_change_add(doc, "changed", object);
+    }
+    free(object);
+    changes = json_incref(json_object_get(doc, "changes"));
+    json_decref(doc);
+    return changes != NULL ? changes : json_array();
+}
+
 KF_CMD(kf_cmd_permission_grant)
 {
     const char *container, *group;
@@ -64,6 +82,7 @@ KF_CMD(kf_cmd_permission_grant)
 
     if (r >= 0)
         return r;
+    kf_cli_object(cli, "container:%s", container);
     if ((rc = kf_cli_dir(cli)) != KF_OK || (rc = kf_cli_store(cli)) != KF_OK ||
         (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
@@ -83,8 +102,9 @@ KF_CMD(kf_cmd_permission_grant)
         return fail_rollback(cli, rc);
     if (cli->json)
         return kf_cli_print_json(json_pack(
-            "{s:s, s:s, s:s, s:i, s:i, s:b}", "container", container, "trustee", group, "sid",
-            g.trustee_sid, "added", (int)g.added, "present", (int)g.present, "written", g.written));
+            "{s:o, s:s, s:s, s:s, s:i, s:i, s:b}", "changes", perm_changes(container, g.written),
+            "container", container, "trustee", group, "sid", g.trustee_sid, "added",
+            (int)g.added, "present", (int)g.present, "written", g.written));
     if (!g.written)
         printf("%s already holds krbfleet's permissions on %s; nothing written\n", group,
                container);
@@ -107,6 +127,7 @@ KF_CMD(kf_cmd_permission_revoke)
 
     if (r >= 0)
         return r;
+    kf_cli_object(cli, "container:%s", container);
     if ((rc = kf_cli_dir(cli)) != KF_OK || (rc = kf_cli_store(cli)) != KF_OK ||
         (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
@@ -148,10 +169,11 @@ KF_CMD(kf_cmd_permission_revoke)
                                             rv.owned[i].owner, "owner_name", rv.owned[i].owner_name,
                                             "creator_aces", (int)rv.owned[i].creator_aces,
                                             "reclaimed", rv.owned[i].reclaimed));
-        r = kf_cli_print_json(json_pack("{s:s, s:s, s:s, s:i, s:i, s:o}", "container", container,
-                                        "trustee", group, "sid", rv.trustee_sid, "recorded",
-                                        (int)rv.recorded, "removed", (int)rv.removed, "owned",
-                                        owned));
+        r = kf_cli_print_json(json_pack(
+            "{s:o, s:s, s:s, s:s, s:i, s:i, s:o}", "changes",
+            perm_changes(container, rv.removed > 0), "container", container, "trustee", group,
+            "sid", rv.trustee_sid, "recorded", (int)rv.recorded, "removed", (int)rv.removed,
+            "owned", owned));
         kf_perm_revoke_done(&rv);
         return r;
     }
@@ -190,6 +212,7 @@ KF_CMD(kf_cmd_permission_list)
 
     if (r >= 0)
         return r;
+    kf_cli_object(cli, "container:%s", container);
     if ((rc = kf_cli_dir(cli)) != KF_OK ||
         (rc = kf_perm_list(cli->dir, container, &v, &n, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
@@ -244,6 +267,7 @@ KF_CMD(kf_cmd_permission_test)
 
     if (r >= 0)
         return r;
+    kf_cli_object(cli, "container:%s", container);
     if ((rc = kf_cli_dir(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
     /* The store only names a managed account to judge on: a delegated

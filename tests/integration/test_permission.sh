@@ -71,6 +71,7 @@ grep -q " $ASID\$" "$T/dacl.before" && ok "the DACL reads back with the SD-flags
 # The OU's default ACEs give Account Operators (S-1-5-32-548) create and
 # delete of computers: one of krbfleet's set, so listed, incomplete.
 run_ok "permission list before the grant" kf permission list --container "$OU" --json
+json_valid permission_list
 if jq -e '[.trustees[] | select(.sid == "S-1-5-32-548")] | length == 1 and (.[0].complete | not) and
           (.[0].missing | length == 4)' "$T/out" >/dev/null &&
    jq -e '[.trustees[] | select(.complete)] | length == 0' "$T/out" >/dev/null
@@ -78,6 +79,7 @@ then ok "before the grant: nobody holds the complete set (Account Operators: cre
 else not_ok "list before: $(cat "$T/out")"; fi
 cp "$T/out" "$T/list.before"
 run_ok "permission test as webop before the grant" as_webop "$KRBFLEET" permission test --container "$OU" --json
+json_valid permission_test
 if jq -e '[.operations[] | select(.may)] | length == 0' "$T/out" >/dev/null &&
    jq -e '.principal == "webop"' "$T/out" >/dev/null
 then ok "before the grant webop may do nothing there"; else not_ok "test before: $(cat "$T/out")"; fi
@@ -120,6 +122,10 @@ expect_out "second grant says nothing written" "already holds krbfleet's permiss
 dump_store "$T/s2"
 [ "$(usn "$OU")" = "$u1" ] && ok "second grant writes nothing (uSNChanged $u1 unchanged)" || not_ok "second grant wrote"
 cmp -s "$T/s1" "$T/s2" && ok "second grant leaves the store as it was" || not_ok "second grant changed the store"
+run_ok "a third grant --json" kf --json permission grant --container "$OU" --group 'LAB\webadmins'
+json_valid permission_grant
+if jq -e '.written == false and .changes == [] and .added == 0' "$T/out" >/dev/null
+then ok "grant --json: nothing written, no changes"; else not_ok "grant --json: $(cat "$T/out")"; fi
 
 run_ok "permission list" kf permission list --container "$OU" --json
 if jq -e --arg s "$GSID" '[.trustees[] | select(.sid == $s)] == [{"trustee":"webadmins","sid":$s,"complete":true,"missing":[]}]' "$T/out" >/dev/null
@@ -225,10 +231,13 @@ expect_out "4 added, 1 there already" "4 ACE(s) added (the others were there alr
 [ "$(sqlite3 "$KRBFLEET_STORE" "SELECT count(*) FROM permission_ace WHERE container = '$OU2'")" = 4 ] &&
   ok "the store records only the 4 it added" || not_ok "store rows for OU2"
 run_ok "permission list OU2" kf permission list --container "$OU2" --json
+json_valid permission_list
 if jq -e --arg s "$WSID" '[.trustees[] | select(.sid == $s)] == [{"trustee":"webop","sid":$s,"complete":true,"missing":[]}]' "$T/out" >/dev/null
 then ok "list: webop holds the complete set"; else not_ok "list OU2: $(cat "$T/out")"; fi
-run_ok "revoke webop on OU2" kf permission revoke --container "$OU2" --group 'LAB\webop'
-expect_out "4 of 4 removed" "4 of the 4 ACE(s) krbfleet wrote removed"
+run_ok "revoke webop on OU2" kf --json permission revoke --container "$OU2" --group 'LAB\webop'
+json_valid permission_revoke
+if jq -e --arg o "container:$OU2" '.removed == 4 and .recorded == 4 and .changes == [{"action":"changed","object":$o}]' "$T/out" >/dev/null
+then ok "4 of 4 removed (--json)"; else not_ok "revoke --json: $(cat "$T/out")"; fi
 dacl "$OU2" >"$T/dacl2.after"
 cmp -s "$T/dacl2.before" "$T/dacl2.after" && ok "revoke left the hand-written ACE: the DACL is as before the grant" ||
   { not_ok "OU2 DACL after revoke"; diff "$T/dacl2.before" "$T/dacl2.after" | head; }
