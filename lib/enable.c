@@ -188,26 +188,75 @@ unassigned_sites(const struct kf_topology *topo, const struct kf_account *accoun
     return KF_OK;
 }
 
+/* Whether ACCOUNT's SPN is recorded as krbfleet's already. */
+static kf_status
+owned_already(struct kf_store *st, const char *account, const char *spn, bool *owned,
+              struct kf_err *err)
+{
+    char **v = NULL;
+    size_t n = 0;
+    kf_status rc = kf_store_owned_spns(st, account, &v, &n, err);
+
+    *owned = false;
+    for (size_t i = 0; rc == KF_OK && i < n && !*owned; i++)
+        *owned = strcasecmp(v[i], spn) == 0;
+    kf_strv_free(v, n);
+    return rc;
+}
+
+/* A directory write failed at write FROM: forget the intents recorded for
+ * it and the writes after it (none of them happened; one modify is all or
+ * nothing), except SPNs that were recorded before this run (FRESH false). */
+static void
+forget_intents(struct kf_store *st, const struct kf_spn_plan *plan, size_t from, const bool *fresh)
+{
+    struct kf_err ignored = {0};
+    size_t i = 0;
+    bool ok = kf_store_begin(st, &ignored) == KF_OK;
+
+    for (size_t w = 0; w < plan->n_writes; w++)
+        for (size_t k = 0; plan->writes[w].account && k < plan->writes[w].n_add; k++, i++)
+            if (ok && w >= from && fresh[i])
+                ok = kf_store_owned_spn_remove(st, plan->writes[w].account, plan->writes[w].add[k],
+                                               &ignored) == KF_OK;
+    if (ok)
+        ok = kf_store_commit(st, &ignored) == KF_OK;
+    if (!ok)
+        kf_store_rollback(st); /* the intents stay: an SPN never written is harmless */
+}
+
 static kf_status
 apply(struct kf_store *st, struct kf_dir *dir, struct kf_enable_result *res,
       const struct kf_progress_sink *progress, struct kf_err *err)
 {
     const struct kf_spn_plan *plan = res->plan;
     char detail[160];
-    size_t added, removed;
+    size_t added, removed, n_intents = 0, i = 0;
+    _cleanup_free_ bool *fresh = NULL;
     kf_status rc;
 
+    for (size_t w = 0; w < plan->n_writes; w++)
+        if (plan->writes[w].account)
+            n_intents += plan->writes[w].n_add;
+    fresh = calloc(n_intents ? n_intents : 1, sizeof(*fresh));
+    if (fresh == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     /* Record what we are about to add before writing it, so a crash in
      * between never leaves an SPN krbfleet does not know it owns. */
     if ((rc = kf_store_begin(st, err)) != KF_OK)
         return rc;
     for (size_t w = 0; w < plan->n_writes; w++)
-        for (size_t k = 0; plan->writes[w].account && k < plan->writes[w].n_add; k++)
-            if ((rc = kf_store_owned_spn_add(st, plan->writes[w].account, plan->writes[w].add[k],
+        for (size_t k = 0; plan->writes[w].account && k < plan->writes[w].n_add; k++, i++) {
+            bool owned = false;
+            if ((rc = owned_already(st, plan->writes[w].account, plan->writes[w].add[k], &owned,
+                                    err)) != KF_OK ||
+                (rc = kf_store_owned_spn_add(st, plan->writes[w].account, plan->writes[w].add[k],
                                              err)) != KF_OK) {
                 kf_store_rollback(st);
                 return rc;
             }
+            fresh[i] = !owned;
+        }
     if ((rc = kf_store_commit(st, err)) != KF_OK)
         return rc;
 
@@ -222,10 +271,14 @@ apply(struct kf_store *st, struct kf_dir *dir, struct kf_enable_result *res,
         else
             rc = kf_dir_spn_modify_dn(dir, wr->dn, (const char *const *)wr->add, wr->n_add,
                                       (const char *const *)wr->del, wr->n_del, err);
-        if (rc != KF_OK)
+        if (rc != KF_OK) {
+            /* A refused write (no right, a conflict) leaves the store as it
+             * was for what it did not do. */
+            forget_intents(st, plan, w, fresh);
             return kf_err_prefix(err, "after %zu of %zu directory writes (run `krbfleet topology "
                                       "enable` again once fixed)",
                                  res->writes_done, plan->n_writes);
+        }
         res->writes_done++;
     }
     if (plan->n_writes > 0)
