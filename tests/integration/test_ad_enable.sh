@@ -29,7 +29,10 @@ expect_fail 2 'write the account as DOMAIN\name' kf account new kerbauth3
 expect_fail 2 'not a valid account name' kf account new 'LAB\bad name'
 expect_fail 2 'DES' kf account new 'LAB\kerbauth3' --enctypes des-cbc-crc
 expect_fail 2 "option '--frob' is unknown" kf account new 'LAB\kerbauth3' --frob
-run_ok "account adopt a hand-made account" kf account adopt 'LAB\handmade'
+run_ok "account adopt a hand-made account" kf account adopt 'LAB\handmade' --json
+json_valid account_adopt
+if jq -e '.changes == [{"action":"adopted","object":"account:LAB\\handmade"}] and .account.account == "LAB\\handmade"' "$T/out" >/dev/null
+then ok "account adopt --json says what it adopted"; else not_ok "adopt --json: $(cat "$T/out")"; fi
 run_ok "account list" kf account list
 expect_out "account list shows adopted" "LAB\\handmade"
 run_ok "account show --json" kf account show kerbauth --json
