@@ -1162,6 +1162,7 @@ static const char *const account_attrs[] = {"sAMAccountName",
                                             "userAccountControl",
                                             "accountExpires",
                                             "uSNChanged",
+                                            "pwdLastSet",
                                             NULL};
 
 /* Search the domain for sAMAccountName NAME$. *RES holds the result and
@@ -1225,7 +1226,7 @@ ad_account_get(struct kf_dir *dir, const char *name, struct kf_dir_account **out
     LDAPMessage *e;
     struct kf_dir_account *a;
     _cleanup_free_ char *sam = NULL, *kvno = NULL, *enc = NULL, *uac = NULL, *exp = NULL,
-                        *usn = NULL;
+                        *usn = NULL, *pls = NULL;
     bool oom = false;
     int64_t v;
     kf_status st;
@@ -1240,6 +1241,7 @@ ad_account_get(struct kf_dir *dir, const char *name, struct kf_dir_account **out
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     a->kvno = -1;
     a->usn_changed = -1;
+    a->pwd_last_set = -1;
     a->dn = entry_dn(ad->main.ld, e, &oom);
     sam = entry_str(ad->main.ld, e, "sAMAccountName", &oom);
     kvno = entry_str(ad->main.ld, e, "msDS-KeyVersionNumber", &oom);
@@ -1247,6 +1249,7 @@ ad_account_get(struct kf_dir *dir, const char *name, struct kf_dir_account **out
     uac = entry_str(ad->main.ld, e, "userAccountControl", &oom);
     exp = entry_str(ad->main.ld, e, "accountExpires", &oom);
     usn = entry_str(ad->main.ld, e, "uSNChanged", &oom);
+    pls = entry_str(ad->main.ld, e, "pwdLastSet", &oom);
     if (sam != NULL) {
         size_t l = strlen(sam);
         if (l > 1 && sam[l - 1] == '$')
@@ -1268,6 +1271,9 @@ ad_account_get(struct kf_dir *dir, const char *name, struct kf_dir_account **out
     }
     if (parse_i64(usn, &v))
         a->usn_changed = v;
+    /* FILETIME: 100 ns since 1601; 0 means "must change at next logon". */
+    if (parse_i64(pls, &v) && v > FILETIME_UNIX_EPOCH)
+        a->pwd_last_set = (v - FILETIME_UNIX_EPOCH) / 10000000LL;
     if (entry_strv(ad->main.ld, e, "servicePrincipalName", &a->spns, &a->n_spns) != 0)
         oom = true;
     if (oom) {

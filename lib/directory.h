@@ -99,6 +99,7 @@ struct kf_dir_account {
     bool disabled;   /* userAccountControl ACCOUNTDISABLE */
     bool expired;    /* accountExpires in the past */
     int64_t usn_changed; /* uSNChanged (AD), for "nothing was written" checks; -1 */
+    int64_t pwd_last_set; /* pwdLastSet as Unix time (AD); -1 if unknown or never set */
 };
 
 /* Who holds an SPN (kf_dir_spn_owner). */
