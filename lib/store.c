@@ -1593,6 +1593,57 @@ kf_store_journal(struct kf_store *st, const char *run_id, const char *account, c
 }
 
 kf_status
+kf_store_last_rotation(struct kf_store *st, const char *account, struct kf_rotation_run *out,
+                       struct kf_err *err)
+{
+    /* A rotation run starts with "plan" (sync runs start with "sync"). */
+    sqlite3_stmt *stmt = prep(st, err,
+                              "SELECT run, step, time, detail, CAST(strftime('%s', time) AS INTEGER) "
+                              "FROM journal WHERE run = "
+                              "(SELECT run FROM journal WHERE account = ? AND step = 'plan' "
+                              "ORDER BY id DESC LIMIT 1) ORDER BY id DESC LIMIT 1",
+                              "s", account);
+    int step;
+
+    memset(out, 0, sizeof(*out));
+    out->when = -1;
+    if (stmt == NULL)
+        return KF_ERR_STORE;
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
+        if (sqlite3_column_type(stmt, 4) == SQLITE_INTEGER)
+            out->when = sqlite3_column_int64(stmt, 4);
+        out->run = kf_strdup0(col_text(stmt, 0));
+        out->step = kf_strdup0(col_text(stmt, 1));
+        out->time = kf_strdup0(col_text(stmt, 2));
+        out->detail = kf_strdup0(col_text(stmt, 3));
+        if (out->run == NULL || out->step == NULL || out->time == NULL ||
+            (col_text(stmt, 3) != NULL && out->detail == NULL)) {
+            sqlite3_finalize(stmt);
+            kf_store_rotation_run_done(out);
+            return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return db_err(st, err, "reading the rotation journal");
+    return KF_OK;
+}
+
+void
+kf_store_rotation_run_done(struct kf_rotation_run *r)
+{
+    if (r == NULL)
+        return;
+    free(r->run);
+    free(r->step);
+    free(r->time);
+    free(r->detail);
+    memset(r, 0, sizeof(*r));
+    r->when = -1;
+}
+
+kf_status
 kf_store_server_key_set(struct kf_store *st, const char *server, const char *account,
                         int kvno, const char *state, struct kf_err *err)
 {

@@ -195,6 +195,22 @@ kf_status kf_store_lock_release(struct kf_store *st, const char *account, long p
 kf_status kf_store_journal(struct kf_store *st, const char *run_id, const char *account,
                            const char *step, const char *detail, struct kf_err *err);
 
+/* The last `password set` run of an account, as its journal shows it: the
+ * run's id and its last step ("done" when it ran to the end; "plan",
+ * "staged", "written", ... when it stopped there), with that step's time
+ * (UTC, ISO 8601) and detail ("kvno 4 -> 5; 4 of 4 servers healthy" for
+ * "done"). Free the strings with kf_store_rotation_run_done. */
+struct kf_rotation_run {
+    char *run;    /* NULL when the account was never rotated */
+    char *step;
+    char *time;
+    int64_t when; /* the same as Unix time; -1 if unknown */
+    char *detail; /* may be NULL */
+};
+kf_status kf_store_last_rotation(struct kf_store *st, const char *account,
+                                 struct kf_rotation_run *out, struct kf_err *err);
+void kf_store_rotation_run_done(struct kf_rotation_run *r);
+
 /* Which kvno of ACCOUNT a server was given: STATE "staged" or
  * "committed"; NULL deletes the record. */
 kf_status kf_store_server_key_set(struct kf_store *st, const char *server, const char *account,
