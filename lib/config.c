@@ -42,6 +42,7 @@
 #define DEFAULT_PORT 7390
 #define DEFAULT_CONCURRENCY 64
 #define DEFAULT_GRACE_S (10 * 3600)
+#define DEFAULT_MAX_AGE_S (30 * 86400)
 #define CONCURRENCY_MAX 4096
 #define TIMEOUT_MAX_S 3600
 #define SHOWN_MAX 80 /* bytes of a user's string quoted in a message */
@@ -61,6 +62,7 @@ enum value_kind {
     V_ALLOW,           /* PRINCIPAL or @GROUP, repeatable */
     V_CONCURRENCY,     /* 1..4096 */
     V_GRACE,           /* duration */
+    V_MAX_AGE,         /* duration, at least 1s */
 };
 
 struct key_def {
@@ -91,12 +93,15 @@ static const struct key_def keys[] = {
     {"agent", "allow", V_ALLOW, 0},
     {"rotation", "concurrency", V_CONCURRENCY, 0},
     {"rotation", "grace", V_GRACE, 0},
+    {"rotation", "max_age", V_MAX_AGE, 0},
     {"probe", "ca_file", V_PATH, FIELD(probe.ca_file)},
+    {"status", "prometheus_file", V_PATH, FIELD(status.prometheus_file)},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"directory", "store", "agent", "rotation", "probe"};
-#define SECTIONS_TEXT "[directory], [store], [agent], [rotation] or [probe]"
+static const char *const sections[] = {"directory", "store", "agent", "rotation", "probe",
+                                       "status"};
+#define SECTIONS_TEXT "[directory], [store], [agent], [rotation], [probe] or [status]"
 
 /* State of one parse, shared by the line reader and the key handler. */
 struct parse_ctx {
@@ -450,6 +455,7 @@ static const char *const expected_what[] = {
     [V_ALLOW] = "a principal or @GROUP, without spaces",
     [V_CONCURRENCY] = "a number from 1 to 4096",
     [V_GRACE] = "a duration",
+    [V_MAX_AGE] = "a duration of at least 1s",
 };
 
 static int
@@ -542,6 +548,13 @@ set_value(struct parse_ctx *c, const struct key_def *k, const char *value)
     case V_GRACE:
         if (kf_duration_parse(value, &cfg->rotation.grace_s, &sub) != KF_OK)
             return bad_value(c, k, sub.msg);
+        return 1;
+    case V_MAX_AGE:
+        if (kf_duration_parse(value, &n, &sub) != KF_OK)
+            return bad_value(c, k, sub.msg);
+        if (n < 1)
+            goto expected;
+        cfg->rotation.max_age_s = n;
         return 1;
     }
     return fail(c, KF_ERR_UNEXPECTED, "no rule for key '%s'", k->name);
@@ -638,6 +651,7 @@ config_new(const char *file, struct kf_config **out, struct kf_err *err)
     cfg->agent.port = DEFAULT_PORT;
     cfg->rotation.concurrency = DEFAULT_CONCURRENCY;
     cfg->rotation.grace_s = DEFAULT_GRACE_S;
+    cfg->rotation.max_age_s = DEFAULT_MAX_AGE_S;
     *out = cfg;
     return KF_OK;
 }
@@ -654,6 +668,7 @@ kf_config_free(struct kf_config *cfg)
     free(cfg->directory.ldap_uri);
     free(cfg->directory.ca_file);
     free(cfg->store.path);
+    free(cfg->status.prometheus_file);
     free(cfg->agent.listen);
     free(cfg->agent.principal);
     free(cfg->agent.host_keytab);

@@ -8,8 +8,9 @@
  *   [agent]     port, and krbfleetd's own keys, named as its long options:
  *               listen, principal, host-keytab, keytab, keytab-group,
  *               allow (may repeat)
- *   [rotation]  concurrency, grace
+ *   [rotation]  concurrency, grace, max_age
  *   [probe]     ca_file
+ *   [status]    prometheus_file
  *
  * Unknown sections or keys, a key given twice (except `allow`), an empty
  * value, a malformed value, an indented continuation line, a line longer
@@ -70,10 +71,14 @@ struct kf_config {
     struct {
         int concurrency;   /* default 64, 1..4096 */
         long long grace_s; /* default 36000 (10h) */
+        long long max_age_s; /* default 2592000 (30d): a password older is due */
     } rotation;
     struct {
         char *ca_file; /* NULL: system trust */
     } probe;
+    struct {
+        char *prometheus_file; /* NULL: `status --prometheus` writes stdout */
+    } status;
 };
 
 /* Load PATH into a new configuration stored in *OUT (free it with

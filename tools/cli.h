@@ -176,6 +176,7 @@ KF_CMD(kf_cmd_password_set);
 KF_CMD(kf_cmd_assignment_test);
 KF_CMD(kf_cmd_doctor);
 KF_CMD(kf_cmd_sync);
+KF_CMD(kf_cmd_status);
 KF_CMD(kf_cmd_permission_grant);
 KF_CMD(kf_cmd_permission_revoke);
 KF_CMD(kf_cmd_permission_list);

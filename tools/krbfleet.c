@@ -216,6 +216,23 @@ static const struct kf_command commands[] = {
      "`krbfleet password set --account NAME` makes new ones.\n"
      "Exit status 0 only if every server ends holding the directory's keys at its\n"
      "kvno; otherwise the table names each problem and what repairs it.\n", KF_WRITES},
+    {"status", kf_cmd_status, "[--account NAME] [--json | --prometheus] [--prometheus-file PATH]",
+     "How each account and its web servers stand: kvno, password age, stale servers",
+     "For each managed account (all, or NAME): its kvno and password age (pwdLastSet)\n"
+     "read from the directory, when its next rotation is due ([rotation] max_age,\n"
+     "default 30d), its web servers - asked through their agents all at once, each\n"
+     "within [directory] timeout - as current (keys at the directory's kvno), stale\n"
+     "(reached, but another kvno: `krbfleet sync` repairs it) or unreachable, and\n"
+     "how its last `password set` ended (the store's journal). Reads only.\n"
+     "  --prometheus            the Prometheus text format on stdout, every series\n"
+     "                          labelled account=\"DOMAIN\\name\" (node_exporter's\n"
+     "                          textfile collector)\n"
+     "  --prometheus-file PATH  write those metrics to PATH (a temporary file in its\n"
+     "                          directory, renamed over it); default [status]\n"
+     "                          prometheus_file. Without --prometheus the table or\n"
+     "                          JSON still goes to stdout\n"
+     "Exit status 0 when every server is current, 1 when any is stale or\n"
+     "unreachable (or the store or directory cannot be read).\n", KF_READS},
     {"spn list", kf_cmd_spn_list, "NAME [--json]",
      "The SPNs the directory holds for an account now (setspn -L)", NULL, KF_READS},
     {"doctor", kf_cmd_doctor, "URL [--address IP] [--json]",

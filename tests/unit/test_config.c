@@ -103,6 +103,8 @@ check_defaults(const struct kf_config *cfg)
     assert_int_equal(cfg->agent.n_allow, 0);
     assert_int_equal(cfg->rotation.concurrency, 64);
     assert_int_equal(cfg->rotation.grace_s, 36000);
+    assert_int_equal(cfg->rotation.max_age_s, 30 * 86400);
+    assert_null(cfg->status.prometheus_file);
     assert_null(cfg->probe.ca_file);
 }
 
@@ -187,9 +189,13 @@ test_every_key(void **state)
                                "[rotation]\n"
                                "concurrency = 4096\n"
                                "grace = 2d\n"
+                               "max_age = 7d\n"
                                "\n"
                                "[probe]\n"
-                               "ca_file = /etc/ssl/certs/web-ca.pem\n";
+                               "ca_file = /etc/ssl/certs/web-ca.pem\n"
+                               "\n"
+                               "[status]\n"
+                               "prometheus_file = /var/lib/node_exporter/krbfleet.prom\n";
     struct kf_config *cfg;
 
     (void)state;
@@ -215,7 +221,9 @@ test_every_key(void **state)
     assert_string_equal(cfg->agent.allow[1], "@krbfleet-admins");
     assert_int_equal(cfg->rotation.concurrency, 4096);
     assert_int_equal(cfg->rotation.grace_s, 2 * 86400);
+    assert_int_equal(cfg->rotation.max_age_s, 7 * 86400);
     assert_string_equal(cfg->probe.ca_file, "/etc/ssl/certs/web-ca.pem");
+    assert_string_equal(cfg->status.prometheus_file, "/var/lib/node_exporter/krbfleet.prom");
     kf_config_free(cfg);
 }
 
@@ -319,6 +327,11 @@ static const struct bad_case bad_values[] = {
     {"[rotation]\ngrace = 10\n", "t.conf:2: bad value for 'grace' in section [rotation]: \"10\" "
                                  "is not a valid duration"},
     {"[rotation]\ngrace = 3651d\n", "t.conf:2: bad value for 'grace'"},
+    {"[rotation]\nmax_age = 0s\n", "t.conf:2: bad value for 'max_age' in section [rotation]: "
+                                    "'0s' is not a duration of at least 1s"},
+    {"[rotation]\nmax_age = 30\n", "t.conf:2: bad value for 'max_age'"},
+    {"[status]\nprometheus_file = krbfleet.prom\n",
+     "t.conf:2: bad value for 'prometheus_file' in section [status]"},
     {"[probe]\nca_file = relative.pem\n", "t.conf:2: bad value for 'ca_file' in section [probe]"},
     /* empty values and control characters */
     {"[store]\npath =\n", "t.conf:2: empty value for 'path' in section [store]"},
@@ -360,7 +373,7 @@ static const struct bad_case bad_structure[] = {
     {"[agent]\nalow = a@X\n", "t.conf:2: unknown key 'alow' in section [agent]; did you mean "
                               "'allow'?"},
     {"[stor]\n", "t.conf:1: unknown section [stor]; the sections are [directory], [store], "
-                 "[agent], [rotation] or [probe]; did you mean [store]?"},
+                 "[agent], [rotation], [probe] or [status]; did you mean [store]?"},
     {"[Store]\n", "did you mean [store]?"},
     /* duplicates */
     {"[store]\npath = /x\n\npath = /y\n",
