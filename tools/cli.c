@@ -187,13 +187,13 @@ kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use)
 void
 kf_cli_object(struct kf_cli *cli, const char *fmt, ...)
 {
-    char text[sizeof(cli->object)];
+    struct kf_err text; /* formatted and escaped as every message is */
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    kf_err_setv(&text, KF_ERR_INVALID, fmt, ap);
     va_end(ap);
-    kf_escape(text, cli->object, sizeof(cli->object));
+    memcpy(cli->object, text.msg, sizeof(cli->object));
 }
 
 static json_t *
@@ -252,32 +252,30 @@ kf_cli_bad_arg(struct kf_cli *cli)
 int
 kf_cli_usage(const struct kf_command *cmd, const char *fmt, ...)
 {
-    char text[KF_ERR_MSG_MAX], msg[KF_ERR_MSG_MAX + 8];
+    struct kf_err e; /* formatted and escaped as every message is */
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    kf_err_setv(&e, KF_ERR_USAGE, fmt, ap);
     va_end(ap);
-    kf_escape(text, msg, sizeof(msg));
     fprintf(stderr, "krbfleet %s: %s\nUsage: krbfleet %s %s\nTry 'krbfleet help %s'.\n", cmd->name,
-            msg, cmd->name, cmd->args, cmd->name);
-    error_doc("usage", msg, NULL);
+            e.msg, cmd->name, cmd->args, cmd->name);
+    error_doc("usage", e.msg, NULL);
     return 2;
 }
 
 int
 kf_cli_usage_global(const char *fmt, ...)
 {
-    char text[KF_ERR_MSG_MAX], msg[KF_ERR_MSG_MAX + 8];
+    struct kf_err e;
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    kf_err_setv(&e, KF_ERR_USAGE, fmt, ap);
     va_end(ap);
-    kf_escape(text, msg, sizeof(msg));
     progress_close();
-    fprintf(stderr, "krbfleet: %s\n", msg);
-    error_doc("usage", msg, NULL);
+    fprintf(stderr, "krbfleet: %s\n", e.msg);
+    error_doc("usage", e.msg, NULL);
     return 2;
 }
 

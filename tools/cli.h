@@ -26,7 +26,7 @@ struct kf_cli {
     struct kf_store *store; /* opened by kf_cli_store() */
     struct kf_dir *dir;     /* opened by kf_cli_dir() */
     struct kf_err err;
-    char object[256]; /* what a failure is about ("site:redmond"), or "" */
+    char object[KF_ERR_MSG_MAX]; /* what a failure is about ("site:redmond"), or "" */
 };
 
 /* What a command does with the store (kf_cli_store). */
