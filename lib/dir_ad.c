@@ -79,6 +79,7 @@ struct req {
     const char *object; /* DN for "does not exist" / "exists already"; may be NULL */
     double started;     /* monotonic seconds when the request began; 0: unknown */
     int sys_errno;      /* PH_CONNECT: the socket's error, when known */
+    bool grant;         /* `permission grant` on OBJECT's container gives this right */
 };
 
 static double
@@ -375,6 +376,20 @@ wait_connected(LDAP *ld, const struct timeval *tv)
     return e;
 }
 
+/* The DN of DN's parent: what follows its first unescaped comma; NULL
+ * when there is none. Points into DN. */
+static const char *
+parent_dn(const char *dn)
+{
+    for (const char *p = dn; *p != '\0'; p++) {
+        if (*p == '\\' && p[1] != '\0')
+            p++;
+        else if (*p == ',')
+            return p[1] != '\0' ? p + 1 : NULL;
+    }
+    return NULL;
+}
+
 static kf_status
 ad_fail(struct kf_dir *dir, const struct conn *c, int rc, const struct req *rq, struct kf_err *err)
 {
@@ -437,6 +452,13 @@ ad_fail(struct kf_dir *dir, const struct conn *c, int rc, const struct req *rq, 
                           "to %s",
                           server, c->uri, (long long)ad->tv.tv_sec, rq->what);
     case LDAP_INSUFFICIENT_ACCESS:
+        if (rq->grant && rq->object != NULL && parent_dn(rq->object) != NULL)
+            return kf_err_set(err, KF_ERR_PERMISSION,
+                              "%s may not %s (directory server %s: %s); a domain admin can "
+                              "delegate it: krbfleet permission grant --container '%s' --group "
+                              "'%s\\GROUP'",
+                              who(ad), right, server, detail, parent_dn(rq->object),
+                              dir->netbios != NULL ? dir->netbios : "DOMAIN");
         return kf_err_set(err, KF_ERR_PERMISSION, "%s may not %s (directory server %s: %s)",
                           who(ad), right, server, detail);
     case LDAP_INVALID_CREDENTIALS:
@@ -1517,7 +1539,8 @@ ad_account_create(struct kf_dir *dir, const char *name, const char *container, u
         LDAPMod m_pw = {
             LDAP_MOD_ADD | LDAP_MOD_BVALUES, UNCONST("unicodePwd"), {.modv_bvals = pw_v}};
         LDAPMod *mods[] = {&m_oc, &m_cn, &m_sam, &m_uac, &m_enc, &m_desc, &m_pw, NULL};
-        struct req rq = {.phase = PH_OP, .what = what, .right = right, .object = dn};
+        struct req rq = {
+            .phase = PH_OP, .what = what, .right = right, .object = dn, .grant = true};
 
         diag_clear(ad->main.ld);
         dir->writes++;
@@ -1546,7 +1569,7 @@ ad_account_delete(struct kf_dir *dir, const char *name, struct kf_err *err)
     what = str_printf("delete %s", dn);
     if (what == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    struct req rq = {.phase = PH_OP, .what = what, .right = NULL, .object = dn};
+    struct req rq = {.phase = PH_OP, .what = what, .right = NULL, .object = dn, .grant = true};
     diag_clear(ad->main.ld);
     dir->writes++;
     rc = ldap_delete_ext_s(ad->main.ld, dn, NULL, NULL);
@@ -1702,7 +1725,8 @@ ad_spn_modify_dn(struct kf_dir *dir, const char *dn, const char *const *add, siz
     if (n_del > 0)
         mods[nm++] = &m_del;
 
-    struct req rq = {.phase = PH_OP, .what = what, .right = right, .object = dn};
+    struct req rq = {
+        .phase = PH_OP, .what = what, .right = right, .object = dn, .grant = true};
     diag_clear(ad->main.ld);
     dir->writes++;
     rc = ldap_modify_ext_s(ad->main.ld, dn, mods, NULL, NULL);
@@ -1756,7 +1780,8 @@ set_password_ldap(struct kf_dir *dir, const char *name, const char *dn, const ch
         LDAPMod m_pw = {
             LDAP_MOD_REPLACE | LDAP_MOD_BVALUES, UNCONST("unicodePwd"), {.modv_bvals = pw_v}};
         LDAPMod *mods[] = {&m_pw, NULL};
-        struct req rq = {.phase = PH_OP, .what = what, .right = right, .object = dn};
+        struct req rq = {
+            .phase = PH_OP, .what = what, .right = right, .object = dn, .grant = true};
 
         diag_clear(ad->main.ld);
         dir->writes++;

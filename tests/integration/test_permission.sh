@@ -176,16 +176,41 @@ expect_out "the move is reported" "moved  HTTP/web.dublin.lab.test from web2 to 
   ok "webop moved HTTP/web.dublin.lab.test from web2 to web1" || not_ok "move as webop"
 run_ok "webop: topology test" as_webop "$KRBFLEET" topology test
 
+# the two attribute writes no command of this version makes: by LDAP
+mod() { # CCACHE DN ATTR VALUE
+  printf 'dn: %s\nchangetype: modify\nreplace: %s\n%s: %s\n' "$2" "$3" "$3" "$4" |
+    KRB5CCNAME=$1 ldapmodify -Q -Y GSSAPI -H "$LAB_LDAP_URI" >/dev/null 2>"$T/mod.err"
+}
+mod "$WEBOP_CC" "CN=web1,$OU" msDS-SupportedEncryptionTypes 16 &&
+  [ "$(ldap_attr "CN=web1,$OU" msDS-SupportedEncryptionTypes)" = 16 ] &&
+  mod "$WEBOP_CC" "CN=web1,$OU" msDS-SupportedEncryptionTypes 24 &&
+  ok "webop writes msDS-SupportedEncryptionTypes of web1" || not_ok "webop enctypes: $(cat "$T/mod.err")"
+mod "$WEBOP_CC" "CN=web1,$OU" userAccountControl 4098 &&
+  [ "$(ldap_attr "CN=web1,$OU" userAccountControl)" = 4098 ] &&
+  mod "$WEBOP_CC" "CN=web1,$OU" userAccountControl 4096 &&
+  ok "webop disables and enables web1 (userAccountControl)" || not_ok "webop uac: $(cat "$T/mod.err")"
+run_ok "webop: account remove web2 --delete-from-directory" as_webop "$KRBFLEET" account remove web2 --delete-from-directory
+[ -z "$(ldap_attr "CN=web2,$OU" cn)" ] && ok "webop deleted web2 from the OU" || not_ok "web2 still there"
+
 # -- alice, not delegated: each refused, nothing written ---------------------------------
 run_ok "permission test as alice" as_alice "$KRBFLEET" permission test --container "$OU" --json
 if jq -e '[.operations[] | select(.may)] | length == 0' "$T/out" >/dev/null
 then ok "alice may do nothing there"; else not_ok "alice: $(cat "$T/out")"; fi
 uw=$(usn "CN=web1,$OU"); kw=$(ldap_attr "CN=web1,$OU" msDS-KeyVersionNumber)
 expect_fail 1 "create computer objects in $OU" as_alice "$KRBFLEET" account new 'LAB\web9' --container "$OU"
+grep -qF "a domain admin can delegate it: krbfleet permission grant --container '$OU' --group 'LAB\GROUP'" "$T/err" &&
+  ok "the refusal names the command that delegates the right" || not_ok "no grant hint: $(cat "$T/err")"
 rc=0; probe_as alice spn-add web1 HTTP/evil.lab.test >/dev/null 2>"$T/err" || rc=$?
-[ "$rc" = 11 ] && grep -q "write servicePrincipalName" "$T/err" && ok "alice may not write SPNs (permission error)" || not_ok "alice spn-add: rc $rc $(cat "$T/err")"
+[ "$rc" = 11 ] && grep -q "write servicePrincipalName on CN=web1,$OU" "$T/err" &&
+  grep -qF "permission grant --container '$OU'" "$T/err" && ok "alice may not write SPNs (permission error naming the grant)" || not_ok "alice spn-add: rc $rc $(cat "$T/err")"
 rc=0; probe_as alice set-password web1 <"$T/new.pw" >/dev/null 2>"$T/err" || rc=$?
 [ "$rc" = 11 ] && ok "alice may not reset the password (permission error)" || not_ok "alice set-password: rc $rc $(cat "$T/err")"
+mod "$LAB_USER_CCACHE" "CN=web1,$OU" msDS-SupportedEncryptionTypes 16 && not_ok "alice wrote enctypes" ||
+  ok "alice may not write msDS-SupportedEncryptionTypes"
+mod "$LAB_USER_CCACHE" "CN=web1,$OU" userAccountControl 4098 && not_ok "alice wrote userAccountControl" ||
+  ok "alice may not write userAccountControl"
+rc=0; probe_as alice delete web1 >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" = 11 ] && ok "alice may not delete web1 (permission error)" || not_ok "alice delete: rc $rc $(cat "$T/err")"
 [ "$(usn "CN=web1,$OU")/$(ldap_attr "CN=web1,$OU" msDS-KeyVersionNumber)" = "$uw/$kw" ] &&
   ok "alice's refusals wrote nothing (uSNChanged, kvno)" || not_ok "alice changed web1"
 
