@@ -559,6 +559,7 @@ begin(struct ctx *c, const char *const *only, size_t n_only, struct kf_err *err)
         kf_proc_start(me.pid, &me.start);
         rc = kf_store_lock_take(c->st, c->acct->name, &me, holder_alive, err);
         if (rc != KF_OK) {
+            c->res->locked_elsewhere = rc == KF_ERR_CONFLICT;
             kf_store_rollback(c->st);
             return rc;
         }

@@ -64,6 +64,7 @@ struct kf_rotate_result {
     char *summary;        /* --from/--to: what was (or would be) copied, one sentence; or NULL */
     int old_kvno, new_kvno;
     bool directory_changed;
+    bool locked_elsewhere; /* refused: another run holds the account's lock (the error names it) */
     struct kf_server_result *servers;
     size_t n_servers;
 };

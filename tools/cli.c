@@ -545,3 +545,17 @@ kf_cli_read_file(const char *path, size_t max, char **data, size_t *len, struct 
     free(buf);
     return rc;
 }
+
+const char *
+kf_cli_age(int64_t s, char buf[32])
+{
+    if (s >= 86400 && s % 86400 / 3600 == 0)
+        snprintf(buf, 32, "%lldd", (long long)(s / 86400));
+    else if (s >= 86400)
+        snprintf(buf, 32, "%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+    else if (s >= 3600)
+        snprintf(buf, 32, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+    else
+        snprintf(buf, 32, "%llds", (long long)s);
+    return buf;
+}

@@ -122,6 +122,9 @@ json_t *kf_cli_enctypes_json(unsigned mask);
 /* A kvno (or other count) that may be unknown: null when negative. */
 json_t *kf_cli_int_or_null(long long v);
 
+/* A duration for people: "12d 3h", "5h 2m", "40s", into BUF. */
+const char *kf_cli_age(int64_t s, char buf[32]);
+
 /* {"changes": [{"action": ACTION, "object": OBJECT}]}: what a command that
  * changes the store or the directory did. Append more with
  * kf_cli_change_add(). */

@@ -10,6 +10,7 @@
 #include "mem.h"
 #include "names.h"
 #include "rotate.h"
+#include "status.h"
 #include "table.h"
 
 static int
@@ -77,6 +78,119 @@ print_result(struct kf_cli *cli, const struct kf_rotate_result *r, bool dry_run,
     return rc == KF_OK ? 0 : kf_cli_fail(cli, rc);
 }
 
+
+/* One unattended account: rotate it when its password is older than
+ * MAX_AGE_S, else sync it when a server is not at the directory's kvno.
+ * Prints one line saying what and why. Returns false when a server of it
+ * ended unhealthy (a lock held elsewhere is a skip, not a failure). */
+static bool
+unattended_account(struct kf_cli *cli, const struct kf_fleet_account *a, long long max_age_s,
+                   struct kf_rotate_opts o)
+{
+    char t1[32], t2[32], line[KF_ERR_MSG_MAX + 256];
+    struct kf_err err = {0};
+    kf_status rc;
+    bool ok = true;
+
+    o.account = a->account;
+    if (a->pwd_last_set < 0) {
+        printf("account %s: not rotated: its password age is unknown (pwdLastSet not "
+               "readable)\n",
+               a->account);
+        return false;
+    }
+    if (a->password_age_s >= max_age_s) {
+        struct kf_rotate_result *res = NULL;
+        printf("account %s: rotating: password %s old, older than %s\n", a->account,
+               kf_cli_age(a->password_age_s, t1), kf_cli_age(max_age_s, t2));
+        fflush(stdout);
+        rc = kf_rotate(cli->store, cli->dir, &o, &res, &err);
+        if (res != NULL && res->locked_elsewhere) {
+            printf("account %s: skipped: %s\n", a->account, err.msg);
+            snprintf(line, sizeof(line), "password set --all: skipped: %s", err.msg);
+            kf_store_audit(cli->store, "password", line, NULL);
+        } else {
+            print_result(cli, res, false, KF_OK);
+            if (rc != KF_OK) {
+                printf("account %s: rotation failed: %s\n", a->account, err.msg);
+                ok = false;
+            }
+        }
+        kf_rotate_result_free(res);
+        kf_err_clear(&err);
+        return ok;
+    }
+    snprintf(line, sizeof(line), "account %s: not rotated: password %s old, younger than %s",
+             a->account, kf_cli_age(a->password_age_s, t1), kf_cli_age(max_age_s, t2));
+    printf("%s\n", line);
+    kf_store_audit(cli->store, "password", line, NULL);
+    if (a->count[KF_FRESH_STALE] + a->count[KF_FRESH_UNREACHABLE] > 0) {
+        struct kf_sync_result *sr = NULL;
+        printf("account %s: syncing: %zu of %zu servers not at kvno %d\n", a->account,
+               a->count[KF_FRESH_STALE] + a->count[KF_FRESH_UNREACHABLE], a->n_servers, a->kvno);
+        fflush(stdout);
+        rc = kf_sync(cli->store, cli->dir, &o, &sr, &err);
+        for (size_t i = 0; sr != NULL && i < sr->n; i++) {
+            const struct kf_sync_account *x = &sr->v[i];
+            if (x->r != NULL && x->r->locked_elsewhere) {
+                printf("account %s: skipped: %s\n", a->account, x->error ? x->error : err.msg);
+                continue;
+            }
+            print_result(cli, x->r, false, KF_OK);
+            if (x->status == KF_OK)
+                printf("account %s: in sync: every server holds kvno %d\n", a->account,
+                       x->r ? x->r->new_kvno : a->kvno);
+            else {
+                printf("account %s: not in sync: %s\n", a->account,
+                       x->error ? x->error : err.msg);
+                ok = false;
+            }
+        }
+        if (sr == NULL && rc != KF_OK) {
+            printf("account %s: not in sync: %s\n", a->account, err.msg);
+            ok = false;
+        }
+        kf_sync_result_free(sr);
+        kf_err_clear(&err);
+    }
+    return ok;
+}
+
+/* password set --all [--if-older-than AGE]: every managed account, as the
+ * timer runs it. */
+static int
+unattended(struct kf_cli *cli, const char *account, long long max_age_s,
+           const struct kf_rotate_opts *o)
+{
+    struct kf_fleet_status_opts so = {
+        .account = account,
+        .agent_port = o->agent_port,
+        .timeout_s = o->timeout_s,
+        .concurrency = o->concurrency,
+        .max_age_s = max_age_s,
+        .progress = o->progress,
+    };
+    _cleanup_(kf_fleet_status_freep) struct kf_fleet_status *st = NULL;
+    size_t bad = 0;
+    kf_status rc;
+
+    if ((rc = kf_cli_dir(cli)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if ((rc = kf_fleet_status_collect(cli->store, cli->dir, &so, &st, &cli->err)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if (st->n == 0)
+        printf("krbfleet manages no account yet; nothing to rotate\n");
+    for (size_t i = 0; i < st->n; i++)
+        if (!unattended_account(cli, &st->v[i], max_age_s, *o))
+            bad++;
+    if (bad == 0)
+        return 0;
+    return kf_cli_fail(cli, kf_err_set(&cli->err, KF_ERR_AGENT,
+                                       "%zu of %zu accounts did not end with every web server "
+                                       "healthy; the lines above say which and why",
+                                       bad, st->n));
+}
+
 KF_CMD(kf_cmd_password_set)
 {
     static const struct option opts[] = {
@@ -86,10 +200,14 @@ KF_CMD(kf_cmd_password_set)
         {"force", no_argument, NULL, 'f'},
         {"dry-run", no_argument, NULL, 'n'},
         {"concurrency", required_argument, NULL, 'c'},
+        {"all", no_argument, NULL, 'A'},
+        {"if-older-than", required_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *account = NULL, *from = NULL, *to = NULL, *conc = NULL;
+    const char *account = NULL, *from = NULL, *to = NULL, *conc = NULL, *older = NULL;
+    bool all = false;
+    long long max_age = 0;
     struct kf_rotate_opts o = {0};
     struct kf_rotate_result *res = NULL;
     struct kf_account_name an;
@@ -114,14 +232,31 @@ KF_CMD(kf_cmd_password_set)
             o.dry_run = true;
         else if (c == 'c')
             conc = optarg;
+        else if (c == 'A')
+            all = true;
+        else if (c == 'O')
+            older = optarg;
     }
     if (optind < argc)
         return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
+    if (all && (account != NULL || from != NULL || to != NULL))
+        return kf_cli_usage(cmd, "--all rotates every managed account; it goes without "
+                                 "--account, --from and --to");
+    if (older != NULL && !all)
+        return kf_cli_usage(cmd, "--if-older-than goes with --all");
+    if (all && (o.dry_run || cli->json))
+        return kf_cli_usage(cmd, "--all does not take --dry-run or --json (see `krbfleet "
+                                 "status` for what is due)");
+    if (older != NULL &&
+        (kf_duration_parse(older, &max_age, &cli->err) != KF_OK || max_age < 1))
+        return kf_cli_usage(cmd, "--if-older-than needs a duration of at least 1s such as "
+                                 "30d, 12h or 90s, not \"%s\"",
+                            older);
     if ((from == NULL) != (to == NULL))
         return kf_cli_usage(cmd, "--from and --to go together");
     if (from != NULL && account != NULL)
         return kf_cli_usage(cmd, "use either --account or --from/--to");
-    if (from == NULL && account == NULL)
+    if (from == NULL && account == NULL && !all)
         return kf_cli_usage(cmd, "--account (or --from and --to) is required");
     if (from != NULL && (o.force || conc))
         return kf_cli_usage(cmd, "--force and --concurrency go with --account");
@@ -136,6 +271,8 @@ KF_CMD(kf_cmd_password_set)
     o.probe_ca = cli->cfg->probe.ca_file;
     o.user = pw ? pw->pw_name : "unknown";
     o.progress = kf_cli_progress(cli);
+    if (all)
+        return unattended(cli, NULL, older ? max_age : cli->cfg->rotation.max_age_s, &o);
     if (from != NULL) {
         if (kf_fqdn_normalize(from, fromb, sizeof(fromb), &cli->err) != KF_OK ||
             kf_fqdn_normalize(to, tob, sizeof(tob), &cli->err) != KF_OK)

@@ -32,21 +32,6 @@ time_or_null(int64_t t)
     return t >= 0 ? json_string(utc(t, buf)) : json_null();
 }
 
-/* "12d 3h", "5h 2m", "40s" */
-static const char *
-age(int64_t s, char buf[32])
-{
-    if (s >= 86400 && s % 86400 / 3600 == 0)
-        snprintf(buf, 32, "%lldd", (long long)(s / 86400));
-    else if (s >= 86400)
-        snprintf(buf, 32, "%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
-    else if (s >= 3600)
-        snprintf(buf, 32, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
-    else
-        snprintf(buf, 32, "%llds", (long long)s);
-    return buf;
-}
-
 static json_t *
 account_json(const struct kf_fleet_account *a, const char *domain)
 {
@@ -81,14 +66,14 @@ static void
 account_text(const struct kf_fleet_account *a, const char *domain, long long max_age_s)
 {
     static const char *const hdr[] = {"SERVER", "POOL", "SITE", "STATE", "KVNO", "DETAIL", NULL};
-    char t1[32], t2[32], t3[32];
+    char t1[32], t2[32], t3[32], t4[32];
     struct kf_table *t;
 
     printf("account %s\\%s: kvno %d", domain, a->account, a->kvno);
     if (a->password_age_s >= 0)
         printf(", password %s old (set %s); rotation %s %s (max_age %s)\n",
-               age(a->password_age_s, t1), utc(a->pwd_last_set, t2), a->due ? "was due" : "due",
-               utc(a->next_due, t3), age(max_age_s, t1));
+               kf_cli_age(a->password_age_s, t1), utc(a->pwd_last_set, t2),
+               a->due ? "was due" : "due", utc(a->next_due, t3), kf_cli_age(max_age_s, t4));
     else
         printf(", password age unknown (pwdLastSet not readable)\n");
     if (a->last.run != NULL)

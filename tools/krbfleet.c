@@ -160,7 +160,7 @@ static const struct kf_command commands[] = {
      "Exit status 1 if anything failed.\n", KF_READS},
     {"password set", kf_cmd_password_set,
      "--account NAME [--force] [--dry-run] [--concurrency N] | --from SERVER --to SERVER "
-     "[--dry-run]",
+     "[--dry-run] | --all [--if-older-than AGE] [--force]",
      "Rotate an account's password and deliver its keys to every web server, safely",
      "--account NAME (Set-CsKerberosAccountPassword -UserAccount):\n"
      "  1. plan: every web server of every site assigned to NAME; the account's lock\n"
@@ -188,6 +188,14 @@ static const struct kf_command commands[] = {
      "    where the pool is published); if it did before and not after, its old\n"
      "    keys are put back.\n"
      "  --dry-run        check both servers and say what would be copied; change nothing\n"
+     "--all [--if-older-than AGE] (unattended; what krbfleet-rotate.timer runs):\n"
+     "every managed account whose password (pwdLastSet read from the DC) is AGE\n"
+     "old or older (default [rotation] max_age, 30d; AGE like 30d, 12h, 90s) is\n"
+     "rotated as with --account; a younger one is not touched in the directory,\n"
+     "one line says why, and if any of its servers is not at the directory's kvno\n"
+     "(it was down at the last rotation) it is synced as `krbfleet sync` does.\n"
+     "An account whose lock is held by a run elsewhere is skipped, naming the\n"
+     "holder (exit 0). Never prompts; each line also goes to the audit log.\n"
      "Refused, before anything is written (also in a dry run), for an account that\n"
      "may not carry web keys (see `help account adopt`), naming the property.\n"
      "Exit status 0 only if every server ended healthy; otherwise the table names\n"

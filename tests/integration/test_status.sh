@@ -47,6 +47,9 @@ expect_fail 2 "--prometheus and --json are two output formats" kf --json status 
 expect_fail 2 "option '--bogus' is unknown" kf status --bogus
 expect_fail 2 "--prometheus-file needs an absolute path" kf status --prometheus-file rel.prom
 expect_fail 1 "is not managed by krbfleet" kf status --account nobody
+expect_fail 2 "--if-older-than goes with --all" kf password set --account kerbauth --if-older-than 30d
+expect_fail 2 "--if-older-than needs a duration of at least 1s" kf password set --all --if-older-than 30x
+expect_fail 2 "--all rotates every managed account" kf password set --all --account kerbauth
 rc=0; KRBFLEET_STORE=$T/none.db kf status >"$T/out" 2>"$T/err" || rc=$?
 [ $rc = 1 ] && grep -q "there is no store at $T/none.db" "$T/err" && [ ! -e "$T/none.db" ] &&
   ok "a missing store is an error naming it, and is not created" || not_ok "exit $rc: $(cat "$T/err")"
@@ -119,6 +122,13 @@ json_valid status
     ([.accounts[0].servers[] | select(.state == "unreachable") | .error | length > 0] == [true])' "$T/out" >/dev/null &&
   ok "--json: result fail (not an error), fe02.dublin unreachable with the reason" || not_ok "exit $rc: $(head -c 600 "$T/out")"
 
+# unattended, with a server down: nothing due, the sync fails -> exit 1
+K=$(dir_kvno)
+rc=0; kf password set --all --if-older-than 30d >"$T/out" 2>"$T/err" || rc=$?
+[ $rc = 1 ] && grep -q "^account kerbauth: not in sync: " "$T/out" && [ "$(dir_kvno)" = "$K" ] &&
+  grep -q "accounts did not end with every web server healthy" "$T/err" &&
+  ok "password set --all with an agent down: not rotated, sync fails, exit 1" || not_ok "exit $rc: $(cat "$T/out" "$T/err")"
+
 # -- a server that missed a rotation: stale ---------------------------------------------------
 rc=0; kf password set --account kerbauth --force >"$T/out" 2>"$T/err" || rc=$?
 [ $rc = 1 ] && ok "password set --force skips the stopped server" || not_ok "--force exit $rc"
@@ -139,6 +149,38 @@ json_valid status
 jq -e --argjson k "$K" '.accounts[0] | .kvno == $k and .servers_stale == 1 and .last_rotation.result == "failed" and
     .last_rotation.step == "done" and ([.servers[] | select(.state == "stale") | .kvno] == [$k - 1])' "$T/out" >/dev/null &&
   ok "--json: stale server at kvno $((K - 1)), rotation failed" || not_ok "$(head -c 600 "$T/out")"
+
+# -- unattended rotation (password set --all) ----------------------------------------------------
+usn() { ldap_attr "CN=kerbauth,CN=Computers,$LAB_BASE_DN" uSNChanged; }
+# a rotation running elsewhere (this shell, with its real start time): skipped, exit 0
+start=$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20)
+sqlite3 "$KRBFLEET_STORE" "INSERT OR REPLACE INTO rotation_lock(account_id, holder, host, pid, since, pid_start) SELECT id, 'bob', '$(hostname)', $$, 'now', $start FROM account WHERE name = 'kerbauth'"
+sleep 2
+u=$(usn)
+run_ok "password set --all --if-older-than 1s with the lock held elsewhere exits 0" kf password set --all --if-older-than 1s
+expect_out "the account is skipped, naming the holder" "account kerbauth: skipped: account kerbauth is being rotated by bob on $(hostname) (pid $$)"
+[ "$(dir_kvno)" = "$K" ] && [ "$(usn)" = "$u" ] && ok "locked: the directory is unchanged (kvno $K)" || not_ok "kvno $(dir_kvno), usn $(usn) (was $u)"
+sqlite3 "$KRBFLEET_STORE" "DELETE FROM rotation_lock"
+# a fresh password: not rotated, the stale server synced
+run_ok "password set --all --if-older-than 30d exits 0" kf password set --all --if-older-than 30d
+expect_out "one line says why it is not rotated" "account kerbauth: not rotated: password "
+grep -q "^account kerbauth: not rotated: password [0-9]*s old, younger than 30d$" "$T/out" && ok "the line gives the age and the limit" || not_ok "$(cat "$T/out")"
+expect_out "the server at an old kvno is synced" "account kerbauth: syncing: 1 of 4 servers not at kvno $K"
+expect_out "and ends in sync" "account kerbauth: in sync: every server holds kvno $K"
+[ "$(dir_kvno)" = "$K" ] && [ "$(usn)" = "$u" ] && ok "not due: no directory write (kvno $K, uSNChanged $u)" || not_ok "kvno $(dir_kvno), usn $(usn) (was $u)"
+run_ok "status is all current after the unattended sync" kf status --account kerbauth
+expect_out "4 current" "servers: 4 current, 0 stale, 0 unreachable"
+run_ok "a second run exits 0" kf password set --all --if-older-than 30d
+grep -q "syncing" "$T/out" && not_ok "synced again: $(cat "$T/out")" || ok "nothing stale: no sync"
+# [rotation] max_age = 1s, and a password 2s old: rotated
+printf '[rotation]\nmax_age = 1s\n' >"$T/rot.conf"
+sleep 2
+run_ok "password set --all with [rotation] max_age = 1s exits 0" kf --config "$T/rot.conf" password set --all
+expect_out "it says why it rotates" "account kerbauth: rotating: password "
+[ "$(dir_kvno)" = $((K + 1)) ] && ok "rotated: kvno $K -> $((K + 1))" || not_ok "kvno $(dir_kvno): $(cat "$T/out")"
+K=$((K + 1))
+kf audit list >"$T/out" 2>"$T/err" || true
+grep -q "not rotated: password" "$T/out" && ok "the audit log holds the not-due line" || not_ok "audit: $(tail -5 "$T/out")"
 
 # -- repaired ------------------------------------------------------------------------------------
 run_ok "sync repairs it" kf sync --account kerbauth
