@@ -83,6 +83,8 @@ static const struct key_def keys[] = {
     {"directory", "ca_file", V_PATH, FIELD(directory.ca_file)},
     {"directory", "password_method", V_PASSWORD_METHOD, 0},
     {"directory", "timeout", V_TIMEOUT, 0},
+    {"directory", "client_keytab", V_PATH, FIELD(directory.client_keytab)},
+    {"directory", "client_principal", V_WORD, FIELD(directory.client_principal)},
     {"store", "path", V_PATH, FIELD(store.path)},
     {"agent", "port", V_PORT, 0},
     {"agent", "listen", V_LISTEN, FIELD(agent.listen)},
@@ -669,6 +671,8 @@ kf_config_free(struct kf_config *cfg)
     free(cfg->directory.ca_file);
     free(cfg->store.path);
     free(cfg->status.prometheus_file);
+    free(cfg->directory.client_keytab);
+    free(cfg->directory.client_principal);
     free(cfg->agent.listen);
     free(cfg->agent.principal);
     free(cfg->agent.host_keytab);

@@ -3,7 +3,7 @@
  * Sections and keys (docs/design.md, "Configuration and command line"):
  *
  *   [directory] backend, domain, server, ldap_uri, tls, ca_file,
- *               password_method, timeout
+ *               password_method, timeout, client_keytab, client_principal
  *   [store]     path
  *   [agent]     port, and krbfleetd's own keys, named as its long options:
  *               listen, principal, host-keytab, keytab, keytab-group,
@@ -53,6 +53,9 @@ struct kf_config {
         char *ca_file;   /* NULL: system trust */
         enum kf_password_method password_method; /* default KF_PW_LDAP */
         long long timeout_s;                     /* default 10, 1..3600 */
+        char *client_keytab;    /* a keytab to get a TGT from when the cache has none */
+        char *client_principal; /* its principal: sAMAccountName ("ADMINHOST$") or
+                                 * NAME@REALM; NULL: the keytab's first entry */
     } directory;
     struct {
         char *path; /* default /var/lib/krbfleet/krbfleet.db */

@@ -1,6 +1,7 @@
 /* cli.c - shared plumbing of the krbfleet commands. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <krb5.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clientcred.h"
 #include "escape.h"
 #include "mem.h"
 
@@ -47,6 +49,8 @@ kf_cli_config(struct kf_cli *cli)
     return kf_config_load(cli->config_opt, &cli->cfg, &cli->err);
 }
 
+static kf_status set_actor(struct kf_cli *cli);
+
 kf_status
 kf_cli_dir(struct kf_cli *cli)
 {
@@ -56,31 +60,23 @@ kf_cli_dir(struct kf_cli *cli)
         return KF_OK;
     if ((rc = kf_cli_config(cli)) != KF_OK)
         return rc;
-    return kf_dir_open(cli->cfg, &cli->dir, &cli->err);
-}
-
-/* True when the cache holds a ticket of PRINC that is valid now: not
- * expired, not marked invalid (postdated), not a cache configuration entry. */
-static bool
-has_valid_ticket(krb5_context ctx, krb5_ccache cc, krb5_principal princ)
-{
-    krb5_cc_cursor cur;
-    krb5_creds creds;
-    krb5_timestamp now;
-    bool valid = false;
-
-    if (krb5_timeofday(ctx, &now) != 0 || krb5_cc_start_seq_get(ctx, cc, &cur) != 0)
-        return false;
-    while (!valid && krb5_cc_next_cred(ctx, cc, &cur, &creds) == 0) {
-        /* krb5 times are 32-bit and wrap in 2106: compare by difference */
-        int32_t left = (int32_t)((uint32_t)creds.times.endtime - (uint32_t)now);
-        valid = !krb5_is_config_principal(ctx, creds.server) &&
-                krb5_principal_compare(ctx, creds.client, princ) &&
-                (creds.ticket_flags & TKT_FLG_INVALID) == 0 && left > 0;
-        krb5_free_cred_contents(ctx, &creds);
+    if (cli->cfg->directory.client_keytab != NULL) {
+        char realm[256] = "";
+        bool got;
+        for (size_t i = 0; cli->cfg->directory.domain != NULL &&
+                           cli->cfg->directory.domain[i] != '\0' && i + 1 < sizeof(realm);
+             i++)
+            realm[i] = (char)toupper((unsigned char)cli->cfg->directory.domain[i]);
+        rc = kf_client_login(cli->cfg->directory.client_keytab,
+                             cli->cfg->directory.client_principal, realm[0] ? realm : NULL,
+                             &got, &cli->err);
+        if (rc != KF_OK)
+            return rc;
+        /* the store's actor is the keytab's principal from now on */
+        if (got && cli->store != NULL && (rc = set_actor(cli)) != KF_OK)
+            return rc;
     }
-    krb5_cc_end_seq_get(ctx, cc, &cur);
-    return valid;
+    return kf_dir_open(cli->cfg, &cli->dir, &cli->err);
 }
 
 /* The caller's Kerberos principal, when the ticket cache holds a valid,
@@ -98,7 +94,7 @@ current_principal(void)
     if (krb5_init_context(&ctx) != 0)
         return NULL;
     if (krb5_cc_default(ctx, &cc) == 0 && krb5_cc_get_principal(ctx, cc, &princ) == 0 &&
-        has_valid_ticket(ctx, cc, princ) && krb5_unparse_name(ctx, princ, &name) == 0)
+        kf_krb5_has_valid_ticket(ctx, cc, princ) && krb5_unparse_name(ctx, princ, &name) == 0)
         out = strdup(name);
     krb5_free_unparsed_name(ctx, name);
     krb5_free_principal(ctx, princ);
@@ -130,6 +126,25 @@ store_path(struct kf_cli *cli, char *source, size_t size)
     return cli->cfg->store.path;
 }
 
+/* Who runs this command, for the store's audit log: the local user and the
+ * Kerberos principal of the cache. */
+static kf_status
+set_actor(struct kf_cli *cli)
+{
+    struct passwd *pw = getpwuid(getuid());
+    _cleanup_free_ char *principal = NULL;
+    char user[256];
+
+    if (pw != NULL && getenv("SUDO_USER") != NULL && getuid() == 0)
+        snprintf(user, sizeof(user), "%s (sudo by %s)", pw->pw_name, getenv("SUDO_USER"));
+    else
+        snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "unknown");
+    principal = current_principal();
+    if (kf_store_set_actor(cli->store, user, principal, cli->command_line) != KF_OK)
+        return kf_err_set(&cli->err, KF_ERR_NOMEM, "out of memory");
+    return KF_OK;
+}
+
 kf_status
 kf_cli_store(struct kf_cli *cli)
 {
@@ -140,9 +155,7 @@ kf_status
 kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use)
 {
     const char *path, *warning;
-    struct passwd *pw;
-    _cleanup_free_ char *principal = NULL;
-    char user[256], source[KF_ERR_MSG_MAX / 2];
+    char source[KF_ERR_MSG_MAX / 2];
     kf_status rc;
 
     if (cli->store != NULL)
@@ -173,15 +186,7 @@ kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use)
         kf_cli_note("created store %s", path);
     if ((warning = kf_store_warning(cli->store)) != NULL)
         kf_cli_warn("%s", warning);
-    pw = getpwuid(getuid());
-    if (pw != NULL && getenv("SUDO_USER") != NULL && getuid() == 0)
-        snprintf(user, sizeof(user), "%s (sudo by %s)", pw->pw_name, getenv("SUDO_USER"));
-    else
-        snprintf(user, sizeof(user), "%s", pw ? pw->pw_name : "unknown");
-    principal = current_principal();
-    if (kf_store_set_actor(cli->store, user, principal, cli->command_line) != KF_OK)
-        return kf_err_set(&cli->err, KF_ERR_NOMEM, "out of memory");
-    return KF_OK;
+    return set_actor(cli);
 }
 
 void

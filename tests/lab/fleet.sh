@@ -23,11 +23,13 @@ say() { printf 'fleet.sh: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 start_agent() { # FQDN ADDRESS
-  local d=$F/$1
+  local d=$F/$1 a
+  local -a allow=()
+  for a in $ALLOW; do allow+=(--allow "$a"); done   # FLEET_ALLOW: space-separated
   mkdir -p "$d"
   setsid "${KRBFLEETD:?set KRBFLEETD}" --listen "$2:$AGENT_PORT" --principal "host/$1" \
     --host-keytab "$d/host.keytab" --keytab "$d/http.keytab" --keytab-group www-data \
-    --allow "$ALLOW" --foreground >>"$d/agent.log" 2>&1 </dev/null &
+    "${allow[@]}" --foreground >>"$d/agent.log" 2>&1 </dev/null &
   echo "$! $(awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[20] }' /proc/$!/stat)" >"$d/agent.pid"
 }
 
