@@ -198,6 +198,7 @@ static const struct kf_command commands[] = {
      "holder (exit 0). Never prompts; each line also goes to the audit log.\n"
      "With no valid ticket in the cache, [directory] client_keytab and\n"
      "client_principal (e.g. ADMINHOST$) give krbfleet its own, in memory only.\n"
+     "krbfleet-rotate.timer runs it daily (systemctl enable --now krbfleet-rotate.timer).\n"
      "Refused, before anything is written (also in a dry run), for an account that\n"
      "may not carry web keys (see `help account adopt`), naming the property.\n"
      "Exit status 0 only if every server ended healthy; otherwise the table names\n"

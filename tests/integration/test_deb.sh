@@ -42,6 +42,11 @@ drwxr-xr-x root/root ./
 drwxr-xr-x root/root ./etc/
 drwxr-xr-x root/root ./etc/krbfleet/
 -rw-r--r-- root/root ./etc/krbfleet/krbfleet.conf
+drwxr-xr-x root/root ./lib/
+drwxr-xr-x root/root ./lib/systemd/
+drwxr-xr-x root/root ./lib/systemd/system/
+-rw-r--r-- root/root ./lib/systemd/system/krbfleet-rotate.service
+-rw-r--r-- root/root ./lib/systemd/system/krbfleet-rotate.timer
 drwxr-xr-x root/root ./usr/
 drwxr-xr-x root/root ./usr/bin/
 -rwxr-xr-x root/root ./usr/bin/krbfleet

@@ -2,7 +2,9 @@
 # Unattended runs (issue 10, item 3): krbfleet's own credentials from a
 # computer account's keytab ([directory] client_keytab, client_principal)
 # when the ticket cache is empty, into a private memory cache; with a bad
-# keytab a clear error and nothing written. Needs root.
+# keytab a clear error and nothing written; krbfleet-rotate.service run
+# through its own Environment= and ExecStart= lines, the units verified by
+# systemd-analyze. Needs root.
 . "$(dirname "$0")/lib.sh"
 in_lab "$0" "$@"
 # the agents admit the lab's admin and the admin host's machine account
@@ -49,5 +51,43 @@ KRB5CCNAME=$EMPTY expect_fail 1 "none for ADMINHOST\$@$LAB_REALM from [directory
 [ "$(ldap_attr "CN=kerbauth,CN=Computers,$LAB_BASE_DN" uSNChanged)" = "$u" ] && ok "the directory is unchanged" || not_ok "uSNChanged moved"
 printf '[directory]\nclient_keytab = %s\n' "$T/adminhost.keytab" >"$T/noprinc.conf"
 KRB5CCNAME=$EMPTY expect_fail 1 "needs [directory] client_principal" kf --config "$T/noprinc.conf" status
+# -- krbfleet-rotate.service, run as its unit file says -------------------------------
+# systemd-analyze verify: the units in a root holding the built krbfleet at
+# the unit's path and the host's own units (sysinit.target, ...)
+UNITS=$(cd "$(dirname "$0")/../../tools/systemd" && pwd -P)
+VR=$T/vroot
+mkdir -p "$VR/usr/bin" "$VR/etc/systemd/system" "$VR/lib/systemd"
+cp -r /lib/systemd/system "$VR/lib/systemd/" && cp "$KRBFLEET" "$VR/usr/bin/krbfleet" &&
+  cp "$UNITS/krbfleet-rotate.service" "$UNITS/krbfleet-rotate.timer" "$VR/etc/systemd/system/"
+systemd-analyze verify --man=no --root="$VR" /etc/systemd/system/krbfleet-rotate.service \
+  /etc/systemd/system/krbfleet-rotate.timer >"$T/verify" 2>&1 && [ ! -s "$T/verify" ] &&
+  ok "systemd-analyze verify: both units clean" || not_ok "verify: $(cat "$T/verify")"
+grep -qx 'OnCalendar=daily' "$UNITS/krbfleet-rotate.timer" && grep -q '^RandomizedDelaySec=' "$UNITS/krbfleet-rotate.timer" &&
+  grep -qx 'Persistent=true' "$UNITS/krbfleet-rotate.timer" && ok "the timer: daily, randomized, persistent" || not_ok "timer settings"
+# its Environment= and ExecStart= lines as they are, the installed paths
+# (the binary, the configuration) mapped to this build's and this lab's
+mapfile -t envs < <(sed -n 's/^Environment=//p' "$UNITS/krbfleet-rotate.service")
+read -ra argv <<<"$(sed -n 's/^ExecStart=//p' "$UNITS/krbfleet-rotate.service")"
+[ "${argv[0]}" = /usr/bin/krbfleet ] && printf '%s\n' "${envs[@]}" | grep -qx 'KRBFLEET_CONFIG=/etc/krbfleet/krbfleet.conf' &&
+  ok "the unit runs /usr/bin/krbfleet ${argv[*]:1} with KRBFLEET_CONFIG=/etc/krbfleet/krbfleet.conf" ||
+  not_ok "unit lines: ${argv[*]} / ${envs[*]}"
+argv[0]=$KRBFLEET
+envs=("${envs[@]/#KRBFLEET_CONFIG=\/etc\/krbfleet\/krbfleet.conf/KRBFLEET_CONFIG=$T/etc.conf}")
+printf '[store]\npath = %s\n[directory]\nclient_keytab = %s\nclient_principal = ADMINHOST$\n[rotation]\nmax_age = 1s\n' \
+  "$KRBFLEET_STORE" "$T/adminhost.keytab" >"$T/etc.conf"
+K=$(dir_kvno)
+sleep 2
+rc=0; env -u KRBFLEET_STORE -u KRB5CCNAME "${envs[@]}" "${argv[@]}" >"$T/out" 2>"$T/err" </dev/null || rc=$?
+[ $rc = 0 ] && ok "the service's command exits 0" || not_ok "exit $rc: $(cat "$T/out" "$T/err")"
+expect_out "it rotated the due account" "account kerbauth: rotating: password "
+[ "$(dir_kvno)" = $((K + 1)) ] && ok "as ADMINHOST\$ from its keytab: kvno $K -> $((K + 1))" || not_ok "kvno $(dir_kvno)"
+all_logins && ok "alice logs in to every server after the timer's run" || not_ok "logins after the timer's run"
+# a server down: the run fails (exit non-zero), so systemctl --failed sees it
+"$FLEET" stop-agent fe02.dublin.lab.test
+sed -i 's/^max_age = 1s$/max_age = 30d/' "$T/etc.conf"
+rc=0; env -u KRBFLEET_STORE -u KRB5CCNAME "${envs[@]}" "${argv[@]}" >"$T/out" 2>"$T/err" </dev/null || rc=$?
+[ $rc != 0 ] && grep -q "accounts did not end with every web server healthy" "$T/err" &&
+  ok "with an agent down the service's command fails (exit $rc)" || not_ok "exit $rc: $(cat "$T/out" "$T/err")"
+"$FLEET" start-agent fe02.dublin.lab.test
 sanitizer_clean
 finish
