@@ -44,14 +44,21 @@ tally() { # tally TITLE LOG: show a step's output, count its result
   if [ "$(cat "$2.rc" 2>/dev/null)" = pass ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 }
 
-# valgrind is the long one; fuzzing (bounded by time, not work) and the
-# package build run beside it.
-step memcheck "$logs/memcheck" ./scripts/memcheck.sh "$build" &
-mem_pid=$!
+# valgrind is the long one: its tests (memcheck.sh's default list) run in
+# two halves side by side, of about equal time here (cli_topology is all
+# CPU, the lab tests mostly wait), each with its own wrappers and meson
+# log; fuzzing (bounded by time, not work) and the package build run
+# beside them.
+KF_MEMCHECK_NAME=a step memcheck "$logs/memcheck-a" ./scripts/memcheck.sh "$build" cli_topology sync &
+mem_cli_pid=$!
+KF_MEMCHECK_NAME=b step memcheck "$logs/memcheck-b" \
+  ./scripts/memcheck.sh "$build" ad_enable agent rotation diagnose &
+mem_lab_pid=$!
 step fuzz "$logs/fuzz" ./scripts/run-fuzz.sh "$fuzzb" "$fuzz_seconds"
 step deb "$logs/deb" ./tests/integration/test_deb.sh build-deb
-wait "$mem_pid"
-tally "CLI and agent integration tests under valgrind memcheck ($build)" "$logs/memcheck"
+wait "$mem_cli_pid"; wait "$mem_lab_pid"
+tally "cli_topology, sync under valgrind memcheck ($build)" "$logs/memcheck-a"
+tally "ad_enable, agent, rotation, diagnose under valgrind memcheck ($build)" "$logs/memcheck-b"
 tally "fuzzing, ${fuzz_seconds}s per target ($fuzzb)" "$logs/fuzz"
 tally "Debian packages (build-deb)" "$logs/deb"
 

@@ -4,7 +4,9 @@
 #
 # Wrappers named like the programs go to BUILD/memcheck/bin; the tests swap
 # them in through KF_WRAP_DIR (tests/integration/wrap.sh). Each process
-# writes its own report to BUILD/memcheck/logs. Passes only if the tests pass
+# writes its own report to BUILD/memcheck/logs. With KF_MEMCHECK_NAME=N the
+# directory is BUILD/memcheck-N and meson's log meson-logs/memcheck-N, so two
+# runs on one build can go side by side (scripts/check.sh does). Passes only if the tests pass
 # and no report has an error or a definitely lost block. Suppressions:
 # tests/valgrind.supp (one-time allocations inside system libraries only).
 # Prints one closing line "memcheck: N runs, N errors, N definitely lost".
@@ -17,7 +19,8 @@ tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(cli_topology ad_enable agent rotation sync diagnose)
 command -v valgrind >/dev/null || { echo "memcheck: valgrind is not installed" >&2; exit 1; }
 
-W=$root/$build/memcheck
+name=${KF_MEMCHECK_NAME:+-$KF_MEMCHECK_NAME}
+W=$root/$build/memcheck$name
 rm -rf "$W"
 mkdir -p "$W/bin" "$W/logs"
 chmod 0755 "$W" "$W/bin"
@@ -40,7 +43,7 @@ done
 
 t0=$(date +%s)
 KF_WRAP_DIR=$W/bin meson test -C "$build" --print-errorlogs --num-processes 1 \
-  --timeout-multiplier 4 "${tests[@]}"
+  --timeout-multiplier 4 --no-rebuild --logbase "memcheck$name" "${tests[@]}"
 rc=$?
 runs=0 errors=0 leaked=0 bad=()
 for f in "$W"/logs/*.log; do
