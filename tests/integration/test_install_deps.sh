@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/install-deps.sh with stubbed apt-get and dpkg-query first on PATH
-# and a private policy-rc.d path (KRBFLEET_POLICY_RC_D): the real package
-# database and /usr/sbin/policy-rc.d are never touched.
+# and a private policy-rc.d path (KRBFLEET_POLICY_RC_D) and createcluster.conf
+# (KRBFLEET_PG_CREATECLUSTER): the real package database, /usr/sbin/policy-rc.d
+# and /etc/postgresql-common are never touched.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 T=$(mktemp -d /tmp/kf-deps.XXXXXX)
@@ -24,6 +25,7 @@ STUB
 cat >"$T/bin/apt-get" <<'STUB'
 #!/bin/sh
 echo "$*" >>"$STUB_DIR/calls"
+grep -q '^create_main_cluster = false$' "$KRBFLEET_PG_CREATECLUSTER" 2>/dev/null && echo "no-main-cluster" >>"$STUB_DIR/calls"
 if [ -x "$KRBFLEET_POLICY_RC_D" ]; then "$KRBFLEET_POLICY_RC_D" x start; echo "policy=$?" >>"$STUB_DIR/calls"; fi
 case $1 in
   update)
@@ -44,6 +46,7 @@ run() { # run CASE: the script with the stubs; status in $rc, output in $T/CASE.
   local c=$1; rm -f "$T/calls"
   rc=0
   env PATH="$T/bin:$PATH" STUB_DIR="$T" KRBFLEET_POLICY_RC_D="$T/policy-rc.d" \
+    KRBFLEET_PG_CREATECLUSTER="$T/pgcommon/createcluster.conf" \
     "$ROOT/scripts/install-deps.sh" >"$T/$c.out" 2>"$T/$c.err" </dev/null || rc=$?
 }
 
@@ -54,6 +57,16 @@ run existing
 check "pre-existing policy-rc.d: exit 0 (got $rc: $(tail -n 2 "$T/existing.err"))" [ "$rc" -eq 0 ]
 check "pre-existing policy-rc.d: left as it was" cmp -s "$T/policy-rc.d" "$T/policy.orig"
 check "pre-existing policy-rc.d: apt-get install ran" grep -q '^install ' "$T/calls"
+check "no system PostgreSQL cluster: set before apt ran" grep -q '^no-main-cluster' "$T/calls"
+check "postgresql-15 and libpq-dev are installed" grep -q '^install .*postgresql-15.*' "$T/calls"
+check "libpq-dev is installed" grep -q '^install .*libpq-dev' "$T/calls"
+
+# 1b. an admin's createcluster.conf: the setting is changed, the rest kept
+printf '#create_main_cluster = true\nssl = on\ncreate_main_cluster = true\n' >"$T/pgcommon/createcluster.conf"
+run admincc
+check "createcluster.conf: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+check "createcluster.conf: set to false, other lines kept" \
+  [ "$(cat "$T/pgcommon/createcluster.conf")" = "$(printf '#create_main_cluster = true\nssl = on\ncreate_main_cluster = false')" ]
 
 # 2. no policy-rc.d: one is put in place around apt, and removed after
 rm -f "$T/policy-rc.d"
