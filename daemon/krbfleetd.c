@@ -62,6 +62,8 @@ struct conn {
     char peer[64];
     gss_ctx_id_t ctx;
     int rounds;
+    unsigned version;      /* the connection's protocol version (proto.h) */
+    bool want_status;      /* KF_HS_OPEN asked for STATUS with the HELLO */
     char *client;          /* authenticated principal */
     uint8_t hdr[4];
     size_t hdr_got;
@@ -623,6 +625,52 @@ queue_response(struct conn *c, const struct kf_proto_response *r)
     return true;
 }
 
+static void do_request(struct agent *ag, struct conn *c, const struct kf_proto_request *req,
+                       struct kf_proto_response *r);
+
+/* The sealed HELLO (in the connection's version), and the STATUS after it
+ * when the client asked (KF_HS_WANT_STATUS): both go out with the last
+ * context token, in one write. */
+static void
+queue_hello(struct agent *ag, struct conn *c)
+{
+    struct kf_proto_response hello = {0};
+    _cleanup_(kf_proto_response_freep) struct kf_proto_response *st = calloc(1, sizeof(*st));
+    struct kf_proto_request status = {.version = c->version, .op = KF_OP_STATUS};
+
+    hello.version = c->version;
+    hello.op = KF_OP_HELLO;
+    hello.client = c->client;
+    hello.agent_principal = ag->principal;
+    hello.agent_version = (char *)(uintptr_t)KF_VERSION;
+    hello.agent_proto = KF_PROTO_VERSION;
+    if (authorized(ag, c->client)) {
+        hello.result = KF_RES_OK;
+        c->state = C_SESSION;
+        logmsg(LOG_INFO, "%s authenticated as %s (protocol version %u)", c->peer, c->client,
+               c->version);
+    } else {
+        hello.result = KF_RES_DENIED;
+        hello.message = (char *)(uintptr_t)"not in this agent's --allow list";
+        c->close_after_write = true;
+        logmsg(LOG_WARNING, "refused %s: principal %s is not allowed", c->peer, c->client);
+    }
+    if (!queue_response(c, &hello)) {
+        c->close_after_write = true;
+        return;
+    }
+    if (hello.result != KF_RES_OK || !c->want_status)
+        return;
+    if (st == NULL) {
+        c->close_after_write = true;
+        return;
+    }
+    st->version = c->version;
+    do_request(ag, c, &status, st);
+    if (!queue_response(c, st))
+        c->close_after_write = true;
+}
+
 static void
 handshake_frame(struct agent *ag, struct conn *c)
 {
@@ -630,25 +678,27 @@ handshake_frame(struct agent *ag, struct conn *c)
     gss_name_t src = GSS_C_NO_NAME;
     OM_uint32 maj, min, rmin, flags = 0;
     const OM_uint32 want = GSS_C_MUTUAL_FLAG | GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG;
-    enum kf_hs_kind kind;
-    const uint8_t *data;
-    size_t n;
+    struct kf_hs_frame f;
     struct kf_err err = {0};
-    struct kf_proto_response hello = {0};
 
-    if (kf_proto_hs_decode(c->body, c->body_len, &kind, &data, &n, &err) != KF_OK ||
-        kind != KF_HS_TOKEN) {
+    if (kf_proto_hs_parse(c->body, c->body_len, &f, &err) != KF_OK || f.kind == KF_HS_ERROR ||
+        (f.kind == KF_HS_OPEN && c->rounds > 0)) {
         logmsg(LOG_NOTICE, "refused %s: malformed handshake (%s)", c->peer,
-               err.msg[0] ? err.msg : "not a token");
+               err.msg[0] ? err.msg : "not a token, or opened twice");
         c->close_after_write = true;
         return;
+    }
+    if (c->rounds == 0) { /* the client's version decides the connection's */
+        c->version = f.kind == KF_HS_OPEN && f.version > KF_PROTO_VERSION ? KF_PROTO_VERSION
+                                                                          : f.version;
+        c->want_status = f.kind == KF_HS_OPEN && (f.flags & KF_HS_WANT_STATUS) != 0;
     }
     if (++c->rounds > KF_PROTO_HANDSHAKE_ROUNDS) {
         queue_hs_error(c, "too many handshake rounds");
         return;
     }
-    in.value = (void *)(uintptr_t)data;
-    in.length = n;
+    in.value = (void *)(uintptr_t)f.data;
+    in.length = f.len;
     maj = gss_accept_sec_context(&min, &c->ctx, ag->cred, &in, GSS_C_NO_CHANNEL_BINDINGS, &src,
                                  NULL, &out, &flags, NULL, NULL);
     if (out.length > 0) {
@@ -684,22 +734,7 @@ handshake_frame(struct agent *ag, struct conn *c)
         return;
     }
     gss_release_buffer(&rmin, &nb);
-    hello.op = KF_OP_HELLO;
-    hello.client = c->client;
-    hello.agent_principal = ag->principal;
-    hello.agent_version = (char *)(uintptr_t)KF_VERSION;
-    if (authorized(ag, c->client)) {
-        hello.result = KF_RES_OK;
-        c->state = C_SESSION;
-        logmsg(LOG_INFO, "%s authenticated as %s", c->peer, c->client);
-    } else {
-        hello.result = KF_RES_DENIED;
-        hello.message = (char *)(uintptr_t)"not in this agent's --allow list";
-        c->close_after_write = true;
-        logmsg(LOG_WARNING, "refused %s: principal %s is not allowed", c->peer, c->client);
-    }
-    if (!queue_response(c, &hello))
-        c->close_after_write = true;
+    queue_hello(ag, c);
 }
 
 static void
@@ -743,6 +778,7 @@ do_request(struct agent *ag, struct conn *c, const struct kf_proto_request *req,
     const uint8_t *apreq;
     size_t apreq_len;
 
+    r->version = c->version;
     r->op = req->op;
     switch (req->op) {
     case KF_OP_STATUS:
@@ -777,9 +813,12 @@ do_request(struct agent *ag, struct conn *c, const struct kf_proto_request *req,
         if (kf_keytab_load(ag->o.keytab, &ks, &err) == KF_OK)
             kf_keytab_check_apreq(ks, req->principal, apreq, apreq_len, &r->check, &err);
         break;
-    default:
-        kf_err_set(&err, KF_ERR_INVALID, "operation not supported");
-        break;
+    default: /* version 2 on: an operation of a newer protocol */
+        r->result = KF_RES_UNSUPPORTED;
+        r->message = strdup("operation not supported by krbfleetd " KF_VERSION);
+        logmsg(LOG_NOTICE, "%s (%s): operation %u not supported (protocol version %u)",
+               c->client, c->peer, (unsigned)req->op, c->version);
+        return;
     }
     kf_keyset_free(ks);
     if (err.code != KF_OK) {
@@ -842,9 +881,22 @@ session_frame(struct agent *ag, struct conn *c)
         /* answer why, then close: the stream may be out of step */
         uint8_t op = kf_buf_len(plain) >= 2 ? kf_buf_ptr(plain)[1] : 0;
         logmsg(LOG_WARNING, "%s (%s): %s; closing", c->client, c->peer, err.msg);
-        r->op = op <= KF_OP_CHECK ? (enum kf_proto_op)op : KF_OP_HELLO;
+        r->version = c->version;
+        r->op = kf_proto_op_since(op) != 0 ? (enum kf_proto_op)op : KF_OP_HELLO;
         r->result = KF_RES_INVALID;
         r->message = strdup(err.msg);
+        queue_response(c, r);
+        c->close_after_write = true;
+        return;
+    }
+    if (req->version != c->version) {
+        logmsg(LOG_WARNING, "%s (%s): a request of protocol version %u on a connection of "
+                            "version %u; closing",
+               c->client, c->peer, req->version, c->version);
+        r->version = c->version;
+        r->op = kf_proto_op_since(req->op) != 0 ? req->op : KF_OP_HELLO;
+        r->result = KF_RES_INVALID;
+        r->message = strdup("the request's protocol version is not the connection's");
         queue_response(c, r);
         c->close_after_write = true;
         return;

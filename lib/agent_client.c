@@ -7,6 +7,7 @@
 #include <krb5.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,14 @@ struct kf_agent {
     char *client;         /* our principal, as the agent saw it */
     char *agent_principal;
     char *agent_version;
+    unsigned version;     /* the connection's protocol version */
+    unsigned opened;      /* the version the handshake opened with */
+    bool peer_closed;     /* the agent closed the connection (EOF or reset) */
+    /* The STATUS that came with the HELLO (version 2 on), and our clock
+     * when the handshake began and when it came: kf_agent_status answers
+     * with it unless another request was made since. */
+    struct kf_proto_response *first_status;
+    int64_t first_t0, first_t1;
 };
 
 static int64_t
@@ -120,6 +129,8 @@ recv_all(struct kf_agent *a, uint8_t *p, size_t n, int64_t deadline, struct kf_e
                 return st;
             continue;
         }
+        if (r == 0 || (r < 0 && errno == ECONNRESET))
+            a->peer_closed = true;
         if (r <= 0) {
             char what[160];
             snprintf(what, sizeof(what), "closed the connection%s%s%s", r < 0 ? " (" : "",
@@ -355,10 +366,12 @@ private_cred_done(krb5_context kctx, krb5_ccache mem, gss_cred_id_t *cred)
 }
 
 /* Connect to HOST:PORT and authenticate. The connection is opened only
- * once the first token is ready, so it follows the connect at once. */
+ * once the first token is ready, so it follows the connect at once.
+ * VERSION 1 opens with a KF_HS_TOKEN frame (what every agent understands);
+ * a higher one with KF_HS_OPEN (VERSION, FLAGS). */
 static kf_status
-handshake(struct kf_agent *a, const char *host, int port, gss_cred_id_t cred, int64_t deadline,
-          struct kf_err *err)
+handshake(struct kf_agent *a, const char *host, int port, gss_cred_id_t cred, unsigned version,
+          uint32_t hs_flags, int64_t deadline, struct kf_err *err)
 {
     _cleanup_(kf_buf_freep) struct kf_buf *out = kf_buf_new(KF_PROTO_HANDSHAKE_FRAME_MAX + 4);
     _cleanup_(kf_buf_freep) struct kf_buf *in = kf_buf_new(KF_PROTO_FRAME_MAX);
@@ -392,7 +405,10 @@ handshake(struct kf_agent *a, const char *host, int port, gss_cred_id_t cred, in
         }
         if (otok.length > 0) {
             kf_buf_reset(out);
-            st = kf_proto_hs_encode(out, KF_HS_TOKEN, otok.value, otok.length);
+            if (rounds == 0 && version >= 2)
+                st = kf_proto_hs_open_encode(out, version, hs_flags, otok.value, otok.length);
+            else
+                st = kf_proto_hs_encode(out, KF_HS_TOKEN, otok.value, otok.length);
             gss_release_buffer(&rmin, &otok);
             if (st != KF_OK) {
                 st = kf_err_set(err, KF_ERR_UNEXPECTED, "GSSAPI token too large");
@@ -470,14 +486,68 @@ recv_response(struct kf_agent *a, enum kf_proto_op op, int64_t deadline,
         }
         return KF_ERR_AGENT;
     }
-    if (r->op != op) {
+    if (r->op != op || (a->version != 0 && r->version != a->version)) {
         lose(a);
         kf_proto_response_free(r);
-        return kf_err_set(err, KF_ERR_AGENT, "krbfleetd on %s answered %s to %s", a->server,
-                          kf_proto_op_name(r->op), kf_proto_op_name(op));
+        return kf_err_set(err, KF_ERR_AGENT,
+                          "krbfleetd on %s answered %s (protocol version %u) to %s (version %u)",
+                          a->server, kf_proto_op_name(r->op), r->version, kf_proto_op_name(op),
+                          a->version);
     }
     *out = r;
     return KF_OK;
+}
+
+/* The handshake, in the highest version both speak: KF_HS_OPEN first; an
+ * agent from before version 2 closes at that frame without a word, and
+ * then it is KF_HS_TOKEN (version 1) on a new connection, with a new
+ * authenticator from the same ticket. */
+static kf_status
+open_session(struct kf_agent *a, const char *address, int port, gss_cred_id_t cred,
+             int64_t deadline, struct kf_err *err)
+{
+    OM_uint32 min;
+    kf_status st;
+
+    a->peer_closed = false;
+    a->opened = KF_PROTO_VERSION;
+    st = handshake(a, address, port, cred, KF_PROTO_VERSION, KF_HS_WANT_STATUS, deadline, err);
+    if (st == KF_OK || !a->peer_closed || a->ctx == GSS_C_NO_CONTEXT)
+        return st;
+    lose(a);
+    gss_delete_sec_context(&min, &a->ctx, GSS_C_NO_BUFFER);
+    a->ctx = GSS_C_NO_CONTEXT;
+    a->peer_closed = false;
+    a->opened = 1;
+    return handshake(a, address, port, cred, 1, 0, deadline, err);
+}
+
+/* The HELLO, in the version we opened with (KF_HS_OPEN: the lower of ours
+ * and the agent's; KF_HS_TOKEN: 1), and the STATUS that follows it when we
+ * asked for one. */
+static kf_status
+recv_hello(struct kf_agent *a, bool opened, int64_t deadline, struct kf_proto_response **hello,
+           struct kf_err *err)
+{
+    kf_status st = recv_response(a, KF_OP_HELLO, deadline, hello, err);
+    unsigned want;
+
+    if (st != KF_OK)
+        return st;
+    want = !opened ? 1 : (*hello)->agent_proto < KF_PROTO_VERSION ? (*hello)->agent_proto
+                                                                   : KF_PROTO_VERSION;
+    if ((*hello)->version != want) {
+        lose(a);
+        return kf_err_set(err, KF_ERR_AGENT,
+                          "krbfleetd on %s answered in protocol version %u, not %u",
+                          a->server, (*hello)->version, want);
+    }
+    a->version = want;
+    if (opened && (*hello)->result == KF_RES_OK) {
+        st = recv_response(a, KF_OP_STATUS, deadline, &a->first_status, err);
+        a->first_t1 = wall_ms();
+    }
+    return st;
 }
 
 kf_status
@@ -521,10 +591,11 @@ kf_agent_connect(const char *address, int port, const char *server_fqdn, int tim
      * does not take us for one of the idle clients it closes to make room
      * (krbfleetd closes the oldest unauthenticated connection). */
     private_cred(a->server, &kctx, &mem, &cred);
-    st = handshake(a, address, port, cred, deadline, err);
+    a->first_t0 = wall_ms();
+    st = open_session(a, address, port, cred, deadline, err);
     private_cred_done(kctx, mem, &cred);
     if (st == KF_OK)
-        st = recv_response(a, KF_OP_HELLO, deadline, &hello, err);
+        st = recv_hello(a, a->opened >= 2, deadline, &hello, err);
     if (st != KF_OK)
         return st;
     if (hello->result == KF_RES_DENIED) {
@@ -561,6 +632,7 @@ kf_agent_free(struct kf_agent *a)
     free(a->client);
     free(a->agent_principal);
     free(a->agent_version);
+    kf_proto_response_free(a->first_status);
     free(a);
 }
 
@@ -588,6 +660,46 @@ kf_agent_version(const struct kf_agent *a)
     return a->agent_version != NULL ? a->agent_version : "";
 }
 
+unsigned
+kf_agent_proto_version(const struct kf_agent *a)
+{
+    return a->version;
+}
+
+/* What a response says, as a result for the caller: *OUT = R when OK,
+ * else R is freed and the error says why. */
+static kf_status
+answer(struct kf_agent *a, const char *op, struct kf_proto_response *r,
+       struct kf_proto_response **out, struct kf_err *err)
+{
+    kf_status st;
+
+    switch (r->result) {
+    case KF_RES_OK:
+        *out = r;
+        return KF_OK;
+    case KF_RES_DENIED:
+        st = kf_err_set(err, KF_ERR_PERMISSION, "krbfleetd on %s refused %s: %s", a->server, op,
+                        r->message);
+        break;
+    case KF_RES_INVALID:
+        st = kf_err_set(err, KF_ERR_INVALID, "krbfleetd on %s found the %s request wrong: %s",
+                        a->server, op, r->message);
+        break;
+    case KF_RES_UNSUPPORTED:
+        st = kf_err_set(err, KF_ERR_AGENT,
+                        "krbfleetd %s on %s does not support %s (%s); upgrade krbfleetd there",
+                        kf_agent_version(a), a->server, op, r->message);
+        break;
+    default:
+        st = kf_err_set(err, KF_ERR_AGENT, "krbfleetd on %s could not do %s: %s", a->server, op,
+                        r->message);
+        break;
+    }
+    kf_proto_response_free(r);
+    return st;
+}
+
 /* Send REQ, receive its response in *OUT; a non-OK result is an error. */
 static kf_status
 call(struct kf_agent *a, const struct kf_proto_request *req, struct kf_proto_response **out,
@@ -601,14 +713,23 @@ call(struct kf_agent *a, const struct kf_proto_request *req, struct kf_proto_res
     kf_status st;
 
     *out = NULL;
+    kf_proto_response_free(TAKE_PTR(a->first_status)); /* the state may change now */
     if (a->fd < 0)
         return kf_err_set(err, KF_ERR_AGENT,
                           "the connection to krbfleetd on %s (%s) was lost; connect again",
                           a->server, a->where);
+    if (kf_proto_op_since(req->op) > a->version)
+        return kf_err_set(err, KF_ERR_AGENT,
+                          "krbfleetd %s on %s speaks protocol version %u, which has no %s (from "
+                          "version %u); upgrade krbfleetd there",
+                          kf_agent_version(a), a->server, a->version, op,
+                          kf_proto_op_since(req->op));
     if (plain == NULL || frame == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     kf_buf_set_secret(plain);
-    st = kf_proto_request_encode(req, plain, err);
+    struct kf_proto_request versioned = *req;
+    versioned.version = a->version;
+    st = kf_proto_request_encode(&versioned, plain, err);
     if (st == KF_OK)
         st = kf_proto_seal(a->ctx, plain, frame, err);
     if (st != KF_OK)
@@ -618,25 +739,7 @@ call(struct kf_agent *a, const struct kf_proto_request *req, struct kf_proto_res
         st = recv_response(a, req->op, deadline, &r, err);
     if (st != KF_OK)
         return st;
-    switch (r->result) {
-    case KF_RES_OK:
-        *out = r;
-        return KF_OK;
-    case KF_RES_DENIED:
-        st = kf_err_set(err, KF_ERR_PERMISSION, "krbfleetd on %s refused %s: %s", a->server, op,
-                        r->message);
-        break;
-    case KF_RES_INVALID:
-        st = kf_err_set(err, KF_ERR_INVALID, "krbfleetd on %s found the %s request wrong: %s",
-                        a->server, op, r->message);
-        break;
-    default:
-        st = kf_err_set(err, KF_ERR_AGENT, "krbfleetd on %s could not do %s: %s", a->server, op,
-                        r->message);
-        break;
-    }
-    kf_proto_response_free(r);
-    return st;
+    return answer(a, op, r, out, err);
 }
 
 kf_status
@@ -648,10 +751,16 @@ kf_agent_status(struct kf_agent *a, struct kf_agent_status **out, struct kf_err 
     kf_status st;
 
     *out = NULL;
-    st = call(a, &req, &r, err);
+    if (a->first_status != NULL) { /* came with the HELLO, nothing asked since */
+        t0 = a->first_t0;
+        t1 = a->first_t1;
+        st = answer(a, "STATUS", TAKE_PTR(a->first_status), &r, err);
+    } else {
+        st = call(a, &req, &r, err);
+        t1 = wall_ms();
+    }
     if (st != KF_OK)
         return st;
-    t1 = wall_ms();
     *out = TAKE_PTR(r->status);
     (*out)->skew_ms = (*out)->time_ms - (t0 + (t1 - t0) / 2);
     kf_proto_response_free(r);

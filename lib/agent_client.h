@@ -64,11 +64,16 @@ const char *kf_agent_server(const struct kf_agent *a);
 const char *kf_agent_address(const struct kf_agent *a);
 const char *kf_agent_client_principal(const struct kf_agent *a);
 const char *kf_agent_version(const struct kf_agent *a);
+/* The connection's protocol version (proto.h, VERSIONS): the lower of the
+ * agent's and this build's. */
+unsigned kf_agent_proto_version(const struct kf_agent *a);
 
 /* STATUS: the keytab's entries (no keys), file owner/group/mode/mtime, the
  * agent's clock (and skew_ms = agent clock minus ours, measured at the
  * midpoint of the round trip), its version and principal. *OUT is the
- * caller's (kf_agent_status_free). */
+ * caller's (kf_agent_status_free). From protocol version 2 the agent sent
+ * it with the HELLO: the first call after connect answers with that one
+ * (no round trip) unless another request was made in between. */
 kf_status kf_agent_status(struct kf_agent *a, struct kf_agent_status **out, struct kf_err *err);
 
 /* STAGE: add KEYS at KVNO to the agent's keytab (each entry's principal

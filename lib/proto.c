@@ -23,6 +23,13 @@ kf_proto_op_name(unsigned op)
     return "unknown operation";
 }
 
+unsigned
+kf_proto_op_since(unsigned op)
+{
+    /* A new operation takes the next version and says so here. */
+    return op <= KF_OP_CHECK ? 1 : 0;
+}
+
 /* --- frames ----------------------------------------------------------- */
 
 kf_status
@@ -68,30 +75,76 @@ kf_proto_hs_encode(struct kf_buf *out, enum kf_hs_kind kind, const void *data, s
 }
 
 kf_status
-kf_proto_hs_decode(const uint8_t *p, size_t len, enum kf_hs_kind *kind, const uint8_t **data,
-                   size_t *data_len, struct kf_err *err)
+kf_proto_hs_open_encode(struct kf_buf *out, uint32_t version, uint32_t flags, const void *token,
+                        size_t len)
+{
+    kf_status st;
+
+    if (version < 2 || len == 0 || len > (size_t)KF_PROTO_TOKEN_MAX)
+        return KF_ERR_INVALID;
+    st = kf_buf_put_u32(out, (uint32_t)(1 + 4 + 4 + 4 + len));
+    if (st == KF_OK)
+        st = kf_buf_put_u8(out, KF_HS_OPEN);
+    if (st == KF_OK)
+        st = kf_buf_put_u32(out, version);
+    if (st == KF_OK)
+        st = kf_buf_put_u32(out, flags);
+    if (st == KF_OK)
+        st = kf_buf_put_string(out, token, len);
+    return st;
+}
+
+kf_status
+kf_proto_hs_parse(const uint8_t *p, size_t len, struct kf_hs_frame *f, struct kf_err *err)
 {
     _cleanup_(kf_buf_freep) struct kf_buf *b = kf_buf_from(p, len);
     uint8_t k;
+    uint32_t version = 1, flags = 0;
     const uint8_t *d;
     size_t n;
 
     if (b == NULL)
         return kf_err_set(err, KF_ERR_INVALID, "handshake frame too large");
-    if (kf_buf_get_u8(b, &k) != KF_OK || (k != KF_HS_TOKEN && k != KF_HS_ERROR))
+    if (kf_buf_get_u8(b, &k) != KF_OK || (k != KF_HS_TOKEN && k != KF_HS_ERROR && k != KF_HS_OPEN))
         return kf_err_set(err, KF_ERR_INVALID, "handshake frame of unknown kind");
-    if (kf_buf_get_string_direct(b, k == KF_HS_TOKEN ? KF_PROTO_TOKEN_MAX : KF_PROTO_STRING_MAX,
+    if (k == KF_HS_OPEN &&
+        (kf_buf_get_u32(b, &version) != KF_OK || kf_buf_get_u32(b, &flags) != KF_OK))
+        return kf_err_set(err, KF_ERR_INVALID, "handshake frame truncated");
+    if (k == KF_HS_OPEN && version < 2)
+        return kf_err_set(err, KF_ERR_INVALID, "handshake opened with protocol version %u (2 or "
+                                               "more; version 1 opens with a token frame)",
+                          (unsigned)version);
+    if (kf_buf_get_string_direct(b, k == KF_HS_ERROR ? KF_PROTO_STRING_MAX : KF_PROTO_TOKEN_MAX,
                                  &d, &n) != KF_OK)
         return kf_err_set(err, KF_ERR_INVALID, "handshake frame truncated or too long");
     if (kf_buf_len(b) != 0)
         return kf_err_set(err, KF_ERR_INVALID, "handshake frame has trailing bytes");
-    if (k == KF_HS_TOKEN && n == 0)
+    if (k != KF_HS_ERROR && n == 0)
         return kf_err_set(err, KF_ERR_INVALID, "handshake frame with an empty token");
     if (k == KF_HS_ERROR && memchr(d, '\0', n) != NULL)
         return kf_err_set(err, KF_ERR_INVALID, "handshake error message with a NUL byte");
-    *kind = (enum kf_hs_kind)k;
-    *data = d;
-    *data_len = n;
+    f->kind = (enum kf_hs_kind)k;
+    f->version = version;
+    f->flags = flags;
+    f->data = d;
+    f->len = n;
+    return KF_OK;
+}
+
+kf_status
+kf_proto_hs_decode(const uint8_t *p, size_t len, enum kf_hs_kind *kind, const uint8_t **data,
+                   size_t *data_len, struct kf_err *err)
+{
+    struct kf_hs_frame f;
+    kf_status st = kf_proto_hs_parse(p, len, &f, err);
+
+    if (st != KF_OK)
+        return st;
+    if (f.kind == KF_HS_OPEN)
+        return kf_err_set(err, KF_ERR_INVALID, "handshake frame of unknown kind");
+    *kind = f.kind;
+    *data = f.data;
+    *data_len = f.len;
     return KF_OK;
 }
 
@@ -140,17 +193,36 @@ put_entries(struct kf_buf *b, const struct kf_keyset *ks, bool with_keys)
 static bool
 op_known(unsigned op)
 {
-    return op <= KF_OP_CHECK;
+    return kf_proto_op_since(op) != 0;
+}
+
+/* The version a message of R->version is encoded with (0: 1), if valid. */
+static bool
+version_ok(unsigned v)
+{
+    return v >= KF_PROTO_VERSION_MIN && v <= KF_PROTO_VERSION;
+}
+
+static unsigned
+version_of(unsigned v)
+{
+    return v == 0 ? KF_PROTO_VERSION_MIN : v;
 }
 
 kf_status
 kf_proto_request_encode(const struct kf_proto_request *r, struct kf_buf *out, struct kf_err *err)
 {
+    unsigned v = version_of(r->version);
     kf_status st = KF_OK;
 
-    if (!op_known(r->op) || r->op == KF_OP_HELLO)
-        return kf_err_set(err, KF_ERR_INVALID, "cannot send request op %u", (unsigned)r->op);
-    PUT(kf_buf_put_u8(out, KF_PROTO_VERSION));
+    if (!op_known(r->op) || r->op == KF_OP_HELLO || !version_ok(v))
+        return kf_err_set(err, KF_ERR_INVALID, "cannot send request op %u (version %u)",
+                          (unsigned)r->op, v);
+    if (kf_proto_op_since(r->op) > v)
+        return kf_err_set(err, KF_ERR_INVALID, "%s needs protocol version %u; the connection "
+                                               "speaks %u",
+                          kf_proto_op_name(r->op), kf_proto_op_since(r->op), v);
+    PUT(kf_buf_put_u8(out, (uint8_t)v));
     PUT(kf_buf_put_u8(out, (uint8_t)r->op));
     switch (r->op) {
     case KF_OP_STAGE:
@@ -203,12 +275,15 @@ kf_status
 kf_proto_response_encode(const struct kf_proto_response *r, struct kf_buf *out,
                          struct kf_err *err)
 {
+    unsigned v = version_of(r->version);
     kf_status st = KF_OK;
 
-    if (!op_known(r->op) || r->result > KF_RES_UNSUPPORTED)
-        return kf_err_set(err, KF_ERR_INVALID, "cannot send response op %u result %u",
-                          (unsigned)r->op, (unsigned)r->result);
-    PUT(kf_buf_put_u8(out, KF_PROTO_VERSION));
+    /* an unknown operation is answered UNSUPPORTED, from version 2 on */
+    if (!version_ok(v) || r->op > 255 || r->result > KF_RES_UNSUPPORTED ||
+        (!op_known(r->op) && (v < 2 || r->result != KF_RES_UNSUPPORTED)))
+        return kf_err_set(err, KF_ERR_INVALID, "cannot send response op %u result %u (version %u)",
+                          (unsigned)r->op, (unsigned)r->result, v);
+    PUT(kf_buf_put_u8(out, (uint8_t)v));
     PUT(kf_buf_put_u8(out, (uint8_t)r->op));
     PUT(kf_buf_put_u8(out, (uint8_t)r->result));
     PUT(put_str(out, r->message, KF_PROTO_STRING_MAX));
@@ -216,6 +291,15 @@ kf_proto_response_encode(const struct kf_proto_response *r, struct kf_buf *out,
         PUT(put_str(out, r->client, KF_KEYTAB_PRINCIPAL_MAX));
         PUT(put_str(out, r->agent_principal, KF_KEYTAB_PRINCIPAL_MAX));
         PUT(put_str(out, r->agent_version, KF_PROTO_STRING_MAX));
+        if (v >= 2) {
+            if (r->agent_proto < v)
+                return kf_err_set(err, KF_ERR_INVALID, "HELLO of version %u says the agent "
+                                                       "speaks %u",
+                                  v, (unsigned)r->agent_proto);
+            PUT(kf_buf_put_u32(out, r->agent_proto));
+        }
+    } else if (!op_known(r->op)) {
+        /* UNSUPPORTED: no body */
     } else if (r->result == KF_RES_OK) {
         switch (r->op) {
         case KF_OP_STATUS:
@@ -364,17 +448,21 @@ get_entries(struct dec *d, bool with_keys)
     return ks;
 }
 
-/* Start decoding: version and op. */
+/* Start decoding: version (into *VERSION) and op. An op this build does
+ * not know is let through from version 2 on (the caller decides). */
 static unsigned
-get_header(struct dec *d)
+get_header(struct dec *d, unsigned *version)
 {
     uint8_t v = get_u8(d, "version");
     uint8_t op = get_u8(d, "operation");
 
-    if (d->st == KF_OK && v != KF_PROTO_VERSION)
+    if (d->st == KF_OK && !version_ok(v))
         fail(d, KF_ERR_INVALID, "version");
-    if (d->st == KF_OK && !op_known(op))
+    if (d->st == KF_OK && !op_known(op) && v < 2)
         fail(d, KF_ERR_INVALID, "operation");
+    if (d->st == KF_OK && op_known(op) && kf_proto_op_since(op) > v)
+        fail(d, KF_ERR_INVALID, "operation (newer than the message's version)");
+    *version = v;
     return op;
 }
 
@@ -415,10 +503,15 @@ kf_proto_request_decode(const uint8_t *p, size_t len, struct kf_proto_request **
     if (b == NULL || r == NULL)
         return kf_err_set(err, b == NULL && len > KF_BUF_SIZE_MAX ? KF_ERR_INVALID : KF_ERR_NOMEM,
                           "cannot decode a request of %zu bytes", len);
-    op = get_header(&d);
+    op = get_header(&d, &r->version);
     if (d.st == KF_OK && op == KF_OP_HELLO)
         fail(&d, KF_ERR_INVALID, "operation (HELLO is not a request)");
     r->op = (enum kf_proto_op)op;
+    if (d.st == KF_OK && !op_known(op)) {
+        /* the agent answers UNSUPPORTED: the body is not ours to read */
+        *out = TAKE_PTR(r);
+        return KF_OK;
+    }
     if (d.st == KF_OK) {
         switch (r->op) {
         case KF_OP_STAGE:
@@ -526,16 +619,26 @@ kf_proto_response_decode(const uint8_t *p, size_t len, struct kf_proto_response 
     if (b == NULL || r == NULL)
         return kf_err_set(err, b == NULL && len > KF_BUF_SIZE_MAX ? KF_ERR_INVALID : KF_ERR_NOMEM,
                           "cannot decode a response of %zu bytes", len);
-    r->op = (enum kf_proto_op)get_header(&d);
+    r->op = (enum kf_proto_op)get_header(&d, &r->version);
     result = get_u8(&d, "result");
     if (d.st == KF_OK && result > KF_RES_UNSUPPORTED)
         fail(&d, KF_ERR_INVALID, "result");
+    if (d.st == KF_OK && !op_known(r->op) && result != KF_RES_UNSUPPORTED)
+        fail(&d, KF_ERR_INVALID, "operation (unknown, and not answered UNSUPPORTED)");
     r->result = (enum kf_proto_result)result;
     r->message = get_str(&d, KF_PROTO_STRING_MAX, "message");
     if (d.st == KF_OK && r->op == KF_OP_HELLO) {
         r->client = get_str(&d, KF_KEYTAB_PRINCIPAL_MAX, "client principal");
         r->agent_principal = get_str(&d, KF_KEYTAB_PRINCIPAL_MAX, "agent principal");
         r->agent_version = get_str(&d, KF_PROTO_STRING_MAX, "agent version");
+        r->agent_proto = 1;
+        if (r->version >= 2) {
+            r->agent_proto = get_u32(&d, "agent protocol version");
+            if (d.st == KF_OK && r->agent_proto < r->version)
+                fail(&d, KF_ERR_INVALID, "agent protocol version (below the message's)");
+        }
+    } else if (d.st == KF_OK && !op_known(r->op)) {
+        /* UNSUPPORTED: no body */
     } else if (d.st == KF_OK && r->result == KF_RES_OK) {
         switch (r->op) {
         case KF_OP_STATUS:

@@ -11,20 +11,40 @@
  * context to host/<agent-fqdn> with GSS_C_MUTUAL_FLAG, GSS_C_CONF_FLAG,
  * GSS_C_INTEG_FLAG, GSS_C_REPLAY_FLAG and GSS_C_SEQUENCE_FLAG. Each
  * handshake frame is
- *     u8 kind, string data
+ *     u8 kind, string data                         (KF_HS_TOKEN, KF_HS_ERROR)
+ *     u8 kind, u32 version, u32 flags, string data (KF_HS_OPEN)
  * kind KF_HS_TOKEN carries a context token (client -> agent and agent ->
  * client); kind KF_HS_ERROR (agent -> client only) a message saying why the
- * agent gave up, after which it closes. At most KF_PROTO_HANDSHAKE_ROUNDS
- * tokens go each way (krb5 needs one: AP-REQ, then AP-REP). Both sides
- * require mutual authentication, confidentiality and integrity in the
- * established context. The agent then sends one sealed HELLO response
- * (below) saying whether the client is authorised; if not, it closes.
+ * agent gave up, after which it closes. KF_HS_OPEN (client -> agent, first
+ * frame only, protocol version 2 on) carries the first token with the
+ * client's highest protocol version (>= 2) and flags (KF_HS_WANT_STATUS;
+ * unknown bits are ignored). A version 1 client opens with KF_HS_TOKEN.
+ * At most KF_PROTO_HANDSHAKE_ROUNDS tokens go each way (krb5 needs one:
+ * AP-REQ, then AP-REP). Both sides require mutual authentication,
+ * confidentiality and integrity in the established context. The agent then
+ * sends one sealed HELLO response (below) saying whether the client is
+ * authorised; if not, it closes. With KF_HS_WANT_STATUS and an authorised
+ * client, a sealed STATUS response follows the HELLO in the same write as
+ * the last context token: one round trip after TCP's.
+ *
+ * VERSIONS. The connection's version is the lower of the client's highest
+ * (1 for KF_HS_TOKEN, else KF_HS_OPEN's) and the agent's highest
+ * (KF_PROTO_VERSION); both sides put it in every sealed message, and the
+ * client learns it from the HELLO (version 2 on: the agent's highest is
+ * in its body). An agent that predates KF_HS_OPEN closes at such a frame;
+ * the client then connects again with KF_HS_TOKEN (version 1). An
+ * operation or field is added only with a new version: kf_proto_op_since
+ * says which version brought each operation, and a client sends one only
+ * on a connection of that version or higher. From version 2 on an agent
+ * answers an operation it does not know with UNSUPPORTED (op echoed, no
+ * body) and the connection stays open; a version 1 agent answers INVALID
+ * and closes.
  *
  * PHASE 2, sealed messages. Each frame is one gss_wrap token with
  * confidentiality (conf_state is checked on both sides: an unsealed token
  * ends the connection). Plaintext requests and responses are:
- *     request:  u8 version (1), u8 op, body
- *     response: u8 version (1), u8 op, u8 result, string message, body
+ *     request:  u8 version, u8 op, body
+ *     response: u8 version, u8 op, u8 result, string message, body
  * One response per request, in order. The body is present only when
  * result is KF_RES_OK (HELLO: always). A string is a u32 length and bytes;
  * every count and length has a maximum (below) and a message with trailing
@@ -34,7 +54,9 @@
  *   op        request body                     response body
  *   HELLO     (none; sent by the agent)        string client principal,
  *                                              string agent principal,
- *                                              string agent version
+ *                                              string agent version,
+ *                                              u32 agent's highest protocol
+ *                                              version (version 2 on)
  *   STATUS    (none)                           u64 agent time (ms since epoch),
  *                                              string agent version,
  *                                              string agent principal,
@@ -74,7 +96,10 @@
 #include "keys.h"
 #include "keytab.h"
 
-#define KF_PROTO_VERSION 1
+/* The highest protocol version this build speaks, and the lowest (the
+ * first agents and CLIs, which open with KF_HS_TOKEN). */
+#define KF_PROTO_VERSION 2
+#define KF_PROTO_VERSION_MIN 1
 #define KF_PROTO_PORT 7390
 #define KF_PROTO_FRAME_MAX (1024 * 1024)
 #define KF_PROTO_HANDSHAKE_FRAME_MAX (64 * 1024)
@@ -88,7 +113,11 @@
 enum kf_hs_kind {
     KF_HS_TOKEN = 1,
     KF_HS_ERROR = 2,
+    KF_HS_OPEN = 3, /* version 2 on: the client's first token, version, flags */
 };
+
+/* KF_HS_OPEN flags */
+#define KF_HS_WANT_STATUS 0x1u /* send STATUS right after an OK HELLO */
 
 enum kf_proto_op {
     KF_OP_HELLO = 0,
@@ -108,8 +137,12 @@ enum kf_proto_result {
     KF_RES_UNSUPPORTED = 4, /* unknown operation or version */
 };
 
-/* "STATUS", "STAGE"...; "op N" for unknown ones (static or in BUF). */
+/* "STATUS", "STAGE"...; "unknown operation" for others. */
 const char *kf_proto_op_name(unsigned op);
+
+/* The protocol version that brought OP (1 for HELLO..CHECK), 0 if this
+ * build does not know OP. */
+unsigned kf_proto_op_since(unsigned op);
 
 /* --- frames ----------------------------------------------------------- */
 
@@ -124,16 +157,35 @@ kf_status kf_proto_frame_put(struct kf_buf *out, const void *body, size_t len);
 /* A handshake frame body: kind and data (a token or an error message). */
 kf_status kf_proto_hs_encode(struct kf_buf *out, enum kf_hs_kind kind, const void *data,
                              size_t len);
-/* Decode a handshake frame body of LEN bytes at P: *DATA points into P.
+/* A KF_HS_OPEN frame: VERSION (2..), FLAGS and the first TOKEN. */
+kf_status kf_proto_hs_open_encode(struct kf_buf *out, uint32_t version, uint32_t flags,
+                                  const void *token, size_t len);
+/* Decode a handshake frame body of LEN bytes at P, of kind KF_HS_TOKEN or
+ * KF_HS_ERROR (what an agent sends): *DATA points into P.
  * Errors: KF_ERR_INVALID (unknown kind, bad length, trailing bytes, an
  * error message with a NUL or over KF_PROTO_STRING_MAX). */
 kf_status kf_proto_hs_decode(const uint8_t *p, size_t len, enum kf_hs_kind *kind,
                              const uint8_t **data, size_t *data_len, struct kf_err *err);
 
+/* A handshake frame of any kind (what a client sends). */
+struct kf_hs_frame {
+    enum kf_hs_kind kind;
+    uint32_t version;     /* KF_HS_OPEN: the client's highest (>= 2); else 1 */
+    uint32_t flags;       /* KF_HS_OPEN: as sent, unknown bits included */
+    const uint8_t *data;  /* the token or message, pointing into the input */
+    size_t len;
+};
+/* Decode a handshake frame body of any kind into *F. Errors: as
+ * kf_proto_hs_decode, and a KF_HS_OPEN version below 2. */
+kf_status kf_proto_hs_parse(const uint8_t *p, size_t len, struct kf_hs_frame *f,
+                            struct kf_err *err);
+
 /* --- messages --------------------------------------------------------- */
 
 struct kf_proto_request {
-    enum kf_proto_op op;
+    unsigned version;        /* of the connection; 0 encodes as 1 */
+    enum kf_proto_op op;     /* decoded: may be one this build does not know
+                              * (version 2 on; its body is not read) */
     uint32_t kvno;           /* STAGE, WITHDRAW, PRUNE */
     struct kf_keyset *keys;  /* STAGE: the entries (their kvno is ignored) */
     char *principal;         /* CHECK: "" for any */
@@ -156,13 +208,15 @@ void kf_agent_status_free(struct kf_agent_status *s); /* accepts NULL */
 KF_DEFINE_CLEANUP(struct kf_agent_status, kf_agent_status_free)
 
 struct kf_proto_response {
-    enum kf_proto_op op;
+    unsigned version;       /* of the connection; 0 encodes as 1 */
+    enum kf_proto_op op;    /* unknown ones only with UNSUPPORTED (version 2 on) */
     enum kf_proto_result result;
     char *message;          /* why, when result is not OK; may be "" */
     /* HELLO */
     char *client;           /* the client's principal as the agent saw it */
     char *agent_principal;
     char *agent_version;
+    uint32_t agent_proto;   /* the agent's highest protocol version (1 before 2) */
     /* STATUS */
     struct kf_agent_status *status;
     /* STAGE: entries in the keytab now; WITHDRAW, PRUNE: entries removed */

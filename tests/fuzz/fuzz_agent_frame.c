@@ -1,6 +1,7 @@
 /* fuzz_agent_frame.c - every decoder of the agent protocol on arbitrary
  * bytes: frame headers, handshake frames, requests, responses, and the
- * Kerberos token parser of CHECK.
+ * Kerberos token parser of CHECK; every protocol version (proto.h,
+ * VERSIONS): the KF_HS_OPEN frame, version 2 HELLOs, unknown operations.
  *
  * Besides the sanitizers' findings: what decodes must stay within its
  * documented bounds and must re-encode to exactly the same bytes (the
@@ -66,10 +67,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
+    /* any handshake frame (what an agent reads) */
+    {
+        struct kf_hs_frame f;
+        if (kf_proto_hs_parse(data, size, &f, NULL) == KF_OK) {
+            size_t head = f.kind == KF_HS_OPEN ? 13 : 5;
+            check(f.kind == KF_HS_TOKEN || f.kind == KF_HS_ERROR || f.kind == KF_HS_OPEN);
+            check(f.data >= data && f.data + f.len <= data + size && f.len == size - head);
+            check(f.kind == KF_HS_OPEN ? f.version >= 2 : f.version == 1);
+            check(f.kind == KF_HS_ERROR || f.len >= 1);
+            if (f.kind == KF_HS_OPEN) {
+                b = kf_buf_new(KF_PROTO_HANDSHAKE_FRAME_MAX + 4);
+                check(b != NULL);
+                check(kf_proto_hs_open_encode(b, f.version, f.flags, f.data, f.len) == KF_OK);
+                check(kf_buf_skip(b, 4) == KF_OK);
+                same_bytes(b, data, size);
+                kf_buf_free(b);
+            }
+        }
+    }
+
     /* request */
     st = kf_proto_request_decode(data, size, &req, &err);
-    if (st == KF_OK) {
+    if (st == KF_OK && kf_proto_op_since(req->op) == 0) {
+        /* an operation of a newer version: decoded only from version 2 on,
+         * its body unread; the agent answers it UNSUPPORTED */
+        check(req->version >= 2 && req->version <= KF_PROTO_VERSION && req->op != KF_OP_HELLO);
+        check(req->keys == NULL && req->token == NULL && req->principal == NULL);
+        kf_proto_request_free(req);
+    } else if (st == KF_OK) {
         check(req != NULL && req->op >= KF_OP_STATUS && req->op <= KF_OP_CHECK);
+        check(req->version >= KF_PROTO_VERSION_MIN && req->version <= KF_PROTO_VERSION);
         if (req->op == KF_OP_STAGE)
             check_keys(req->keys, true);
         if (req->op == KF_OP_CHECK)
@@ -88,6 +116,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st = kf_proto_response_decode(data, size, &resp, &err);
     if (st == KF_OK) {
         check(resp != NULL && resp->result <= KF_RES_UNSUPPORTED);
+        check(resp->version >= KF_PROTO_VERSION_MIN && resp->version <= KF_PROTO_VERSION);
+        check(kf_proto_op_since(resp->op) != 0 ||
+              (resp->version >= 2 && resp->result == KF_RES_UNSUPPORTED));
+        if (resp->op == KF_OP_HELLO)
+            check(resp->agent_proto >= resp->version);
         if (resp->keys != NULL)
             check_keys(resp->keys, true);
         if (resp->status != NULL)

@@ -13,7 +13,8 @@
  *   check SPN [PRINCIPAL]      a fresh service ticket for SPN, checked
  *   repeat N                   N x (connect + status), prints timings
  *
- * Credentials: KRB5CCNAME. Prints "timing connect_ms=X op_ms=Y" on stderr.
+ * Credentials: KRB5CCNAME. Prints "timing connect_ms=X op_ms=Y protocol=N"
+ * on stderr (N: the connection's protocol version).
  * Exit 0 ok, 1 the call failed (message on stderr), 2 usage.
  */
 #include <krb5.h>
@@ -275,6 +276,7 @@ main(int argc, char **argv)
         return usage();
     }
     t2 = ms();
-    fprintf(stderr, "timing connect_ms=%.3f op_ms=%.3f\n", t1 - t0, t2 - t1);
+    fprintf(stderr, "timing connect_ms=%.3f op_ms=%.3f protocol=%u\n", t1 - t0, t2 - t1,
+            kf_agent_proto_version(a));
     return 0;
 }

@@ -252,8 +252,8 @@ test_malformed(void **state)
     struct kf_proto_request *r = NULL;
     struct kf_proto_response *s = NULL;
     struct kf_err err = {0};
-    /* version 2 */
-    static const uint8_t v2[] = {2, KF_OP_STATUS};
+    /* a version this build does not speak */
+    static const uint8_t v2[] = {KF_PROTO_VERSION + 1, KF_OP_STATUS};
     /* unknown op */
     static const uint8_t op9[] = {1, 9};
     /* HELLO is no request */
@@ -407,6 +407,130 @@ test_token_apreq(void **state)
     assert_int_equal(kf_proto_token_apreq(raw, 1, &p, &n, NULL), KF_ERR_INVALID);
 }
 
+/* Protocol versions (proto.h, VERSIONS): the HELLO of version 2 carries
+ * the agent's highest; an operation this build does not know is decoded
+ * from version 2 on (and answered UNSUPPORTED), refused in version 1. */
+static void
+test_versions(void **state)
+{
+    _cleanup_(kf_buf_freep) struct kf_buf *b = kf_buf_new(KF_PROTO_PLAIN_MAX);
+    struct kf_proto_response in = {0}, *out = NULL;
+    struct kf_proto_request *r = NULL, req = {0};
+    struct kf_err err = {0};
+    /* op 200 in version 2, with a body this build cannot read */
+    static const uint8_t op200[] = {2, 200, 0xde, 0xad};
+    static const uint8_t op200v1[] = {1, 200};
+    /* an UNSUPPORTED answer to op 200, and the same in version 1 */
+    static const uint8_t unsup[] = {2, 200, KF_RES_UNSUPPORTED, 0, 0, 0, 0};
+    static const uint8_t unsupv1[] = {1, 200, KF_RES_UNSUPPORTED, 0, 0, 0, 0};
+    /* an unknown op answered OK */
+    static const uint8_t okunknown[] = {2, 200, KF_RES_OK, 0, 0, 0, 0};
+    /* a version 1 HELLO: what agents before version 2 send */
+    static const uint8_t hello1[] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 'c',
+                                     0, 0, 0, 1, 'a', 0, 0, 0, 1, '1'};
+
+    (void)state;
+    in.version = 2;
+    in.op = KF_OP_HELLO;
+    in.client = (char *)(uintptr_t)"kfadmin@LAB.TEST";
+    in.agent_principal = (char *)(uintptr_t)"host/fe01.lab.test@LAB.TEST";
+    in.agent_version = (char *)(uintptr_t)"0.2.0";
+    in.agent_proto = 7;
+    assert_int_equal(kf_proto_response_encode(&in, b, &err), KF_OK);
+    assert_int_equal(kf_buf_ptr(b)[0], 2);
+    prefixes_refused(b, false);
+    assert_int_equal(kf_proto_response_decode(kf_buf_ptr(b), kf_buf_len(b), &out, &err), KF_OK);
+    assert_int_equal(out->version, 2);
+    assert_int_equal(out->agent_proto, 7);
+    kf_proto_response_free(out);
+    in.agent_proto = 1; /* a HELLO of version 2 from an agent of version 1: nonsense */
+    kf_buf_reset(b);
+    assert_int_equal(kf_proto_response_encode(&in, b, &err), KF_ERR_INVALID);
+    assert_int_equal(kf_proto_response_decode(hello1, sizeof(hello1), &out, &err), KF_OK);
+    assert_int_equal(out->version, 1);
+    assert_int_equal(out->agent_proto, 1);
+    kf_proto_response_free(out);
+
+    assert_int_equal(kf_proto_request_decode(op200, sizeof(op200), &r, &err), KF_OK);
+    assert_int_equal(r->version, 2);
+    assert_int_equal(r->op, 200);
+    assert_int_equal(kf_proto_op_since(r->op), 0);
+    kf_proto_request_free(r);
+    assert_int_equal(kf_proto_request_decode(op200v1, sizeof(op200v1), &r, &err), KF_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "operation"));
+    assert_int_equal(kf_proto_response_decode(unsup, sizeof(unsup), &out, &err), KF_OK);
+    assert_int_equal(out->result, KF_RES_UNSUPPORTED);
+    kf_proto_response_free(out);
+    assert_int_equal(kf_proto_response_decode(unsupv1, sizeof(unsupv1), &out, &err),
+                     KF_ERR_INVALID);
+    assert_int_equal(kf_proto_response_decode(okunknown, sizeof(okunknown), &out, &err),
+                     KF_ERR_INVALID);
+    /* the agent's answer to it round-trips; only UNSUPPORTED may echo it */
+    memset(&in, 0, sizeof(in));
+    in.version = 2;
+    in.op = (enum kf_proto_op)200;
+    in.result = KF_RES_UNSUPPORTED;
+    kf_buf_reset(b);
+    assert_int_equal(kf_proto_response_encode(&in, b, &err), KF_OK);
+    assert_int_equal(kf_buf_len(b), sizeof(unsup));
+    assert_memory_equal(kf_buf_ptr(b), unsup, sizeof(unsup));
+    in.result = KF_RES_FAILED;
+    assert_int_equal(kf_proto_response_encode(&in, b, &err), KF_ERR_INVALID);
+    in.version = 1;
+    in.result = KF_RES_UNSUPPORTED;
+    assert_int_equal(kf_proto_response_encode(&in, b, &err), KF_ERR_INVALID);
+    /* a client never sends what it does not know, nor a version it does not speak */
+    req.version = 2;
+    req.op = (enum kf_proto_op)200;
+    assert_int_equal(kf_proto_request_encode(&req, b, &err), KF_ERR_INVALID);
+    req.op = KF_OP_STATUS;
+    req.version = KF_PROTO_VERSION + 1;
+    assert_int_equal(kf_proto_request_encode(&req, b, &err), KF_ERR_INVALID);
+    req.version = 0; /* 0 is version 1, what every agent reads */
+    kf_buf_reset(b);
+    assert_int_equal(kf_proto_request_encode(&req, b, &err), KF_OK);
+    assert_int_equal(kf_buf_ptr(b)[0], 1);
+    assert_int_equal(kf_proto_op_since(KF_OP_CHECK), 1);
+}
+
+/* KF_HS_OPEN: version, flags, token; refused below version 2, truncated or
+ * with trailing bytes, and by the agent-to-client decoder. */
+static void
+test_hs_open(void **state)
+{
+    _cleanup_(kf_buf_freep) struct kf_buf *b = kf_buf_new(1024);
+    struct kf_hs_frame f;
+    enum kf_hs_kind kind;
+    const uint8_t *data;
+    size_t n;
+    uint32_t len;
+    static const uint8_t v1[] = {3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 'x'};
+    static const uint8_t tok[] = {1, 0, 0, 0, 1, 'x'};
+
+    (void)state;
+    assert_int_equal(kf_proto_hs_open_encode(b, 1, 0, "tok", 3), KF_ERR_INVALID);
+    assert_int_equal(kf_proto_hs_open_encode(b, 2, 0, "", 0), KF_ERR_INVALID);
+    assert_int_equal(kf_proto_hs_open_encode(b, 9, KF_HS_WANT_STATUS | 0x80u, "tok", 3), KF_OK);
+    assert_int_equal(kf_proto_frame_len(kf_buf_ptr(b), 100, &len, NULL), KF_OK);
+    assert_int_equal(len, 1 + 4 + 4 + 4 + 3);
+    assert_int_equal(kf_buf_skip(b, 4), KF_OK);
+    assert_int_equal(kf_proto_hs_parse(kf_buf_ptr(b), len, &f, NULL), KF_OK);
+    assert_int_equal(f.kind, KF_HS_OPEN);
+    assert_int_equal(f.version, 9);
+    assert_int_equal(f.flags, KF_HS_WANT_STATUS | 0x80u);
+    assert_int_equal(f.len, 3);
+    assert_memory_equal(f.data, "tok", 3);
+    for (size_t i = 0; i < len; i++)
+        assert_int_equal(kf_proto_hs_parse(kf_buf_ptr(b), i, &f, NULL), KF_ERR_INVALID);
+    /* what an agent sends is never an OPEN */
+    assert_int_equal(kf_proto_hs_decode(kf_buf_ptr(b), len, &kind, &data, &n, NULL),
+                     KF_ERR_INVALID);
+    assert_int_equal(kf_proto_hs_parse(v1, sizeof(v1), &f, NULL), KF_ERR_INVALID);
+    assert_int_equal(kf_proto_hs_parse(tok, sizeof(tok), &f, NULL), KF_OK);
+    assert_int_equal(f.kind, KF_HS_TOKEN);
+    assert_int_equal(f.version, 1);
+}
+
 int
 main(void)
 {
@@ -414,6 +538,7 @@ main(void)
         cmocka_unit_test(test_requests),      cmocka_unit_test(test_responses),
         cmocka_unit_test(test_malformed),     cmocka_unit_test(test_encoder_bounds),
         cmocka_unit_test(test_frames),        cmocka_unit_test(test_token_apreq),
+        cmocka_unit_test(test_versions),      cmocka_unit_test(test_hs_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
