@@ -150,7 +150,11 @@ kf_keys_derive(const char *realm, const char *kdc, const char *name, const char 
         krb5_data pw = {.data = (char *)(uintptr_t)password, .length = (unsigned)strlen(password)};
         krb5_keyblock key = {0};
 
-        if ((rc = kdc_salt(ctx, princ, enctypes[e], &salt, &params, err)) != KF_OK)
+        /* RC4's key is the NT hash of the password: no salt, nothing to ask
+         * (and a KDC may not offer RC4 before the account announces it,
+         * which is exactly when `account set --enctypes` stages it). */
+        if (enctypes[e] != ENCTYPE_ARCFOUR_HMAC &&
+            (rc = kdc_salt(ctx, princ, enctypes[e], &salt, &params, err)) != KF_OK)
             break;
         ret = krb5_c_string_to_key_with_params(ctx, enctypes[e], &pw, &salt,
                                                params.length ? &params : NULL, &key);
