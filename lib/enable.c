@@ -503,11 +503,16 @@ check_account(struct kf_findings *f, const struct acct_state *s)
                                  "%s has expired (accountExpires is in the past); clear its "
                                  "expiry in the directory",
                                  d->dn);
-    if (!(d->enctypes & (KF_ENCTYPE_AES128 | KF_ENCTYPE_AES256)))
-        nomem |= kf_findings_add(f, KF_FAIL, object, "enctypes", NULL,
+    if (!(d->enctypes & (KF_ENCTYPE_AES128 | KF_ENCTYPE_AES256))) {
+        char fix_enc[128];
+        snprintf(fix_enc, sizeof(fix_enc), "krbfleet account set '%s\\%s' --enctypes %s",
+                 s->acct->domain, s->acct->name,
+                 d->enctypes & KF_ENCTYPE_RC4_HMAC ? "aes256,aes128,rc4" : "aes256,aes128");
+        nomem |= kf_findings_add(f, KF_FAIL, object, "enctypes", fix_enc,
                                  "%s has no AES encryption type in msDS-SupportedEncryptionTypes "
-                                 "(%u); set it to 24 (AES128+AES256)",
+                                 "(%u): tickets for it are sealed with RC4 or not issued",
                                  d->dn, d->enctypes);
+    }
     for (size_t i = 0; i < s->n_implied; i++)
         if (!kf_strv_contains_ci(d->spns, d->n_spns, s->implied[i]))
             nomem |= kf_findings_add(f, KF_FAIL, object, "spn", fix,

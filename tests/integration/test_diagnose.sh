@@ -221,7 +221,8 @@ run_rc 1 "account enctypes RC4 only: assignment test fails" kf assignment test -
 finding FAIL server:fe01.redmond.lab.test enctypes "kerbauth announces rc4 (msDS-SupportedEncryptionTypes 4) but the keytab has no kvno" \
   "krbfleet password set --account kerbauth"
 finding FAIL server:fe02.redmond.lab.test key "rc4-hmac) is refused by this keytab" "krbfleet password set --account kerbauth"
-finding FAIL "account:LAB\\kerbauth" enctypes "has no AES encryption type"
+finding FAIL "account:LAB\\kerbauth" enctypes "has no AES encryption type" \
+  "krbfleet account set 'LAB\\kerbauth' --enctypes aes256,aes128,rc4"
 run_rc 1 "doctor: the ticket's enctype against the keytab's" kf doctor --json http://web.redmond.lab.test:8080/
 finding FAIL server:fe01.redmond.lab.test key "(aes256-cts,aes128-cts), but the ticket (kvno"
 printf 'dn: %s\nchangetype: modify\nreplace: msDS-SupportedEncryptionTypes\nmsDS-SupportedEncryptionTypes: 24\n' "$ACCT_DN" | ldapmod &&
