@@ -1884,6 +1884,37 @@ ad_set_password(struct kf_dir *dir, const char *name, const char *password, stru
 }
 
 /* ------------------------------------------------------------------------ */
+/* encryption types */
+
+static kf_status
+ad_enctypes_set(struct kf_dir *dir, const char *name, unsigned enctypes, struct kf_err *err)
+{
+    struct ad *ad = AD(dir);
+    _cleanup_free_ char *dn = NULL, *what = NULL, *right = NULL;
+    char value[16];
+    char *vals[] = {value, NULL};
+    LDAPMod m = {LDAP_MOD_REPLACE, UNCONST("msDS-SupportedEncryptionTypes"), {.modv_strvals = vals}};
+    LDAPMod *mods[] = {&m, NULL};
+    kf_status st;
+    int rc;
+
+    if ((st = account_dn(dir, name, &dn, err)) != KF_OK)
+        return st;
+    snprintf(value, sizeof(value), "%u", enctypes);
+    what = str_printf("set msDS-SupportedEncryptionTypes of %s to %u", dn, enctypes);
+    right = str_printf("write msDS-SupportedEncryptionTypes on %s", dn);
+    if (what == NULL || right == NULL)
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    struct req rq = {.phase = PH_OP, .what = what, .right = right, .object = dn, .grant = true};
+    diag_clear(ad->main.ld);
+    dir->writes++;
+    rc = ldap_modify_ext_s(ad->main.ld, dn, mods, NULL, NULL);
+    if (rc != LDAP_SUCCESS)
+        return ad_fail(dir, &ad->main, rc, &rq, err);
+    return KF_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* delegation: principals, security descriptors, effective rights */
 
 /* The LDAP_SERVER_SD_FLAGS control (MS-ADTS 3.1.1.3.4.1.11): which parts
@@ -2157,6 +2188,7 @@ const struct kf_dir_ops kf_dir_ad_ops = {
     .spn_modify_dn = ad_spn_modify_dn,
     .spn_holders = ad_spn_holders,
     .set_password = ad_set_password,
+    .enctypes_set = ad_enctypes_set,
     .principal_find = ad_principal_find,
     .whoami = ad_whoami,
     .sd_read = ad_sd_read,

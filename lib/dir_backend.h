@@ -67,6 +67,8 @@ struct kf_dir_ops {
                              size_t *n, struct kf_err *err);
     kf_status (*set_password)(struct kf_dir *dir, const char *name, const char *password,
                               struct kf_err *err);
+    kf_status (*enctypes_set)(struct kf_dir *dir, const char *name, unsigned enctypes,
+                              struct kf_err *err);
     /* Delegation (permission grant/revoke/list/test); NULL: not offered. */
     kf_status (*principal_find)(struct kf_dir *dir, const char *name, const struct kf_sid *sid,
                                 bool groups, struct kf_dir_principal **out, struct kf_err *err);

@@ -444,6 +444,26 @@ kf_dir_set_password(struct kf_dir *dir, const char *name, const char *password, 
     return dir->ops->set_password(dir, name, password, err);
 }
 
+kf_status
+kf_dir_enctypes_set(struct kf_dir *dir, const char *name, unsigned enctypes, struct kf_err *err)
+{
+    kf_status st = check_name(name, err);
+
+    if (st != KF_OK)
+        return st;
+    if ((enctypes & (KF_ENCTYPE_RC4_HMAC | KF_ENCTYPE_AES128 | KF_ENCTYPE_AES256)) == 0 ||
+        (enctypes & ~(unsigned)(KF_ENCTYPE_RC4_HMAC | KF_ENCTYPE_AES128 | KF_ENCTYPE_AES256)) != 0)
+        return kf_err_set(err, KF_ERR_INVALID,
+                          "msDS-SupportedEncryptionTypes %u for %s: only aes256, aes128 and rc4 "
+                          "(16, 8, 4), at least one",
+                          enctypes, name);
+    if (dir->ops->enctypes_set == NULL)
+        return kf_err_set(err, KF_ERR_CONFIG,
+                          "the %s directory backend cannot change an account's encryption types",
+                          dir->ops->name);
+    return dir->ops->enctypes_set(dir, name, enctypes, err);
+}
+
 /* ---- delegation ----------------------------------------------------------- */
 
 static kf_status

@@ -180,6 +180,13 @@ void kf_dir_owners_free(struct kf_dir_owner *v, size_t n); /* accepts NULL */
 kf_status kf_dir_set_password(struct kf_dir *dir, const char *name, const char *password,
                               struct kf_err *err);
 
+/* Replace the account's msDS-SupportedEncryptionTypes with ENCTYPES (the
+ * KF_ENCTYPE_* bits; DES refused, at least one type). One write. The
+ * caller decides when this is safe (acctset.h): the KDC issues tickets
+ * only in the types it names, from the next request on. */
+kf_status kf_dir_enctypes_set(struct kf_dir *dir, const char *name, unsigned enctypes,
+                              struct kf_err *err);
+
 /* A security principal (user, group, computer) as the directory holds it
  * (kf_dir_principal_find, kf_dir_whoami). All owned. */
 struct kf_dir_principal {

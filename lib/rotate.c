@@ -100,6 +100,9 @@ struct run {
     void *extra; /* the mode's own per-server state (sync) */
     char *const *want; /* the account's managed principals (prune keeps others'); or NULL */
     size_t n_want;
+    int32_t retired[3]; /* krb5 enctypes whose entries of WANT go (prune_retired) */
+    size_t n_retired;
+    size_t unpruned;    /* servers where that could not be done */
 };
 
 static void
@@ -267,6 +270,62 @@ do_prune(size_t i, void *vctx)
             return;
         }
         s->res->pruned += n;
+    }
+}
+
+static bool
+is_retired(const struct run *run, const struct kf_keyset *ks, size_t k)
+{
+    for (size_t e = 0; e < run->n_retired; e++)
+        if (ks->v[k].enctype == run->retired[e])
+            return is_managed(run, ks, k);
+    return false;
+}
+
+/* Remove the account's entries of the retired enctypes at every kvno,
+ * leaving every other entry as it is: each kvno that has some is staged
+ * again without them (withdrawn when nothing is left). */
+static void
+do_prune_retired(size_t i, void *vctx)
+{
+    struct run *run = vctx;
+    struct srv *s = &run->srv[i];
+    _cleanup_(kf_keyset_freep) struct kf_keyset *all = NULL;
+    struct kf_err err = {0};
+    bool failed = !s->staged || s->agent == NULL;
+
+    if (!failed && kf_agent_export(s->agent, &all, &err) != KF_OK)
+        failed = true;
+    for (size_t k = 0; !failed && k < all->n; k++) {
+        _cleanup_(kf_keyset_freep) struct kf_keyset *keep = kf_keyset_new();
+        uint32_t v = all->v[k].kvno;
+        bool seen = false;
+        size_t gone = 0;
+        if (keep == NULL || !is_retired(run, all, k)) {
+            failed = keep == NULL;
+            continue;
+        }
+        for (size_t j = 0; j < all->n; j++) {
+            if (all->v[j].kvno != v)
+                continue;
+            seen = seen || (j < k && is_retired(run, all, j));
+            if (is_retired(run, all, j))
+                gone++;
+            else if (kf_keyset_add(keep, &all->v[j]) != 0)
+                failed = true;
+        }
+        if (seen || failed)
+            continue;
+        if ((keep->n > 0 ? kf_agent_stage(s->agent, v, keep, NULL, &err)
+                         : kf_agent_withdraw(s->agent, v, NULL, &err)) != KF_OK)
+            failed = true;
+        else
+            s->res->pruned += gone;
+    }
+    if (failed) {
+        pthread_mutex_lock(&run->lock);
+        run->unpruned++;
+        pthread_mutex_unlock(&run->lock);
     }
 }
 
@@ -590,6 +649,15 @@ end(struct ctx *c)
     kf_account_free(c->acct);
 }
 
+/* The enctypes of the keys this run stages or converges to. */
+static unsigned
+staged_types(const struct ctx *c)
+{
+    if (c->o->enctypes != 0)
+        return c->o->enctypes;
+    return c->dacct != NULL && c->dacct->enctypes != 0 ? c->dacct->enctypes : c->acct->enctypes;
+}
+
 /* Count servers not usable; with --force mark them skipped. */
 static size_t
 unreachable(struct ctx *c, bool force)
@@ -691,6 +759,41 @@ suggest_fixes(struct ctx *c)
 static kf_status managed_principals(const struct ctx *c, char ***implied, size_t *n_implied,
                                     char ***want, size_t *n_want, struct kf_err *err);
 
+/* Prune the entries of the enctypes `account set --enctypes` took away
+ * from the account longer than grace ago (and that CURRENT, the types of
+ * this run's keys, does not hold) from every server that holds the
+ * account's keys now; forget them once every server of the account is
+ * clean (docs/design.md, "Changing enctypes safely"). */
+static void
+prune_retired(struct ctx *c, unsigned current)
+{
+    char **implied = NULL, **want = NULL;
+    size_t n_implied = 0, n_want = 0;
+    unsigned bits = 0;
+    struct kf_err e2 = {0};
+
+    if (kf_store_enctypes_retired(c->st, c->acct->name, (int64_t)time(NULL) - c->o->grace_s,
+                                  &bits, NULL) != KF_OK ||
+        (bits &= ~current) == 0 ||
+        managed_principals(c, &implied, &n_implied, &want, &n_want, &e2) != KF_OK) {
+        kf_strv_free(implied, n_implied);
+        kf_strv_free(want, n_want);
+        return;
+    }
+    c->run.n_retired = kf_enctypes_krb5(bits, c->run.retired);
+    c->run.want = want;
+    c->run.n_want = n_want;
+    c->run.unpruned = 0;
+    run_phase(&c->run, "prune", do_prune_retired);
+    if (c->run.unpruned == 0)
+        kf_store_enctypes_forget(c->st, c->acct->name, bits, NULL);
+    c->run.want = NULL;
+    c->run.n_want = 0;
+    c->run.n_retired = 0;
+    kf_strv_free(implied, n_implied);
+    kf_strv_free(want, n_want);
+}
+
 kf_status
 kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *o,
           struct kf_rotate_result **result, struct kf_err *err)
@@ -747,9 +850,7 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
         goto out;
     }
     if ((rc = kf_implied_spns(c.topo, c.acct, &spns, &n_spns, err)) != KF_OK ||
-        (rc = kf_keys_derive(c.run.realm, c.run.kdc, c.acct->name, password, c.dacct->enctypes
-                                                                      ? c.dacct->enctypes
-                                                                      : c.acct->enctypes,
+        (rc = kf_keys_derive(c.run.realm, c.run.kdc, c.acct->name, password, staged_types(&c),
                              (const char *const *)spns, n_spns, predicted, &keys, err)) != KF_OK)
         goto out;
     c.run.keys = keys;
@@ -888,6 +989,9 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
             c.run.n_want = n_want;
             run_phase(&c.run, "prune", do_prune);
         }
+        c.run.want = NULL;
+        c.run.n_want = 0;
+        prune_retired(&c, staged_types(&c));
     }
     suggest_fixes(&c);
     bad = 0;
@@ -1668,6 +1772,9 @@ sync_account(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opt
             c.run.n_want = n_want;
             run_phase(&c.run, "prune", do_prune);
         }
+        c.run.want = NULL;
+        c.run.n_want = 0;
+        prune_retired(&c, staged_types(&c));
     }
     for (size_t i = 0; i < c.run.n; i++)
         if (c.res->servers[i].state != KF_SERVER_OK) {
@@ -2109,4 +2216,33 @@ out:
     kf_keytab_check_done(&cp.dst_chk);
     kf_keytab_check_done(&after);
     return rc;
+}
+
+/* ---- the lock alone, for other changes that must not interleave -------- */
+
+kf_status
+kf_rotate_lock(struct kf_store *st, const char *account, const char *user, bool *elsewhere,
+               struct kf_err *err)
+{
+    char host[256] = "";
+    kf_status rc;
+
+    *elsewhere = false;
+    gethostname(host, sizeof(host) - 1);
+    struct kf_lock_holder me = {.user = user ? user : "unknown", .host = host, .pid = (long)getpid()};
+    kf_proc_start(me.pid, &me.start);
+    if ((rc = kf_store_begin(st, err)) != KF_OK)
+        return rc;
+    if ((rc = kf_store_lock_take(st, account, &me, holder_alive, err)) != KF_OK) {
+        *elsewhere = rc == KF_ERR_CONFLICT;
+        kf_store_rollback(st);
+        return rc;
+    }
+    return kf_store_commit(st, err);
+}
+
+void
+kf_rotate_unlock(struct kf_store *st, const char *account)
+{
+    kf_store_lock_release(st, account, (long)getpid(), NULL);
 }

@@ -30,6 +30,8 @@ struct kf_rotate_opts {
     int agent_port;      /* default agent port ([agent] port) */
     const char *probe_ca;
     const char *user;    /* who runs it, for the lock */
+    unsigned enctypes;   /* rotation: stage keys of these types (msDS-SupportedEncryptionTypes
+                            bits); 0: the account's (the directory's, else the store's) */
     struct kf_progress_sink progress; /* per phase: servers done, the slowest pending */
 };
 
@@ -144,5 +146,13 @@ kf_status kf_sync(struct kf_store *st, struct kf_dir *dir, const struct kf_rotat
                   struct kf_sync_result **result, struct kf_err *err);
 
 void kf_sync_result_free(struct kf_sync_result *r);
+
+/* Take ACCOUNT's rotation lock for USER in its own transaction, as
+ * `password set` and `sync` do (a dead holder's lock on this host is taken
+ * over); *ELSEWHERE when a live run holds it (KF_ERR_CONFLICT, naming it).
+ * For changes that must not interleave with a rotation (acctset.h). */
+kf_status kf_rotate_lock(struct kf_store *st, const char *account, const char *user,
+                         bool *elsewhere, struct kf_err *err);
+void kf_rotate_unlock(struct kf_store *st, const char *account);
 
 #endif

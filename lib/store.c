@@ -127,6 +127,14 @@ static const char *const migrations[] = {
     "  ace TEXT NOT NULL,"
     "  time TEXT NOT NULL,"
     "  PRIMARY KEY (container, trustee_sid, ace));",
+    /* 6 -> 7: encryption types `account set --enctypes` took away from an
+     * account, and since when (Unix time): their keys stay in the keytabs
+     * for grace, then rotation and sync prune them */
+    "CREATE TABLE enctype_retired ("
+    "  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+    "  enctype INTEGER NOT NULL,"
+    "  since INTEGER NOT NULL,"
+    "  PRIMARY KEY (account_id, enctype));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1726,6 +1734,68 @@ kf_store_kvno_prunable(struct kf_store *st, const char *account, int64_t cutoff,
                              &v, err);
     *kvno = rc == KF_OK && v > 0 ? (int)v : -1;
     return rc;
+}
+
+kf_status
+kf_store_account_set_enctypes(struct kf_store *st, const char *name, unsigned enctypes,
+                              struct kf_err *err)
+{
+    return run(st,
+               prep(st, err, "UPDATE account SET enctypes = ? WHERE name = ?", "is",
+                    (int64_t)enctypes, name),
+               err);
+}
+
+kf_status
+kf_store_enctypes_retire(struct kf_store *st, const char *account, unsigned retired,
+                         unsigned restored, int64_t when, struct kf_err *err)
+{
+    int64_t id;
+    kf_status rc;
+
+    if ((rc = account_id(st, account, &id, err)) != KF_OK)
+        return rc;
+    for (unsigned bit = 1; bit != 0 && bit <= (retired | restored); bit <<= 1) {
+        if (retired & bit)
+            rc = run(st,
+                     prep(st, err,
+                          "INSERT OR IGNORE INTO enctype_retired(account_id, enctype, since) "
+                          "VALUES (?,?,?)",
+                          "iii", id, (int64_t)bit, when),
+                     err);
+        else if (restored & bit)
+            rc = run(st,
+                     prep(st, err,
+                          "DELETE FROM enctype_retired WHERE account_id = ? AND enctype = ?", "ii",
+                          id, (int64_t)bit),
+                     err);
+        if (rc != KF_OK)
+            return rc;
+    }
+    return KF_OK;
+}
+
+kf_status
+kf_store_enctypes_retired(struct kf_store *st, const char *account, int64_t cutoff,
+                          unsigned *bits, struct kf_err *err)
+{
+    int64_t v;
+    kf_status rc = query_int(st,
+                             prep(st, err,
+                                  "SELECT coalesce(sum(r.enctype), 0) FROM enctype_retired r "
+                                  "JOIN account a ON a.id = r.account_id WHERE a.name = ? AND "
+                                  "r.since <= ?",
+                                  "si", account, cutoff),
+                             &v, err);
+    *bits = rc == KF_OK && v > 0 ? (unsigned)v : 0;
+    return rc;
+}
+
+kf_status
+kf_store_enctypes_forget(struct kf_store *st, const char *account, unsigned bits,
+                         struct kf_err *err)
+{
+    return kf_store_enctypes_retire(st, account, 0, bits, 0, err);
 }
 
 /* ---- delegation ----------------------------------------------------------- */

@@ -231,6 +231,24 @@ kf_status kf_store_kvno_committed_at(struct kf_store *st, const char *account, i
 kf_status kf_store_kvno_prunable(struct kf_store *st, const char *account, int64_t cutoff,
                                  int *kvno, struct kf_err *err);
 
+/* Set the account's encryption types as the store records them
+ * (msDS-SupportedEncryptionTypes bits). */
+kf_status kf_store_account_set_enctypes(struct kf_store *st, const char *name,
+                                        unsigned enctypes, struct kf_err *err);
+
+/* Encryption types taken away from ACCOUNT (`account set --enctypes`):
+ * record each bit of RETIRED as retired at WHEN (Unix time; a bit already
+ * retired keeps its earlier time) and forget each bit of RESTORED. */
+kf_status kf_store_enctypes_retire(struct kf_store *st, const char *account, unsigned retired,
+                                   unsigned restored, int64_t when, struct kf_err *err);
+/* The bits of ACCOUNT retired at or before CUTOFF (Unix time; INT64_MAX:
+ * all), 0 when none: their keys may be pruned from the keytabs. */
+kf_status kf_store_enctypes_retired(struct kf_store *st, const char *account, int64_t cutoff,
+                                    unsigned *bits, struct kf_err *err);
+/* Forget the retired BITS of ACCOUNT (their keys are gone everywhere). */
+kf_status kf_store_enctypes_forget(struct kf_store *st, const char *account, unsigned bits,
+                                   struct kf_err *err);
+
 struct kf_audit_entry {
     int64_t id;
     char *time; /* UTC, ISO 8601 */

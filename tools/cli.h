@@ -131,6 +131,13 @@ const char *kf_cli_age(int64_t s, char buf[32]);
 json_t *kf_cli_change_doc(const char *action, const char *object);
 void kf_cli_change_add(json_t *doc, const char *action, const char *object);
 
+/* A rotation's result (cmd_password.c), for `password set` and the
+ * rotation `account set --enctypes` runs: as a JSON document (new), or as
+ * the table of servers and a closing line on stdout. */
+struct kf_rotate_result;
+json_t *kf_cli_rotation_json(const struct kf_rotate_result *r, bool dry_run, kf_status rc);
+void kf_cli_rotation_print(const struct kf_rotate_result *r, bool dry_run, kf_status rc);
+
 /* Print CMD's full help on stdout. */
 void kf_cli_help(const struct kf_command *cmd);
 
@@ -168,6 +175,7 @@ KF_CMD(kf_cmd_account_adopt);
 KF_CMD(kf_cmd_account_list);
 KF_CMD(kf_cmd_account_show);
 KF_CMD(kf_cmd_account_remove);
+KF_CMD(kf_cmd_account_set);
 KF_CMD(kf_cmd_assignment_new);
 KF_CMD(kf_cmd_assignment_set);
 KF_CMD(kf_cmd_assignment_get);

@@ -1,14 +1,19 @@
 /* cmd_account.c - account, assignment, spn list, topology enable/test. */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "account.h"
+#include "acctset.h"
 #include "cli.h"
 #include "eligibility.h"
 #include "enable.h"
 #include "mem.h"
+#include "names.h"
 #include "table.h"
 
 KF_DEFINE_CLEANUP(struct kf_table, kf_table_free)
@@ -395,6 +400,175 @@ set_delete(int c, void *ctx)
     if (c == 'd')
         *(bool *)ctx = true;
     return 0;
+}
+
+/* ---- account set ---------------------------------------------------- */
+
+struct set_opts {
+    const char *enctypes;
+    const char *concurrency;
+    bool dry_run;
+};
+
+static int
+set_set(int c, void *vctx)
+{
+    struct set_opts *o = vctx;
+
+    if (c == 'e')
+        o->enctypes = optarg;
+    else if (c == 'c')
+        o->concurrency = optarg;
+    else if (c == 'n')
+        o->dry_run = true;
+    return 0;
+}
+
+/* --enctypes LIST as bits, refused (exit 2, nothing read) when empty,
+ * unknown, DES or without AES. */
+static kf_status
+enctypes_arg(struct kf_cli *cli, const char *list, unsigned *bits)
+{
+    bool rc4;
+
+    if (list[strspn(list, " ,")] == '\0')
+        return kf_err_set(&cli->err, KF_ERR_USAGE,
+                          "--enctypes: name at least one encryption type (aes256,aes128)");
+    if (kf_enctypes_parse(list, bits, &rc4, &cli->err) != KF_OK)
+        return cli->err.code = KF_ERR_USAGE;
+    return kf_enctypes_check_request(*bits, &cli->err);
+}
+
+static void
+say_plan(const struct kf_account_set_result *r, const char *object, long long grace_s,
+         bool dry_run)
+{
+    char from[64], to[64], added[64], removed[64], union_[64], age[32];
+
+    kf_enctypes_format(r->plan.old_types, from, sizeof(from));
+    kf_enctypes_format(r->plan.new_types, to, sizeof(to));
+    kf_enctypes_format(r->plan.added, added, sizeof(added));
+    kf_enctypes_format(r->plan.removed, removed, sizeof(removed));
+    kf_enctypes_format(r->plan.old_types | r->plan.new_types, union_, sizeof(union_));
+    kf_cli_say("%s%s: enctypes %s -> %s", dry_run ? "dry run: " : "", object, from, to);
+    if (r->plan.rotate)
+        kf_cli_say("  1. a rotation stages keys of %s (the old and new types) on every web "
+                   "server, then commits a new password: only a password set makes keys of "
+                   "an added type (%s)",
+                   union_, added);
+    else if (r->plan.added != 0)
+        kf_cli_say("  1. no rotation: no site is assigned to the account, so no web server "
+                   "holds its keys");
+    else
+        kf_cli_say("  1. no rotation: a type is only removed (%s), every server already holds "
+                   "keys of the rest",
+                   removed);
+    kf_cli_say("  2. msDS-SupportedEncryptionTypes becomes %u on %s", r->plan.new_types, r->dc);
+    if (r->plan.removed != 0)
+        kf_cli_say("  3. keys of %s stay in the keytabs for [rotation] grace (%s): tickets "
+                   "issued before keep working; `password set` and `sync` prune them after",
+                   removed, kf_cli_age(grace_s, age));
+}
+
+static json_t *
+set_doc(const struct kf_account_set_result *r, const char *account, bool dry_run, kf_status rc)
+{
+    char when[32] = "";
+
+    if (r->prune_after > 0) {
+        time_t t = (time_t)r->prune_after;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    return json_pack("{s:s, s:b, s:s, s:s?, s:o, s:I, s:o, s:I, s:o, s:o, s:b, s:b, s:o, s:s?, "
+                     "s:o}",
+                     "result", rc == KF_OK ? "ok" : "failed", "dry_run", dry_run, "account",
+                     account, "dc", r->dc, "old_enctypes",
+                     kf_cli_enctypes_json(r->plan.old_types), "old_enctypes_mask",
+                     (json_int_t)r->plan.old_types, "enctypes",
+                     kf_cli_enctypes_json(r->plan.new_types), "enctypes_mask",
+                     (json_int_t)r->plan.new_types, "added", kf_cli_enctypes_json(r->plan.added),
+                     "removed", kf_cli_enctypes_json(r->plan.removed), "rotate", r->plan.rotate,
+                     "changed", r->changed, "kvno", kf_cli_int_or_null(r->kvno), "prune_after",
+                     when[0] ? when : NULL, "rotation",
+                     r->rotation ? kf_cli_rotation_json(r->rotation, dry_run, rc) : json_null());
+}
+
+KF_CMD(kf_cmd_account_set)
+{
+    static const struct option opts[] = {
+        {"enctypes", required_argument, NULL, 'e'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"concurrency", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    _cleanup_(kf_account_freep) struct kf_account *acct = NULL;
+    struct kf_account_set_result *res = NULL;
+    struct kf_account_set_opts o = {0};
+    struct set_opts so = {0};
+    struct passwd *pw = getpwuid(getuid());
+    char object[64], account[64], to[64];
+    long long v = 0;
+    kf_status rc;
+    int r;
+
+    if ((r = parse(cmd, argc, argv, opts, set_set, &so)) >= 0 ||
+        (r = positional(cmd, argc, argv, 1)) >= 0)
+        return r;
+    kf_cli_object(cli, "account:%s", argv[optind]);
+    if (so.enctypes == NULL)
+        return kf_cli_usage(cmd, "nothing to set: give --enctypes LIST");
+    if (so.concurrency != NULL && (kf_uint_parse(so.concurrency, 4096, &v) != KF_OK || v < 1))
+        return kf_cli_usage(cmd, "--concurrency must be a number from 1 to 4096");
+    if (enctypes_arg(cli, so.enctypes, &o.enctypes) != KF_OK)
+        return kf_cli_bad_arg(cli);
+    if ((rc = account_arg(cli, argv[optind], &acct)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    snprintf(account, sizeof(account), "%s\\%s", acct->domain, acct->name);
+    snprintf(object, sizeof(object), "account:%s", account);
+    kf_cli_object(cli, "%s", object);
+    if ((rc = kf_cli_dir(cli)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    o.account = acct->name;
+    o.dry_run = so.dry_run;
+    o.rotate.concurrency = so.concurrency ? (int)v : cli->cfg->rotation.concurrency;
+    o.rotate.grace_s = cli->cfg->rotation.grace_s;
+    o.rotate.agent_port = cli->cfg->agent.port;
+    o.rotate.timeout_s = (int)cli->cfg->directory.timeout_s;
+    o.rotate.probe_ca = cli->cfg->probe.ca_file;
+    o.rotate.user = pw ? pw->pw_name : "unknown";
+    o.rotate.progress = kf_cli_progress(cli);
+    rc = kf_account_set(cli->store, cli->dir, &o, &res, &cli->err);
+    if (res != NULL && (res->plan.added & KF_ENCTYPE_RC4_HMAC) && !cli->json)
+        kf_cli_warn("RC4 is weak and disabled by default on current Windows; enable it only for "
+                    "clients that cannot do AES");
+    if (!cli->json && res != NULL && (res->plan.added | res->plan.removed) != 0) {
+        say_plan(res, object, o.rotate.grace_s, o.dry_run);
+        kf_cli_rotation_print(res->rotation, o.dry_run, rc);
+    }
+    if (!cli->json && rc == KF_OK && res != NULL) {
+        kf_enctypes_format(res->plan.new_types, to, sizeof(to));
+        if ((res->plan.added | res->plan.removed) == 0)
+            kf_cli_say("%s already announces %s; nothing to change", object, to);
+        else if (o.dry_run)
+            kf_cli_say("dry run: nothing was changed");
+        else
+            kf_cli_say("done: msDS-SupportedEncryptionTypes of %s is %u (%s) on %s", account,
+                       res->plan.new_types, to, res->dc);
+        if (!o.dry_run && res->plan.removed != 0)
+            kf_cli_say("after the grace period, `krbfleet sync --account %s` (or the next "
+                       "`password set`) prunes the removed types' keys",
+                       acct->name);
+    }
+    if (res == NULL || res->plan.new_types == 0) {
+        kf_account_set_result_free(res);
+        return kf_cli_fail(cli, rc);
+    }
+    r = kf_cli_result(cli, set_doc(res, account, o.dry_run, rc), rc);
+    kf_account_set_result_free(res);
+    return r;
 }
 
 KF_CMD(kf_cmd_account_remove)

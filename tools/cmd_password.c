@@ -13,68 +13,76 @@
 #include "status.h"
 #include "table.h"
 
-static int
-print_result(struct kf_cli *cli, const struct kf_rotate_result *r, bool dry_run, kf_status rc)
+json_t *
+kf_cli_rotation_json(const struct kf_rotate_result *r, bool dry_run, kf_status rc)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; r && i < r->n_servers; i++) {
+        const struct kf_server_result *s = &r->servers[i];
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:s?, s:s?, s:s?, s:s?, s:I}",
+                           "server", s->server, "pool", s->pool, "site", s->site, "result",
+                           kf_server_state_name(s->state), "kvno", kf_cli_int_or_null(s->kvno),
+                           "published", s->published, "action", s->action, "login", s->login,
+                           "error", s->error, "fix", s->fix, "pruned", (json_int_t)s->pruned));
+    }
+    return json_pack("{s:s, s:b, s:s?, s:s?, s:o, s:o, s:b, s:s?, s:o}", "result",
+                     rc == KF_OK ? "ok" : "failed", "dry_run", dry_run, "run",
+                     r ? r->run_id : NULL, "dc", r ? r->dc : NULL, "old_kvno",
+                     kf_cli_int_or_null(r ? r->old_kvno : -1), "new_kvno",
+                     kf_cli_int_or_null(r ? r->new_kvno : -1), "directory_changed",
+                     r ? r->directory_changed : false, "summary", r ? r->summary : NULL,
+                     "servers", arr);
+}
+
+void
+kf_cli_rotation_print(const struct kf_rotate_result *r, bool dry_run, kf_status rc)
 {
     static const char *const hdr[] = {"SERVER", "POOL", "RESULT", "KVNO", "DETAIL", NULL};
 
-    if (cli->json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; r && i < r->n_servers; i++) {
-            const struct kf_server_result *s = &r->servers[i];
-            json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:s?, s:s?, s:s?, s:s?, s:I}",
-                               "server", s->server, "pool", s->pool, "site", s->site, "result",
-                               kf_server_state_name(s->state), "kvno",
-                               kf_cli_int_or_null(s->kvno), "published", s->published, "action",
-                               s->action, "login", s->login, "error", s->error, "fix", s->fix,
-                               "pruned", (json_int_t)s->pruned));
-        }
-        return kf_cli_result(
-            cli,
-            json_pack("{s:s, s:b, s:s?, s:s?, s:o, s:o, s:b, s:s?, s:o}", "result",
-                      rc == KF_OK ? "ok" : "failed", "dry_run", dry_run, "run",
-                      r ? r->run_id : NULL, "dc", r ? r->dc : NULL, "old_kvno",
-                      kf_cli_int_or_null(r ? r->old_kvno : -1), "new_kvno",
-                      kf_cli_int_or_null(r ? r->new_kvno : -1), "directory_changed",
-                      r ? r->directory_changed : false, "summary", r ? r->summary : NULL,
-                      "servers", arr),
-            rc);
+    if (r == NULL || r->n_servers == 0)
+        return;
+    struct kf_table *t = kf_table_new(hdr);
+    for (size_t i = 0; t && i < r->n_servers; i++) {
+        const struct kf_server_result *s = &r->servers[i];
+        char kvno[16], detail[2048];
+        snprintf(kvno, sizeof(kvno), "%d", s->kvno);
+        if (s->error != NULL)
+            snprintf(detail, sizeof(detail), "%s%s%s", s->error, s->fix ? " -> run: " : "",
+                     s->fix ? s->fix : "");
+        else if (s->state == KF_SERVER_NOT_STARTED)
+            snprintf(detail, sizeof(detail), "not started: the run stopped before it");
+        else
+            snprintf(detail, sizeof(detail), "%s%s%s", s->action ? s->action : "",
+                     s->action && s->login ? "; " : "", s->login ? s->login : "");
+        const char *row[] = {s->server, s->pool, kf_server_state_name(s->state),
+                             s->kvno >= 0 ? kvno : NULL, detail};
+        kf_table_add(t, row);
     }
-    if (r != NULL && r->n_servers > 0) {
-        struct kf_table *t = kf_table_new(hdr);
-        for (size_t i = 0; t && i < r->n_servers; i++) {
-            const struct kf_server_result *s = &r->servers[i];
-            char kvno[16], detail[2048];
-            snprintf(kvno, sizeof(kvno), "%d", s->kvno);
-            if (s->error != NULL)
-                snprintf(detail, sizeof(detail), "%s%s%s", s->error, s->fix ? " -> run: " : "",
-                         s->fix ? s->fix : "");
-            else if (s->state == KF_SERVER_NOT_STARTED)
-                snprintf(detail, sizeof(detail), "not started: the run stopped before it");
-            else
-                snprintf(detail, sizeof(detail), "%s%s%s", s->action ? s->action : "",
-                         s->action && s->login ? "; " : "", s->login ? s->login : "");
-            const char *row[] = {s->server, s->pool, kf_server_state_name(s->state),
-                                 s->kvno >= 0 ? kvno : NULL, detail};
-            kf_table_add(t, row);
-        }
-        if (t != NULL)
-            kf_table_print(t, stdout);
-        kf_table_free(t);
-        if (r->summary != NULL)
-            printf("%s\n", r->summary);
-        else if (dry_run && rc == KF_OK)
-            printf("dry run: kvno %d would become %d on %s; nothing was changed\n", r->old_kvno,
-                   r->new_kvno, r->dc);
-        else if (dry_run)
-            printf("dry run: nothing was changed\n");
-        else if (r->directory_changed && r->new_kvno < 0)
-            printf("kvno %d -> ?, the password was changed on %s but its kvno not read back\n",
-                   r->old_kvno, r->dc);
-        else if (r->directory_changed)
-            printf("kvno %d -> %d, committed on %s\n", r->old_kvno, r->new_kvno, r->dc);
-    }
+    if (t != NULL)
+        kf_table_print(t, stdout);
+    kf_table_free(t);
+    if (r->summary != NULL)
+        printf("%s\n", r->summary);
+    else if (dry_run && rc == KF_OK)
+        printf("dry run: kvno %d would become %d on %s; nothing was changed\n", r->old_kvno,
+               r->new_kvno, r->dc);
+    else if (dry_run)
+        printf("dry run: nothing was changed\n");
+    else if (r->directory_changed && r->new_kvno < 0)
+        printf("kvno %d -> ?, the password was changed on %s but its kvno not read back\n",
+               r->old_kvno, r->dc);
+    else if (r->directory_changed)
+        printf("kvno %d -> %d, committed on %s\n", r->old_kvno, r->new_kvno, r->dc);
+}
+
+static int
+print_result(struct kf_cli *cli, const struct kf_rotate_result *r, bool dry_run, kf_status rc)
+{
+    if (cli->json)
+        return kf_cli_result(cli, kf_cli_rotation_json(r, dry_run, rc), rc);
+    kf_cli_rotation_print(r, dry_run, rc);
     return rc == KF_OK ? 0 : kf_cli_fail(cli, rc);
 }
 

@@ -120,6 +120,25 @@ static const struct kf_command commands[] = {
     {"account list", kf_cmd_account_list, "[--json]", "List the accounts krbfleet manages", NULL, KF_READS},
     {"account show", kf_cmd_account_show, "NAME [--json]",
      "Show an account as the directory holds it now: DN, kvno, enctypes, SPNs", NULL, KF_READS},
+    {"account set", kf_cmd_account_set, "NAME --enctypes LIST [--dry-run] [--concurrency N]",
+     "Change an account's properties safely: its encryption types",
+     "  --enctypes LIST  the account's new set of aes256, aes128, rc4 (comma-\n"
+     "                   separated; at least one AES type; DES is refused)\n"
+     "  --dry-run        say what would be done and reach every agent; change nothing\n"
+     "  --concurrency N  agents in flight in the rotation (default [rotation]\n"
+     "                   concurrency, 64)\n"
+     "A type added: the KDC may issue tickets in it as soon as the directory's\n"
+     "msDS-SupportedEncryptionTypes names it, and only a password set makes its\n"
+     "keys. So first a rotation (as `password set`) stages keys of the old and new\n"
+     "types together on every web server and commits a new password; only when\n"
+     "every server is healthy does the attribute change. Otherwise it stays, and\n"
+     "running the command again after the repair is safe.\n"
+     "A type only removed: the attribute changes at once, no rotation. Tickets\n"
+     "issued before in that type are valid until they expire, so its keys stay in\n"
+     "the keytabs; `password set` and `sync` prune them once the change is older\n"
+     "than [rotation] grace.\n"
+     "Example: krbfleet account set 'EXAMPLE\\kerbauth' --enctypes aes256,aes128,rc4\n",
+     KF_WRITES},
     {"account remove", kf_cmd_account_remove, "NAME [--delete-from-directory]",
      "Stop managing an account",
      "Refused while sites are assigned to it. The directory object stays unless\n"

@@ -497,6 +497,44 @@ test_rotation_state(void **state)
     assert_int_equal(kf_store_journal(st, "run1", "kerbauth", "plan", "4 servers", NULL), KF_OK);
 }
 
+/* Encryption types taken away (`account set --enctypes`): each bit keeps
+ * the time it was first retired, comes back when restored, and is
+ * prunable only from that time plus grace. */
+static void
+test_enctypes_retired(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f);
+    struct kf_account *a = NULL;
+    struct kf_err err = {0};
+    unsigned bits = 99;
+
+    assert_int_equal(kf_store_account_add(st, "LAB", "kerbauth", NULL, 28, false, NULL), KF_OK);
+    assert_int_equal(kf_store_enctypes_retired(st, "kerbauth", INT64_MAX, &bits, &err), KF_OK);
+    assert_int_equal(bits, 0);
+    assert_int_equal(kf_store_account_set_enctypes(st, "kerbauth", 24, &err), KF_OK);
+    assert_int_equal(kf_store_enctypes_retire(st, "kerbauth", 4, 0, 1000, &err), KF_OK);
+    /* retired again later: the first time counts */
+    assert_int_equal(kf_store_enctypes_retire(st, "kerbauth", 4 | 8, 0, 2000, &err), KF_OK);
+    assert_int_equal(kf_store_enctypes_retired(st, "kerbauth", 999, &bits, &err), KF_OK);
+    assert_int_equal(bits, 0);
+    assert_int_equal(kf_store_enctypes_retired(st, "kerbauth", 1000, &bits, &err), KF_OK);
+    assert_int_equal(bits, 4);
+    assert_int_equal(kf_store_enctypes_retired(st, "kerbauth", 2000, &bits, &err), KF_OK);
+    assert_int_equal(bits, 12);
+    /* aes128 comes back: no longer retired */
+    assert_int_equal(kf_store_enctypes_retire(st, "kerbauth", 0, 8, 3000, &err), KF_OK);
+    assert_int_equal(kf_store_enctypes_retired(st, "kerbauth", INT64_MAX, &bits, &err), KF_OK);
+    assert_int_equal(bits, 4);
+    assert_int_equal(kf_store_enctypes_forget(st, "kerbauth", 4, &err), KF_OK);
+    assert_int_equal(kf_store_enctypes_retired(st, "kerbauth", INT64_MAX, &bits, &err), KF_OK);
+    assert_int_equal(bits, 0);
+    assert_int_equal(kf_store_account_get(st, "kerbauth", &a, &err), KF_OK);
+    assert_int_equal(a->enctypes, 24);
+    kf_account_free(a);
+    assert_int_equal(kf_store_enctypes_retire(st, "nosuch", 4, 0, 1, &err), KF_ERR_NOT_FOUND);
+}
+
 /* The ACEs `permission grant` wrote: recorded once, listed per container
  * (any case) and trustee, forgotten together. */
 static void
@@ -543,6 +581,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_accounts_and_assignments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_permission_aces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enctypes_retired, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
