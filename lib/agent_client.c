@@ -17,6 +17,7 @@
 
 #include "kdc_gate.h"
 #include "krb5pin.h"
+#include "tickets.h"
 
 struct kf_agent {
     int fd;               /* -1 once the connection is lost */
@@ -30,6 +31,7 @@ struct kf_agent {
     unsigned version;     /* the connection's protocol version */
     unsigned opened;      /* the version the handshake opened with */
     bool peer_closed;     /* the agent closed the connection (EOF or reset) */
+    bool hs_refused;      /* the agent refused our token (KF_HS_ERROR) */
     /* The STATUS that came with the HELLO (version 2 on), and our clock
      * when the handshake began and when it came: kf_agent_status answers
      * with it unless another request was made since. */
@@ -277,22 +279,26 @@ init_failed(struct kf_agent *a, OM_uint32 maj, OM_uint32 min, struct kf_err *err
     return code;
 }
 
-/* A GSSAPI initiator credential over a private MEMORY ccache holding only a
- * copy of the caller's TGT (from the default ccache), so the service ticket
- * for host/<server> is asked for here and never written to the caller's
- * cache. With a FILE ccache every lookup reads (and locks, entry by entry)
- * the whole file, and a rotation adding one host ticket per agent made that
+/* A GSSAPI initiator credential over a MEMORY ccache holding a copy of the
+ * caller's TGT (from the default ccache), so the service ticket for
+ * host/<server> is asked for here and never written to the caller's cache.
+ * With a FILE ccache every lookup reads (and locks, entry by entry) the
+ * whole file, and a rotation adding one host ticket per agent made that
  * quadratic: 1,000 agents cost ~10 s of system time in fcntl locks and
  * reads, and left a 1.3 MB cache that slowed every later Kerberos call.
+ * The ccache is the process's shared one of tickets.h when in use (the
+ * ticket then comes from there while it is valid; *CACHED says so), else
+ * a private one of this connection (*MEM, destroyed by private_cred_done).
  * Leaves *CRED as GSS_C_NO_CREDENTIAL (use the default ccache as it is)
  * when there is no TGT to copy, so errors are then reported as before.
  * Free with private_cred_done. */
 static void
-private_cred(const char *server, krb5_context *kctx, krb5_ccache *mem, gss_cred_id_t *cred)
+private_cred(const char *server, krb5_context *kctx, krb5_ccache *mem, gss_cred_id_t *cred,
+             bool *cached)
 {
-    krb5_ccache def = NULL;
+    krb5_ccache def = NULL, cc = NULL, shared = NULL;
     krb5_principal client = NULL, tgs = NULL, svc = NULL;
-    krb5_creds match, tgt, *ticket = NULL;
+    krb5_creds match, tgt, got, *ticket = NULL;
     const krb5_data *realm;
     char name[300];
     gss_key_value_element_desc elem = {"ccache", name};
@@ -303,8 +309,10 @@ private_cred(const char *server, krb5_context *kctx, krb5_ccache *mem, gss_cred_
     *kctx = NULL;
     *mem = NULL;
     *cred = GSS_C_NO_CREDENTIAL;
+    *cached = false;
     memset(&match, 0, sizeof(match));
     memset(&tgt, 0, sizeof(tgt));
+    memset(&got, 0, sizeof(got));
     if (krb5_init_context(kctx) != 0) {
         *kctx = NULL;
         return;
@@ -319,22 +327,40 @@ private_cred(const char *server, krb5_context *kctx, krb5_ccache *mem, gss_cred_
     match.server = tgs;
     if (krb5_cc_retrieve_cred(*kctx, def, 0, &match, &tgt) != 0)
         goto out;
-    if (krb5_cc_new_unique(*kctx, "MEMORY", NULL, mem) != 0)
-        goto out;
-    if (krb5_cc_initialize(*kctx, *mem, client) != 0 || krb5_cc_store_cred(*kctx, *mem, &tgt) != 0)
-        goto out;
-    /* The KDC exchange now, through the gate (kdc_gate.h); GSSAPI then
-     * finds the ticket in the cache. On failure GSSAPI asks again below and
-     * reports why. */
+    if (kf_tickets_ccache(*kctx, client, &tgt, name, sizeof(name)) &&
+        krb5_cc_resolve(*kctx, name, &shared) == 0) {
+        cc = shared;
+    } else {
+        if (krb5_cc_new_unique(*kctx, "MEMORY", NULL, mem) != 0)
+            goto out;
+        if (krb5_cc_initialize(*kctx, *mem, client) != 0 ||
+            krb5_cc_store_cred(*kctx, *mem, &tgt) != 0)
+            goto out;
+        cc = *mem;
+        snprintf(name, sizeof(name), "MEMORY:%s", krb5_cc_get_name(*kctx, *mem));
+    }
+    /* The KDC exchange now, through the gate (kdc_gate.h), unless the
+     * shared cache has the ticket for a while yet; GSSAPI then finds the
+     * ticket in the cache. On failure GSSAPI asks again below and reports
+     * why. */
     match.server = NULL;
     if (krb5_sname_to_principal(*kctx, server, "host", KRB5_NT_SRV_HST, &svc) == 0) {
         match.server = svc;
-        kf_kdc_gate_enter();
-        krb5_get_credentials(*kctx, 0, *mem, &match, &ticket);
-        kf_kdc_gate_leave();
-        krb5_free_creds(*kctx, ticket);
+        if (shared != NULL) {
+            match.times.endtime = (krb5_timestamp)time(NULL) + 60;
+            *cached = krb5_cc_retrieve_cred(*kctx, shared, KRB5_TC_MATCH_TIMES, &match, &got) == 0;
+            krb5_free_cred_contents(*kctx, &got);
+            match.times.endtime = 0;
+            if (!*cached) /* an old one about to expire must not be the answer */
+                kf_tickets_drop(*kctx, svc);
+        }
+        if (!*cached) {
+            kf_kdc_gate_enter();
+            krb5_get_credentials(*kctx, 0, cc, &match, &ticket);
+            kf_kdc_gate_leave();
+            krb5_free_creds(*kctx, ticket);
+        }
     }
-    snprintf(name, sizeof(name), "MEMORY:%s", krb5_cc_get_name(*kctx, *mem));
     maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
                                 &store, cred, NULL, NULL);
     if (GSS_ERROR(maj))
@@ -344,6 +370,8 @@ out:
         krb5_cc_destroy(*kctx, *mem);
         *mem = NULL;
     }
+    if (shared != NULL)
+        krb5_cc_close(*kctx, shared);
     krb5_free_cred_contents(*kctx, &tgt);
     krb5_free_principal(*kctx, tgs);
     krb5_free_principal(*kctx, svc);
@@ -440,6 +468,7 @@ handshake(struct kf_agent *a, const char *host, int port, gss_cred_id_t cred, un
             break;
         }
         if (kind == KF_HS_ERROR) {
+            a->hs_refused = true;
             lose(a);
             st = kf_err_set(err, KF_ERR_AGENT, "krbfleetd on %s refused the handshake: %.*s",
                             a->server, (int)n, (const char *)data);
@@ -498,6 +527,30 @@ recv_response(struct kf_agent *a, enum kf_proto_op op, int64_t deadline,
     return KF_OK;
 }
 
+static void
+drop_ticket(krb5_context kctx, const char *server)
+{
+    krb5_principal svc = NULL;
+
+    if (krb5_sname_to_principal(kctx, server, "host", KRB5_NT_SRV_HST, &svc) == 0)
+        kf_tickets_drop(kctx, svc);
+    krb5_free_principal(kctx, svc);
+}
+
+/* Back to before the handshake: no connection, no context. */
+static void
+reset_session(struct kf_agent *a)
+{
+    OM_uint32 min;
+
+    lose(a);
+    if (a->ctx != GSS_C_NO_CONTEXT)
+        gss_delete_sec_context(&min, &a->ctx, GSS_C_NO_BUFFER);
+    a->ctx = GSS_C_NO_CONTEXT;
+    a->peer_closed = false;
+    a->hs_refused = false;
+}
+
 /* The handshake, in the highest version both speak: KF_HS_OPEN first; an
  * agent from before version 2 closes at that frame without a word, and
  * then it is KF_HS_TOKEN (version 1) on a new connection, with a new
@@ -506,7 +559,6 @@ static kf_status
 open_session(struct kf_agent *a, const char *address, int port, gss_cred_id_t cred,
              int64_t deadline, struct kf_err *err)
 {
-    OM_uint32 min;
     kf_status st;
 
     a->peer_closed = false;
@@ -514,10 +566,7 @@ open_session(struct kf_agent *a, const char *address, int port, gss_cred_id_t cr
     st = handshake(a, address, port, cred, KF_PROTO_VERSION, KF_HS_WANT_STATUS, deadline, err);
     if (st == KF_OK || !a->peer_closed || a->ctx == GSS_C_NO_CONTEXT)
         return st;
-    lose(a);
-    gss_delete_sec_context(&min, &a->ctx, GSS_C_NO_BUFFER);
-    a->ctx = GSS_C_NO_CONTEXT;
-    a->peer_closed = false;
+    reset_session(a);
     a->opened = 1;
     return handshake(a, address, port, cred, 1, 0, deadline, err);
 }
@@ -590,10 +639,23 @@ kf_agent_connect(const char *address, int port, const char *server_fqdn, int tim
      * agent gets our token right after the connect, so when it is full it
      * does not take us for one of the idle clients it closes to make room
      * (krbfleetd closes the oldest unauthenticated connection). */
-    private_cred(a->server, &kctx, &mem, &cred);
-    a->first_t0 = wall_ms();
-    st = open_session(a, address, port, cred, deadline, err);
-    private_cred_done(kctx, mem, &cred);
+    for (int attempt = 0;; attempt++) {
+        bool cached;
+        private_cred(a->server, &kctx, &mem, &cred, &cached);
+        a->first_t0 = wall_ms();
+        a->hs_refused = false;
+        st = open_session(a, address, port, cred, deadline, err);
+        if (st != KF_OK && a->hs_refused && cached && attempt == 0 && kctx != NULL) {
+            /* a ticket from an earlier run the agent refuses (its host
+             * keys changed): forget it and get a new one, once */
+            drop_ticket(kctx, a->server);
+            private_cred_done(kctx, mem, &cred);
+            reset_session(a);
+            continue;
+        }
+        private_cred_done(kctx, mem, &cred);
+        break;
+    }
     if (st == KF_OK)
         st = recv_hello(a, a->opened >= 2, deadline, &hello, err);
     if (st != KF_OK)

@@ -94,6 +94,7 @@ static const struct key_def keys[] = {
     {"agent", "keytab-group", V_WORD, FIELD(agent.keytab_group)},
     {"agent", "allow", V_ALLOW, 0},
     {"rotation", "concurrency", V_CONCURRENCY, 0},
+    {"rotation", "ticket_cache", V_PATH, FIELD(rotation.ticket_cache)},
     {"rotation", "grace", V_GRACE, 0},
     {"rotation", "max_age", V_MAX_AGE, 0},
     {"probe", "ca_file", V_PATH, FIELD(probe.ca_file)},
@@ -671,6 +672,7 @@ kf_config_free(struct kf_config *cfg)
     free(cfg->directory.ca_file);
     free(cfg->store.path);
     free(cfg->status.prometheus_file);
+    free(cfg->rotation.ticket_cache);
     free(cfg->directory.client_keytab);
     free(cfg->directory.client_principal);
     free(cfg->agent.listen);

@@ -8,7 +8,7 @@
  *   [agent]     port, and krbfleetd's own keys, named as its long options:
  *               listen, principal, host-keytab, keytab, keytab-group,
  *               allow (may repeat)
- *   [rotation]  concurrency, grace, max_age
+ *   [rotation]  concurrency, grace, max_age, ticket_cache
  *   [probe]     ca_file
  *   [status]    prometheus_file
  *
@@ -75,6 +75,7 @@ struct kf_config {
         int concurrency;   /* default 64, 1..4096 */
         long long grace_s; /* default 36000 (10h) */
         long long max_age_s; /* default 2592000 (30d): a password older is due */
+        char *ticket_cache;  /* NULL: /var/cache/krbfleet/<uid> (tickets.h) */
     } rotation;
     struct {
         char *ca_file; /* NULL: system trust */

@@ -17,6 +17,7 @@
 #include "clientcred.h"
 #include "escape.h"
 #include "mem.h"
+#include "tickets.h"
 
 /* A progress line is on the terminal and has no newline yet. */
 static bool progress_open;
@@ -44,9 +45,18 @@ kf_cli_set_json(bool on)
 kf_status
 kf_cli_config(struct kf_cli *cli)
 {
+    const char *tickets = getenv("KRBFLEET_TICKET_CACHE");
+    kf_status rc;
+
     if (cli->cfg != NULL)
         return KF_OK;
-    return kf_config_load(cli->config_opt, &cli->cfg, &cli->err);
+    rc = kf_config_load(cli->config_opt, &cli->cfg, &cli->err);
+    if (rc != KF_OK)
+        return rc;
+    /* the agents' tickets: read at the first connection, written at exit */
+    return kf_tickets_use(tickets != NULL && tickets[0] != '\0' ? tickets
+                                                               : cli->cfg->rotation.ticket_cache,
+                          &cli->err);
 }
 
 static kf_status set_actor(struct kf_cli *cli);

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cmdlets.h"
 #include "mem.h"
+#include "tickets.h"
 
 static const struct kf_command commands[] = {
     {"site add", kf_cmd_site_add, "NAME", "Add a site: a group of pools administered together",
@@ -501,6 +502,20 @@ join_args(int argc, char **argv)
     return s;
 }
 
+/* The agents' tickets back to krbfleet's cache ([rotation] ticket_cache);
+ * what went wrong there is a warning, never the command's failure. */
+static void
+save_tickets(void)
+{
+    struct kf_tickets_report r;
+    struct kf_err err = {0};
+
+    if (kf_tickets_save(&r, &err) != KF_OK)
+        kf_cli_warn("%s", err.msg);
+    if (r.warning[0] != '\0')
+        kf_cli_warn("%s", r.warning);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -583,6 +598,7 @@ main(int argc, char **argv)
     cargv = argv + words - 1;
     optind = 0;
     rc = cmd->run(&cli, cmd, cargc, cargv);
+    save_tickets();
     kf_dir_free(cli.dir);
     kf_store_free(cli.store);
     kf_config_free(cli.cfg);

@@ -10,6 +10,8 @@ set -uo pipefail
 T=$(mktemp -d /tmp/kf-it.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export KRBFLEET_STORE="$T/store.db"
+# the agents' tickets of this test only, never /var/cache/krbfleet's
+export KRBFLEET_TICKET_CACHE="$T/tickets"
 unset KRBFLEET_CONFIG
 # Outside a lab no ticket is used; inside one (LAB_DIR set) the lab's admin
 # ticket is the credential.
