@@ -110,14 +110,57 @@ kdc_salt(krb5_context ctx, krb5_principal princ, krb5_enctype enctype, krb5_data
     return KF_OK;
 }
 
-kf_status
-kf_keys_derive(const char *realm, const char *kdc, const char *name, const char *password,
-               unsigned enctype_bits, const char *const *spns, size_t n_spns, uint32_t kvno,
-               struct kf_keyset **out, struct kf_err *err)
+/* Append one entry per principal (SPNS[i]@REALM, then ACCOUNT) with KEY. */
+static kf_status
+add_entries(struct kf_keyset *ks, const krb5_keyblock *key, krb5_enctype enctype,
+            const char *realm, const char *account, const char *const *spns, size_t n_spns,
+            uint32_t kvno, struct kf_err *err)
+{
+    kf_status rc = KF_OK;
+
+    if (key->length > KF_KEY_MAX)
+        return kf_err_set(err, KF_ERR_UNEXPECTED, "key too long");
+    for (size_t i = 0; rc == KF_OK && i <= n_spns; i++) {
+        struct kf_key_entry ent = {0};
+        char pname[512];
+        int n = i < n_spns ? snprintf(pname, sizeof(pname), "%s@%s", spns[i], realm)
+                           : snprintf(pname, sizeof(pname), "%s", account);
+        if (n < 0 || (size_t)n >= sizeof(pname))
+            return kf_err_set(err, KF_ERR_INVALID, "principal name too long");
+        ent.principal = pname;
+        ent.kvno = kvno;
+        ent.enctype = enctype;
+        ent.timestamp = (uint32_t)time(NULL);
+        ent.key_len = key->length;
+        memcpy(ent.key, key->contents, key->length);
+        if (kf_keyset_add(ks, &ent) != 0)
+            rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        explicit_bzero(ent.key, sizeof(ent.key));
+    }
+    return rc;
+}
+
+/* A krb5 context for KDC (pinned) or, when NULL, krb5.conf's. */
+static kf_status
+context_for(const char *realm, const char *kdc, krb5_context *ctx, struct kf_err *err)
+{
+    if (kdc != NULL)
+        return kf_krb5_pinned_context(realm, kdc, ctx, err);
+    if (krb5_init_context(ctx) != 0)
+        return kf_err_set(err, KF_ERR_CONFIG, "cannot initialise Kerberos (krb5.conf?)");
+    return KF_OK;
+}
+
+/* The keys of NAME from PASSWORD: with SALT when given (AES's default
+ * parameters), else with the salt and parameters the KDC reports. */
+static kf_status
+derive(const char *realm, const char *kdc, const char *name, const char *salt_given,
+       const char *password, unsigned enctype_bits, const char *const *spns, size_t n_spns,
+       uint32_t kvno, struct kf_keyset **out, struct kf_err *err)
 {
     krb5_context ctx = NULL;
     krb5_principal princ = NULL;
-    struct kf_keyset *ks = kf_keyset_new();
+    _cleanup_(kf_keyset_freep) struct kf_keyset *ks = kf_keyset_new();
     int32_t enctypes[3];
     size_t n_enc = kf_enctypes_krb5(enctype_bits, enctypes);
     char account[128];
@@ -127,20 +170,14 @@ kf_keys_derive(const char *realm, const char *kdc, const char *name, const char 
     *out = NULL;
     if (ks == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    if (n_enc == 0) {
-        kf_keyset_free(ks);
+    if (n_enc == 0)
         return kf_err_set(err, KF_ERR_INVALID, "the account has no usable encryption type");
+    if ((rc = context_for(realm, salt_given ? NULL : kdc, &ctx, err)) != KF_OK)
+        return rc;
+    if ((size_t)snprintf(account, sizeof(account), "%s$@%s", name, realm) >= sizeof(account)) {
+        rc = kf_err_set(err, KF_ERR_INVALID, "account name too long");
+        goto out;
     }
-    if (kdc != NULL) {
-        if ((rc = kf_krb5_pinned_context(realm, kdc, &ctx, err)) != KF_OK) {
-            kf_keyset_free(ks);
-            return rc;
-        }
-    } else if ((ret = krb5_init_context(&ctx)) != 0) {
-        kf_keyset_free(ks);
-        return kf_err_set(err, KF_ERR_CONFIG, "cannot initialise Kerberos (krb5.conf?)");
-    }
-    snprintf(account, sizeof(account), "%s$@%s", name, realm);
     if ((ret = krb5_parse_name(ctx, account, &princ)) != 0) {
         rc = kf_krb5_err(ctx, ret, KF_ERR_INVALID, err, account);
         goto out;
@@ -148,15 +185,18 @@ kf_keys_derive(const char *realm, const char *kdc, const char *name, const char 
     for (size_t e = 0; rc == KF_OK && e < n_enc; e++) {
         krb5_data salt = {0}, params = {0};
         krb5_data pw = {.data = (char *)(uintptr_t)password, .length = (unsigned)strlen(password)};
+        krb5_data given = {.data = (char *)(uintptr_t)salt_given,
+                           .length = salt_given ? (unsigned)strlen(salt_given) : 0};
         krb5_keyblock key = {0};
 
         /* RC4's key is the NT hash of the password: no salt, nothing to ask
          * (and a KDC may not offer RC4 before the account announces it,
          * which is exactly when `account set --enctypes` stages it). */
-        if (enctypes[e] != ENCTYPE_ARCFOUR_HMAC &&
+        if (salt_given == NULL && enctypes[e] != ENCTYPE_ARCFOUR_HMAC &&
             (rc = kdc_salt(ctx, princ, enctypes[e], &salt, &params, err)) != KF_OK)
             break;
-        ret = krb5_c_string_to_key_with_params(ctx, enctypes[e], &pw, &salt,
+        ret = krb5_c_string_to_key_with_params(ctx, enctypes[e], &pw,
+                                               salt_given ? &given : &salt,
                                                params.length ? &params : NULL, &key);
         krb5_free_data_contents(ctx, &salt);
         krb5_free_data_contents(ctx, &params);
@@ -164,36 +204,56 @@ kf_keys_derive(const char *realm, const char *kdc, const char *name, const char 
             rc = kf_krb5_err(ctx, ret, KF_ERR_UNEXPECTED, err, "deriving a key");
             break;
         }
-        for (size_t i = 0; rc == KF_OK && i <= n_spns; i++) {
-            struct kf_key_entry ent = {0};
-            char pname[512];
-            if (i < n_spns)
-                snprintf(pname, sizeof(pname), "%s@%s", spns[i], realm);
-            else
-                snprintf(pname, sizeof(pname), "%s", account);
-            ent.principal = pname;
-            ent.kvno = kvno;
-            ent.enctype = enctypes[e];
-            ent.timestamp = (uint32_t)time(NULL);
-            ent.key_len = key.length;
-            if (key.length > KF_KEY_MAX)
-                rc = kf_err_set(err, KF_ERR_UNEXPECTED, "key too long");
-            else {
-                memcpy(ent.key, key.contents, key.length);
-                if (kf_keyset_add(ks, &ent) != 0)
-                    rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-            }
-            explicit_bzero(ent.key, sizeof(ent.key));
-        }
+        rc = add_entries(ks, &key, enctypes[e], realm, account, spns, n_spns, kvno, err);
         krb5_free_keyblock_contents(ctx, &key); /* zeroes the key */
     }
 out:
     krb5_free_principal(ctx, princ);
     krb5_free_context(ctx);
-    if (rc != KF_OK) {
-        kf_keyset_free(ks);
-        return rc;
-    }
-    *out = ks;
+    if (rc == KF_OK)
+        *out = TAKE_PTR(ks);
+    return rc;
+}
+
+kf_status
+kf_keys_derive(const char *realm, const char *kdc, const char *name, const char *password,
+               unsigned enctype_bits, const char *const *spns, size_t n_spns, uint32_t kvno,
+               struct kf_keyset **out, struct kf_err *err)
+{
+    return derive(realm, kdc, name, NULL, password, enctype_bits, spns, n_spns, kvno, out, err);
+}
+
+kf_status
+kf_keys_derive_salted(const char *realm, const char *name, const char *salt,
+                      const char *password, unsigned enctype_bits, const char *const *spns,
+                      size_t n_spns, uint32_t kvno, struct kf_keyset **out, struct kf_err *err)
+{
+    return derive(realm, NULL, name, salt, password, enctype_bits, spns, n_spns, kvno, out, err);
+}
+
+kf_status
+kf_keys_computer_salt(const char *realm, const char *domain, const char *name, char *out,
+                      size_t size, struct kf_err *err)
+{
+    size_t n = 0, len;
+
+    if (realm == NULL || domain == NULL || name == NULL || *realm == '\0' || *domain == '\0' ||
+        *name == '\0')
+        return kf_err_set(err, KF_ERR_INVALID, "a salt needs a realm, a domain and a name");
+    len = strlen(name);
+    if (name[len - 1] == '$')
+        len--;
+    if (strlen(realm) + 4 + len + 1 + strlen(domain) + 1 > size)
+        return kf_err_set(err, KF_ERR_INVALID, "the salt of %s would be too long", name);
+    for (const char *p = realm; *p; p++)
+        out[n++] = *p;
+    for (const char *p = "host"; *p; p++)
+        out[n++] = *p;
+    for (size_t i = 0; i < len; i++)
+        out[n++] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+    out[n++] = '.';
+    for (const char *p = domain; *p; p++)
+        out[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    out[n] = '\0';
     return KF_OK;
 }

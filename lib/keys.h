@@ -9,6 +9,7 @@
 #ifndef KF_KEYS_H
 #define KF_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,21 @@ kf_status kf_keys_derive(const char *realm, const char *kdc, const char *name,
                          const char *password, unsigned enctype_bits, const char *const *spns,
                          size_t n_spns, uint32_t kvno, struct kf_keyset **out,
                          struct kf_err *err);
+
+/* The same keys with SALT given instead of asked (AES with its default
+ * parameters): for an account that does not exist yet, whose salt the KDC
+ * cannot report (kf_keys_computer_salt). No KDC is asked. */
+kf_status kf_keys_derive_salted(const char *realm, const char *name, const char *salt,
+                                const char *password, unsigned enctype_bits,
+                                const char *const *spns, size_t n_spns, uint32_t kvno,
+                                struct kf_keyset **out, struct kf_err *err);
+
+/* Active Directory's salt for the computer account NAME (with or without
+ * its '$'): REALM "host" lower(NAME) "." lower(DOMAIN), e.g.
+ * "LAB.TESThostwebpool.lab.test", into OUT of SIZE bytes. KF_ERR_INVALID
+ * when it does not fit. Pure. */
+kf_status kf_keys_computer_salt(const char *realm, const char *domain, const char *name,
+                                char *out, size_t size, struct kf_err *err);
 
 /* Translate a krb5 error (message freed) into ERR with CODE. */
 kf_status kf_krb5_err(void *krb5_ctx, long code, kf_status kind, struct kf_err *err,
