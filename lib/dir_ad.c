@@ -1470,7 +1470,7 @@ computers_container(struct kf_dir *dir, const char **out, struct kf_err *err)
 
 static kf_status
 ad_account_create(struct kf_dir *dir, const char *name, const char *container, unsigned enctypes,
-                  struct kf_err *err)
+                  const char *password, struct kf_err *err)
 {
     struct ad *ad = AD(dir);
     static const char *const attrs[] = {"sAMAccountName", NULL};
@@ -1511,10 +1511,13 @@ ad_account_create(struct kf_dir *dir, const char *name, const char *container, u
     snprintf(uac, sizeof(uac), "%u", KF_UAC_WORKSTATION_TRUST_ACCOUNT);
     snprintf(enc, sizeof(enc), "%u", enctypes);
 
-    st = kf_password_new(KF_PASSWORD_LEN, &pw);
-    if (st != KF_OK)
-        return kf_err_set(err, st, "cannot make a password for %s: %s", name, kf_strerror(st));
-    st = unicode_pwd(pw, &upw, &upw_len);
+    if (password == NULL) {
+        st = kf_password_new(KF_PASSWORD_LEN, &pw);
+        if (st != KF_OK)
+            return kf_err_set(err, st, "cannot make a password for %s: %s", name,
+                              kf_strerror(st));
+    }
+    st = unicode_pwd(password != NULL ? password : pw, &upw, &upw_len);
     kf_free_secret_str(pw);
     if (st != KF_OK)
         return kf_err_set(err, st, "cannot encode the password for %s", name);

@@ -55,8 +55,9 @@ struct kf_dir_ops {
                              struct kf_err *err);
     kf_status (*account_traits)(struct kf_dir *dir, const char *name, struct kf_dir_traits **out,
                                 struct kf_err *err);
+    /* PASSWORD NULL: a random one the backend makes and wipes. */
     kf_status (*account_create)(struct kf_dir *dir, const char *name, const char *container,
-                                unsigned enctypes, struct kf_err *err);
+                                unsigned enctypes, const char *password, struct kf_err *err);
     kf_status (*account_delete)(struct kf_dir *dir, const char *name, struct kf_err *err);
     kf_status (*spn_modify)(struct kf_dir *dir, const char *name, const char *const *add,
                             size_t n_add, const char *const *del, size_t n_del, struct kf_err *err);

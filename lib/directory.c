@@ -282,6 +282,13 @@ kf_status
 kf_dir_account_create(struct kf_dir *dir, const char *name, const char *container,
                       unsigned enctypes, struct kf_err *err)
 {
+    return kf_dir_account_create_with_password(dir, name, container, enctypes, NULL, err);
+}
+
+kf_status
+kf_dir_account_create_with_password(struct kf_dir *dir, const char *name, const char *container,
+                                    unsigned enctypes, const char *password, struct kf_err *err)
+{
     kf_status st = check_name(name, err);
 
     if (st != KF_OK)
@@ -296,7 +303,13 @@ kf_dir_account_create(struct kf_dir *dir, const char *name, const char *containe
                           "encryption types 0x%x are not a valid msDS-SupportedEncryptionTypes "
                           "value (bits 0x01..0x10)",
                           enctypes);
-    return dir->ops->account_create(dir, name, container, enctypes, err);
+    /* Never quote the password itself in a message. */
+    if (password != NULL && (*password == '\0' || strnlen(password, KF_PASSWORD_MAX + 1) >
+                                                      KF_PASSWORD_MAX))
+        return kf_err_set(err, KF_ERR_INVALID,
+                          "the password for %s must have 1 to %d characters", name,
+                          KF_PASSWORD_MAX);
+    return dir->ops->account_create(dir, name, container, enctypes, password, err);
 }
 
 kf_status

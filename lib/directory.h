@@ -144,6 +144,14 @@ void kf_dir_traits_free(struct kf_dir_traits *t); /* accepts NULL */
 kf_status kf_dir_account_create(struct kf_dir *dir, const char *name, const char *container,
                                 unsigned enctypes, struct kf_err *err);
 
+/* The same with PASSWORD (the caller wipes it) set in the same add (AD:
+ * unicodePwd over the sealed connection), so the DC hashes one password:
+ * for a first deployment whose keys were derived and staged before the
+ * account existed. PASSWORD NULL: as kf_dir_account_create. */
+kf_status kf_dir_account_create_with_password(struct kf_dir *dir, const char *name,
+                                              const char *container, unsigned enctypes,
+                                              const char *password, struct kf_err *err);
+
 /* Delete the account's directory object. */
 kf_status kf_dir_account_delete(struct kf_dir *dir, const char *name, struct kf_err *err);
 

@@ -27,9 +27,9 @@ rec_modify(struct kf_dir *dir, const char *name, const char *const *add, size_t 
 
 static kf_status
 rec_create(struct kf_dir *dir, const char *name, const char *container, unsigned enctypes,
-           struct kf_err *err)
+           const char *password, struct kf_err *err)
 {
-    (void)dir, (void)name, (void)container, (void)enctypes, (void)err;
+    (void)dir, (void)name, (void)container, (void)enctypes, (void)password, (void)err;
     calls++;
     return KF_OK;
 }
@@ -127,10 +127,17 @@ test_create_and_password_checked(void **state)
     assert_int_equal(kf_dir_account_create(dir, "web", NULL, 0x20, &err), KF_ERR_INVALID);
     assert_int_equal(kf_dir_set_password(dir, "web", "", &err), KF_ERR_INVALID);
     assert_null(strstr(err.msg, "\"\"")); /* never quotes the password */
+    assert_int_equal(
+        kf_dir_account_create_with_password(dir, "web", NULL, KF_ENCTYPES_DEFAULT, "", &err),
+        KF_ERR_INVALID);
     assert_int_equal(calls, 0);
     assert_int_equal(kf_dir_account_create(dir, "web", NULL, KF_ENCTYPES_DEFAULT, &err), KF_OK);
     assert_int_equal(kf_dir_set_password(dir, "web", "s3cret", &err), KF_OK);
-    assert_int_equal(calls, 2);
+    assert_int_equal(
+        kf_dir_account_create_with_password(dir, "web", NULL, KF_ENCTYPES_DEFAULT, "s3cr3t", &err),
+        KF_OK);
+    assert_null(strstr(err.msg, "s3cr3t"));
+    assert_int_equal(calls, 3);
     kf_dir_free(dir);
 }
 
