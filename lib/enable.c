@@ -226,7 +226,7 @@ forget_intents(struct kf_store *st, const struct kf_spn_plan *plan, size_t from,
 }
 
 static kf_status
-apply(struct kf_store *st, struct kf_dir *dir, struct kf_enable_result *res,
+apply(struct kf_store *st, struct kf_dir *dir, struct kf_enable_result *res, bool whole,
       const struct kf_progress_sink *progress, struct kf_err *err)
 {
     const struct kf_spn_plan *plan = res->plan;
@@ -304,7 +304,7 @@ apply(struct kf_store *st, struct kf_dir *dir, struct kf_enable_result *res,
         if ((rc = kf_store_audit(st, "spn", what, err)) != KF_OK)
             goto fail;
     }
-    if ((rc = kf_store_state_set(st, KF_STATE_ENABLE_NEEDED, NULL, err)) != KF_OK ||
+    if ((whole && (rc = kf_store_state_set(st, KF_STATE_ENABLE_NEEDED, NULL, err)) != KF_OK) ||
         (plan->n_writes > 0 && (rc = kf_store_audit(st, "topology", detail, err)) != KF_OK))
         goto fail;
     return kf_store_commit(st, err);
@@ -345,10 +345,13 @@ servers_without_keys(struct kf_store *st, const struct kf_topology *topo, const 
     return KF_OK;
 }
 
-kf_status
-kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_over,
-              const struct kf_progress_sink *progress, struct kf_enable_result **result,
-              struct kf_err *err)
+/* ONLY: publish that account's SPNs alone; the others are planned as
+ * they are in the directory (nothing added to or removed from them but
+ * what moves to ONLY). */
+static kf_status
+enable_run(struct kf_store *st, struct kf_dir *dir, const char *only, bool dry_run,
+           bool take_over, const struct kf_progress_sink *progress,
+           struct kf_enable_result **result, struct kf_err *err)
 {
     struct kf_topology *topo = NULL;
     struct kf_account *accounts = NULL;
@@ -363,12 +366,13 @@ kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_o
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     if ((rc = gather(st, dir, &topo, &accounts, &n_accounts, &states, NULL, err)) != KF_OK)
         goto out;
-    if (unassigned_sites(topo, accounts, n_accounts, &res->warnings, &res->n_warnings, NULL) !=
-        KF_OK)
+    if (only == NULL && unassigned_sites(topo, accounts, n_accounts, &res->warnings,
+                                         &res->n_warnings, NULL) != KF_OK)
         goto nomem;
     /* SPNs lead clients to the keys: only for accounts that may carry them. */
     for (size_t i = 0; i < n_accounts; i++)
         if (states[i].acct->n_sites > 0 &&
+            (only == NULL || strcasecmp(only, states[i].acct->name) == 0) &&
             (rc = kf_eligibility_refusal(&states[i].elig, err)) != KF_OK) {
             kf_err_prefix(err, dry_run ? "dry run: nothing was written, and this would be refused"
                                        : "nothing was written");
@@ -385,6 +389,12 @@ kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_o
         input[i].n_owned = states[i].n_owned;
         input[i].implied = (const char *const *)states[i].implied;
         input[i].n_implied = states[i].n_implied;
+        if (only != NULL && strcasecmp(only, states[i].acct->name) != 0) {
+            input[i].implied = input[i].current; /* keep what it has */
+            input[i].n_implied = input[i].n_current;
+            input[i].owned = NULL; /* so nothing of it is removed */
+            input[i].n_owned = 0;
+        }
     }
     {
         struct lookup_ctx ctx = {dir, states, n_accounts};
@@ -401,8 +411,9 @@ kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_o
                         c->spn, c->from, c->to);
         goto out;
     }
-    /* SPNs published for pools whose servers have no keys recorded yet. */
-    for (size_t w = 0; w < res->plan->n_writes; w++) {
+    /* SPNs published for pools whose servers have no keys recorded yet
+     * (`account new --site` staged them and verifies them right after). */
+    for (size_t w = 0; only == NULL && w < res->plan->n_writes; w++) {
         const struct kf_spn_write *wr = &res->plan->writes[w];
         for (size_t k = 0; wr->account && k < wr->n_add; k++) {
             size_t missing = 0, total = 0;
@@ -420,7 +431,7 @@ kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_o
         }
     }
     if (!dry_run)
-        rc = apply(st, dir, res, progress, err);
+        rc = apply(st, dir, res, only == NULL, progress, err);
     goto out;
 nomem:
     rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
@@ -431,6 +442,22 @@ out:
     kf_topology_free(topo);
     *result = res;
     return rc;
+}
+
+kf_status
+kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, bool take_over,
+              const struct kf_progress_sink *progress, struct kf_enable_result **result,
+              struct kf_err *err)
+{
+    return enable_run(st, dir, NULL, dry_run, take_over, progress, result, err);
+}
+
+kf_status
+kf_enable_account(struct kf_store *st, struct kf_dir *dir, const char *account, bool dry_run,
+                  const struct kf_progress_sink *progress, struct kf_enable_result **result,
+                  struct kf_err *err)
+{
+    return enable_run(st, dir, account, dry_run, false, progress, result, err);
 }
 
 /* ---- topology test ---------------------------------------------------- */

@@ -37,6 +37,15 @@ kf_status kf_enable_run(struct kf_store *st, struct kf_dir *dir, bool dry_run, b
                         struct kf_enable_result **result, struct kf_err *err);
 void kf_enable_result_free(struct kf_enable_result *res);
 
+/* The same for ACCOUNT alone (`account new --site`): its implied SPNs are
+ * added (or moved to it from another managed account) and its stale owned
+ * ones removed; every other account is left as the directory has it, and
+ * a pending `topology enable` stays pending. No --take-over, and no warning
+ * about servers without recorded keys: the caller staged them. */
+kf_status kf_enable_account(struct kf_store *st, struct kf_dir *dir, const char *account,
+                            bool dry_run, const struct kf_progress_sink *progress,
+                            struct kf_enable_result **result, struct kf_err *err);
+
 enum kf_verdict { KF_PASS, KF_WARN, KF_FAIL };
 
 struct kf_finding {
