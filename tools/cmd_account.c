@@ -7,9 +7,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include "account.h"
 #include "acctset.h"
 #include "cli.h"
+#include "deploy.h"
 #include "eligibility.h"
 #include "enable.h"
 #include "mem.h"
@@ -83,10 +87,16 @@ account_arg(struct kf_cli *cli, const char *arg, struct kf_account **out)
 
 /* ---- account new / adopt ---------------------------------------------- */
 
+#define SITES_MAX 64 /* --site given at most this often */
+
 struct new_opts {
     const char *container;
     const char *enctypes;
     bool allow_foreign_spns;
+    bool dry_run;
+    char *sites[SITES_MAX];
+    size_t n_sites;
+    bool too_many;
 };
 
 static int
@@ -100,6 +110,12 @@ set_new(int c, void *vctx)
         o->enctypes = optarg;
     else if (c == 'A')
         o->allow_foreign_spns = true;
+    else if (c == 'n')
+        o->dry_run = true;
+    else if (c == 's' && o->n_sites < SITES_MAX)
+        o->sites[o->n_sites++] = optarg;
+    else if (c == 's')
+        o->too_many = true;
     return 0;
 }
 
@@ -169,6 +185,140 @@ readopt(struct kf_cli *cli, const struct kf_account_name *an, bool allow_foreign
     return kf_cli_emit(cli, kf_cli_change_doc("changed", object));
 }
 
+/* ---- account new --site: a first deployment -------------------------- */
+
+static json_t *
+servers_json(const struct kf_rotate_result *r)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; r && i < r->n_servers; i++) {
+        const struct kf_server_result *s = &r->servers[i];
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:s?, s:s?, s:s?, s:s?, s:I}",
+                           "server", s->server, "pool", s->pool, "site", s->site, "result",
+                           kf_server_state_name(s->state), "kvno", kf_cli_int_or_null(s->kvno),
+                           "published", s->published, "action", s->action, "login", s->login,
+                           "error", s->error, "fix", s->fix, "pruned", (json_int_t)s->pruned));
+    }
+    return arr;
+}
+
+static void
+print_servers(const struct kf_rotate_result *r)
+{
+    static const char *const hdr[] = {"SERVER", "POOL", "RESULT", "KVNO", "DETAIL", NULL};
+    struct kf_table *t;
+
+    if (r == NULL || r->n_servers == 0 || (t = kf_table_new(hdr)) == NULL)
+        return;
+    for (size_t i = 0; i < r->n_servers; i++) {
+        const struct kf_server_result *s = &r->servers[i];
+        char kvno[16], detail[2048];
+        snprintf(kvno, sizeof(kvno), "%d", s->kvno);
+        if (s->error != NULL)
+            snprintf(detail, sizeof(detail), "%s%s%s", s->error, s->fix ? " -> run: " : "",
+                     s->fix ? s->fix : "");
+        else if (s->state == KF_SERVER_NOT_STARTED)
+            snprintf(detail, sizeof(detail), "not started: the run stopped before it");
+        else
+            snprintf(detail, sizeof(detail), "%s%s%s", s->action ? s->action : "",
+                     s->action && s->login ? "; " : "", s->login ? s->login : "");
+        const char *row[] = {s->server, s->pool, kf_server_state_name(s->state),
+                             s->kvno >= 0 ? kvno : NULL, detail};
+        kf_table_add(t, row);
+    }
+    kf_table_print(t, stdout);
+    kf_table_free(t);
+}
+
+static int
+print_deploy(struct kf_cli *cli, const struct kf_account_name *an, unsigned enctypes,
+             const struct kf_deploy_result *d, bool dry_run, kf_status rc)
+{
+    const struct kf_rotate_result *r = d ? d->r : NULL;
+    char object[64], encs[64];
+    json_t *doc = json_object(), *changes = json_array(), *warnings = json_array();
+
+    snprintf(object, sizeof(object), "account:%s\\%s", an->domain, an->name);
+    if (d != NULL && d->created)
+        json_array_append_new(changes, json_pack("{s:s, s:s}", "action", "created", "object",
+                                                 object));
+    for (size_t i = 0; d && d->recorded && i < d->n_sites_assigned; i++)
+        json_array_append_new(changes, json_pack("{s:s, s:s+}", "action", "added", "object",
+                                                 "assignment:", d->sites_assigned[i]));
+    for (size_t i = 0; d && i < d->n_warnings; i++)
+        json_array_append_new(warnings, json_string(d->warnings[i]));
+    json_object_set_new(doc, "result", json_string(rc == KF_OK ? "ok" : "failed"));
+    json_object_set_new(doc, "dry_run", json_boolean(dry_run));
+    json_object_set_new(doc, "completed", json_boolean(d && d->completed));
+    json_object_set_new(doc, "account", json_pack("s++", an->domain, "\\", an->name));
+    json_object_set_new(doc, "dn", d && d->dn ? json_string(d->dn) : json_null());
+    json_object_set_new(doc, "run", r && r->run_id ? json_string(r->run_id) : json_null());
+    json_object_set_new(doc, "dc", r && r->dc ? json_string(r->dc) : json_null());
+    json_object_set_new(doc, "kvno", kf_cli_int_or_null(r ? r->new_kvno : -1));
+    json_object_set_new(doc, "enctypes", kf_cli_enctypes_json(enctypes));
+    json_object_set_new(doc, "restaged", json_boolean(d && d->restaged));
+    json_object_set_new(doc, "sites", json_array());
+    for (size_t i = 0; d && i < d->n_sites_assigned; i++)
+        json_array_append_new(json_object_get(doc, "sites"), json_string(d->sites_assigned[i]));
+    json_object_set_new(doc, "spns", json_array());
+    for (size_t i = 0; d && i < d->n_spns; i++)
+        json_array_append_new(json_object_get(doc, "spns"), json_string(d->spns[i]));
+    json_object_set_new(doc, "changes", changes);
+    json_object_set_new(doc, "servers", servers_json(r));
+    json_object_set_new(doc, "warnings", warnings);
+    if (!cli->json) {
+        print_servers(r);
+        kf_enctypes_format(enctypes, encs, sizeof(encs));
+        if (dry_run && rc == KF_OK)
+            printf("dry run: %s\\%s would be %s (enctypes %s), its %zu SPN(s) published and "
+                   "%zu web server(s) given its keys; nothing was changed\n",
+                   an->domain, an->name, d->completed ? "completed" : "created", encs, d->n_spns,
+                   r ? r->n_servers : 0);
+        else if (dry_run)
+            printf("dry run: nothing was changed\n");
+        else if (rc == KF_OK)
+            printf("%s %s\\%s (%s), enctypes %s, kvno %d on %s: %zu SPN(s) published, %zu web "
+                   "server(s) verified by a login\n",
+                   d->completed ? "completed" : "deployed", an->domain, an->name,
+                   d->dn ? d->dn : "?", encs, r ? r->new_kvno : -1, r ? r->dc : "?", d->n_spns,
+                   r ? r->n_servers : 0);
+        for (size_t i = 0; d && i < d->n_warnings; i++)
+            kf_cli_warn("%s", d->warnings[i]);
+    }
+    return kf_cli_result(cli, doc, rc);
+}
+
+static int
+deploy(struct kf_cli *cli, const struct kf_account_name *an, const struct new_opts *no,
+       unsigned enctypes)
+{
+    struct passwd *pw = getpwuid(getuid());
+    struct kf_deploy_result *res = NULL;
+    struct kf_deploy_opts o = {
+        .domain = an->domain,
+        .account = an->name,
+        .sites = no->sites,
+        .n_sites = no->n_sites,
+        .container = no->container,
+        .enctypes = enctypes,
+        .dry_run = no->dry_run,
+        .concurrency = cli->cfg->rotation.concurrency,
+        .timeout_s = (int)cli->cfg->directory.timeout_s,
+        .agent_port = cli->cfg->agent.port,
+        .grace_s = cli->cfg->rotation.grace_s,
+        .probe_ca = cli->cfg->probe.ca_file,
+        .user = pw ? pw->pw_name : "unknown",
+        .progress = kf_cli_progress(cli),
+    };
+    kf_status rc = kf_deploy(cli->store, cli->dir, &o, &res, &cli->err);
+    int r = print_deploy(cli, an, enctypes, res, no->dry_run, rc);
+
+    kf_deploy_result_free(res);
+    return r;
+}
+
 static int
 account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv,
                         bool adopt)
@@ -176,6 +326,8 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int ar
     static const struct option opts_new[] = {
         {"container", required_argument, NULL, 'c'},
         {"enctypes", required_argument, NULL, 'e'},
+        {"site", required_argument, NULL, 's'},
+        {"dry-run", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -197,16 +349,25 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int ar
     if ((r = parse(cmd, argc, argv, adopt ? opts_adopt : opts_new, set_new, &o)) >= 0 ||
         (r = positional(cmd, argc, argv, 1)) >= 0)
         return r;
+    if (o.too_many)
+        return kf_cli_usage(cmd, "--site is given more than %d times", SITES_MAX);
+    if (o.dry_run && o.n_sites == 0)
+        return kf_cli_usage(cmd, "--dry-run goes with --site");
     kf_cli_object(cli, "account:%s", argv[optind]);
     if (kf_account_name_parse(argv[optind], true, &an, &cli->err) != KF_OK ||
         (o.enctypes && kf_enctypes_parse(o.enctypes, &enctypes, &rc4, &cli->err) != KF_OK))
         return kf_cli_bad_arg(cli);
+    for (size_t i = 0; i < o.n_sites; i++)
+        if (kf_site_name_check(o.sites[i], &cli->err) != KF_OK)
+            return kf_cli_bad_arg(cli);
     if (rc4)
         kf_cli_warn("RC4 is weak and disabled by default on current Windows; enable it only for "
                     "clients that cannot do AES");
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK ||
         (rc = check_domain(cli, &an)) != KF_OK)
         return kf_cli_fail(cli, rc);
+    if (o.n_sites > 0)
+        return deploy(cli, &an, &o, enctypes);
     /* Record first (inside the transaction), then create: a directory
      * failure rolls the record back. */
     if ((rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)

@@ -99,13 +99,23 @@ static const struct kf_command commands[] = {
     {"service list", kf_cmd_service_list, "[--webserver] [--json]",
      "List the web services: every web server with its pool and site (Get-CsService -WebServer)",
      NULL, KF_READS},
-    {"account new", kf_cmd_account_new, "'DOMAIN\\name' [--container DN] [--enctypes LIST]",
+    {"account new", kf_cmd_account_new,
+     "'DOMAIN\\name' [--site SITE]... [--dry-run] [--container DN] [--enctypes LIST]",
      "Create the shared Kerberos account: a computer object name$ in the directory",
      "  --container DN   where to create it (default: the domain's Computers\n"
      "                   container, found through wellKnownObjects)\n"
      "  --enctypes LIST  aes256,aes128 (the default); rc4 only if you must (warned)\n"
+     "  --site SITE      deploy it on SITE too, in one go (repeatable): assign it,\n"
+     "                   give its keys to every web server of the site, publish\n"
+     "                   its SPNs, and log in to every server for real\n"
+     "  --dry-run        with --site: check and reach every agent, change nothing\n"
      "The initial password is 120 random characters, never shown or stored. Your\n"
-     "Kerberos ticket (KRB5CCNAME) is the credential; no password on a command line.\n", KF_WRITES},
+     "Kerberos ticket (KRB5CCNAME) is the credential; no password on a command line.\n"
+     "With --site the keys are staged on every server before the account exists\n"
+     "and the account is created with that password. Refused, changing nothing: an\n"
+     "unknown site, a site that uses another account, a name the directory has\n"
+     "and krbfleet does not manage, an agent that does not answer. After a\n"
+     "failure, run the same command again: it completes the deployment.\n", KF_WRITES},
     {"account adopt", kf_cmd_account_adopt, "'DOMAIN\\name' [--allow-foreign-spns]",
      "Take over an existing computer account created elsewhere (adcli, msktutil, ADUC)",
      "Its existing SPNs are left alone: krbfleet removes only SPNs it added itself.\n"
