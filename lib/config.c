@@ -40,7 +40,7 @@
 #define DEFAULT_STORE_PATH "/var/lib/krbfleet/krbfleet.db"
 #define DEFAULT_TIMEOUT_S 10
 #define DEFAULT_PORT 7390
-#define DEFAULT_CONCURRENCY 64
+#define DEFAULT_CONCURRENCY 1024
 #define DEFAULT_GRACE_S (10 * 3600)
 #define DEFAULT_MAX_AGE_S (30 * 86400)
 #define CONCURRENCY_MAX 4096

@@ -72,7 +72,7 @@ struct kf_config {
         size_t n_allow;
     } agent;
     struct {
-        int concurrency;   /* default 64, 1..4096 */
+        int concurrency;   /* default 1024, 1..4096 */
         long long grace_s; /* default 36000 (10h) */
         long long max_age_s; /* default 2592000 (30d): a password older is due */
         char *ticket_cache;  /* NULL: /var/cache/krbfleet/<uid> (tickets.h) */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "account.h"
@@ -166,6 +167,26 @@ unattended_account(struct kf_cli *cli, const struct kf_fleet_account *a, long lo
 
 /* password set --all [--if-older-than AGE]: every managed account, as the
  * timer runs it. */
+/* Servers in flight, within the open-file limit: each holds its agent's
+ * connection and a login's; krbfleet raised its soft limit to the hard one
+ * at start, and says so when that still bounds the concurrency. */
+static int
+fd_bound(int want)
+{
+    struct rlimit rl;
+    rlim_t room;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return want;
+    room = rl.rlim_cur > 128 ? (rl.rlim_cur - 64) / 2 : 32;
+    if ((rlim_t)want <= room)
+        return want;
+    kf_cli_warn("open files are limited to %llu (ulimit -Hn): at most %llu servers in flight "
+                "instead of %d; raise the hard limit (LimitNOFILE=, limits.conf) for more",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)room, want);
+    return (int)room;
+}
+
 static int
 unattended(struct kf_cli *cli, const char *account, long long max_age_s,
            const struct kf_rotate_opts *o)
@@ -272,7 +293,7 @@ KF_CMD(kf_cmd_password_set)
         return kf_cli_usage(cmd, "--concurrency must be a number from 1 to 4096");
     if ((rc = kf_cli_store(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
-    o.concurrency = conc ? (int)v : cli->cfg->rotation.concurrency;
+    o.concurrency = fd_bound(conc ? (int)v : cli->cfg->rotation.concurrency);
     o.grace_s = cli->cfg->rotation.grace_s;
     o.agent_port = cli->cfg->agent.port;
     o.timeout_s = (int)cli->cfg->directory.timeout_s;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "cmdlets.h"
@@ -205,7 +206,7 @@ static const struct kf_command commands[] = {
      "     server's mutual-authentication token checked;\n"
      "  5. prune: kvnos whose successor is older than [rotation] grace go.\n"
      "  --dry-run        plan and reach every agent; change nothing\n"
-     "  --concurrency N  agents in flight (default [rotation] concurrency, 64)\n"
+     "  --concurrency N  agents in flight (default [rotation] concurrency, 1024)\n"
      "--from SERVER --to SERVER (-FromComputer/-ToComputer): copy the account's keys\n"
      "from one web server's agent to another's (servers, not pools, of the same\n"
      "account); a copy can only improve the destination:\n"
@@ -526,6 +527,19 @@ save_tickets(void)
         kf_cli_warn("%s", r.warning);
 }
 
+/* As many open files as the hard limit allows: a rotation keeps one
+ * connection per server open from stage to prune. */
+static void
+raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -540,6 +554,7 @@ main(int argc, char **argv)
     /* A peer that closes its socket (a dying DC or agent) must give an
      * error, not kill us. */
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     argc--;
     argv++;
     /* --json first, wherever it stands: even an error in the global

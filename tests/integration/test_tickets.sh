@@ -44,7 +44,11 @@ check_ok "... the file holds the four host/ tickets and no TGT" sh -c \
   "klist -c 'FILE:$FILE' | grep -c 'host/' | grep -qx 4 && ! klist -c 'FILE:$FILE' | grep -q krbtgt"
 check_ok "... the admin's ccache got no host/ ticket" sh -c "! klist | grep -q 'host/'"
 check_ok "keytabs match, logins work" keytabs_match
+auths() { cat "$LAB_DIR"/fleet/*/agent.log | grep -c 'authenticated as' || true; }
+A0=$(auths)
 check_ok "second password set" rotate second
+check_ok "... one connection per agent for the whole run (status, stage, prune on it)" \
+  test "$(( $(auths) - A0 ))" = 4
 check_ok "... asked the KDC for no host/ ticket" test "$(host_reqs "$T/second.trace")" = 0
 check_ok "keytabs match after the second" keytabs_match
 
@@ -97,6 +101,11 @@ check_ok "a cache file of another user: the run works" rotate owner
 check_ok "... not read (warning, 4 requests), replaced by one of ours" sh -c \
   "grep -q 'not a regular file of user $(id -u)' '$T/err' && test \"\$(grep -c 'Requesting tickets for host/' '$T/owner.trace')\" = 4 &&
    test \"\$(stat -c %u '$FILE')\" = $(id -u)"
+# -- the open-file limit bounds the servers in flight, and says so ---------------------
+check_ok "a hard open-file limit of 300 (soft 100): the run works" bash -c \
+  "ulimit -Sn 100 && ulimit -Hn 300 && exec '$KRBFLEET' password set --account kerbauth --concurrency 1024 >'$T/out' 2>'$T/err'"
+check_ok "... the soft limit was raised to the hard one, and the bound is named" grep -q \
+  "open files are limited to 300 (ulimit -Hn): at most 118 servers in flight instead of 1024" "$T/err"
 check_ok "keytabs match at the end" keytabs_match
 sanitizer_clean
 finish

@@ -101,7 +101,7 @@ check_defaults(const struct kf_config *cfg)
     assert_null(cfg->agent.keytab_group);
     assert_null(cfg->agent.allow);
     assert_int_equal(cfg->agent.n_allow, 0);
-    assert_int_equal(cfg->rotation.concurrency, 64);
+    assert_int_equal(cfg->rotation.concurrency, 1024);
     assert_int_equal(cfg->rotation.grace_s, 36000);
     assert_int_equal(cfg->rotation.max_age_s, 30 * 86400);
     assert_null(cfg->status.prometheus_file);
