@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include "names.h"
+#include "store.h"
 #include "suggest.h"
 
 #include <ctype.h>
@@ -56,6 +57,7 @@ enum value_kind {
     V_PASSWORD_METHOD, /* ldap | kpasswd */
     V_TIMEOUT,         /* duration, 1s..1h */
     V_PATH,            /* absolute path */
+    V_STORE_URL,       /* postgresql:// URL without a password */
     V_PORT,            /* 1-65535 */
     V_LISTEN,          /* HOST:PORT */
     V_WORD,            /* no white space */
@@ -86,6 +88,7 @@ static const struct key_def keys[] = {
     {"directory", "client_keytab", V_PATH, FIELD(directory.client_keytab)},
     {"directory", "client_principal", V_WORD, FIELD(directory.client_principal)},
     {"store", "path", V_PATH, FIELD(store.path)},
+    {"store", "url", V_STORE_URL, FIELD(store.url)},
     {"agent", "port", V_PORT, 0},
     {"agent", "listen", V_LISTEN, FIELD(agent.listen)},
     {"agent", "principal", V_WORD, FIELD(agent.principal)},
@@ -452,6 +455,7 @@ static const char *const expected_what[] = {
     [V_PASSWORD_METHOD] = "ldap or kpasswd",
     [V_TIMEOUT] = "a duration from 1s to 1h",
     [V_PATH] = "an absolute path",
+    [V_STORE_URL] = "a PostgreSQL URL (postgresql://host/dbname)",
     [V_PORT] = "a port 1-65535",
     [V_LISTEN] = "ADDRESS:PORT, HOST:PORT or [IPv6]:PORT",
     [V_WORD] = "a name without spaces",
@@ -497,6 +501,12 @@ set_value(struct parse_ctx *c, const struct key_def *k, const char *value)
     case V_LDAP_URI:
         if (!ldap_uris_ok(value))
             goto expected;
+        return set_string(c, k, value);
+    case V_STORE_URL:
+        if (!kf_store_is_url(value) || has_space(value))
+            goto expected;
+        if (kf_store_url_check(value, NULL, &sub) != KF_OK)
+            return bad_value(c, k, sub.msg);
         return set_string(c, k, value);
     case V_TLS:
         if (strcmp(value, "no") == 0)
@@ -610,6 +620,21 @@ on_key(void *user, const char *section, const char *name, const char *value)
     return set_value(c, k, value);
 }
 
+/* [store] names one store: a path or a URL, not both. */
+static kf_status
+one_store(struct parse_ctx *c)
+{
+    int path = c->seen_line[find_key("store", "path") - keys];
+    int url = c->seen_line[find_key("store", "url") - keys];
+
+    if (path == 0 || url == 0)
+        return KF_OK;
+    return kf_err_set(c->err, KF_ERR_CONFIG,
+                      "%s:%d: [store] sets both path (line %d) and url (line %d); a store is a "
+                      "SQLite file or a PostgreSQL database: keep one of them",
+                      c->name, url > path ? url : path, path, url);
+}
+
 /* Report inih's own syntax error on line LINENO. */
 static kf_status
 syntax_error(struct parse_ctx *c, int lineno)
@@ -671,6 +696,7 @@ kf_config_free(struct kf_config *cfg)
     free(cfg->directory.ldap_uri);
     free(cfg->directory.ca_file);
     free(cfg->store.path);
+    free(cfg->store.url);
     free(cfg->status.prometheus_file);
     free(cfg->rotation.ticket_cache);
     free(cfg->directory.client_keytab);
@@ -720,6 +746,8 @@ kf_config_parse(const char *text, size_t len, const char *name, struct kf_config
     if (rc != 0)
         return kf_err_set(err, KF_ERR_UNEXPECTED, "%s: the configuration parser stopped at line "
                           "%d for no reason it gave", c.name, rc);
+    if ((st = one_store(&c)) != KF_OK)
+        return st;
     *out = cfg;
     cfg = NULL;
     return KF_OK;

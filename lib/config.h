@@ -4,7 +4,7 @@
  *
  *   [directory] backend, domain, server, ldap_uri, tls, ca_file,
  *               password_method, timeout, client_keytab, client_principal
- *   [store]     path
+ *   [store]     path or url (a PostgreSQL URL; both: an error)
  *   [agent]     port, and krbfleetd's own keys, named as its long options:
  *               listen, principal, host-keytab, keytab, keytab-group,
  *               allow (may repeat)
@@ -59,6 +59,7 @@ struct kf_config {
     } directory;
     struct {
         char *path; /* default /var/lib/krbfleet/krbfleet.db */
+        char *url;  /* postgresql://host/dbname (no password), or NULL */
     } store;
     struct {
         int port; /* default 7390 */

@@ -1,11 +1,12 @@
-/* store.c - the SQLite store: schema, migrations, topology, audit. */
+/* store.c - the store: schema, migrations, topology, audit; on SQLite or
+ * PostgreSQL (db.h). */
 #include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <pwd.h>
-#include <sqlite3.h>
+#include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,208 +16,121 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "db.h"
 #include "mem.h"
 #include "names.h"
 
 struct kf_store {
-    sqlite3 *db;
-    char *path;
+    struct kf_db *db;
+    char *path; /* the file, or the URL (never with a password) */
     bool in_tx;
     char *user;
     char *principal;
     char *command;
+    char *server_principal; /* PostgreSQL's GSSAPI principal of the session */
+    int migrated_from;      /* the schema version before this open migrated; -1 */
     bool created;      /* this open created the file */
     char warning[512]; /* kf_store_warning(), "" when none */
 };
 
-/* Forward migrations: entry i brings user_version i to i + 1. */
-static const char *const migrations[] = {
-    /* 0 -> 1: topology and audit */
-    "CREATE TABLE site ("
-    "  id INTEGER PRIMARY KEY,"
-    "  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
-    "  ord INTEGER NOT NULL);"
-    "CREATE TABLE pool ("
-    "  id INTEGER PRIMARY KEY,"
-    "  site_id INTEGER NOT NULL REFERENCES site(id) ON DELETE CASCADE,"
-    "  fqdn TEXT NOT NULL UNIQUE,"
-    "  probe_url TEXT,"
-    "  ord INTEGER NOT NULL);"
-    "CREATE INDEX pool_site ON pool(site_id);"
-    "CREATE TABLE web_fqdn ("
-    "  fqdn TEXT PRIMARY KEY,"
-    "  pool_id INTEGER NOT NULL REFERENCES pool(id) ON DELETE CASCADE,"
-    "  ord INTEGER NOT NULL);"
-    "CREATE INDEX web_fqdn_pool ON web_fqdn(pool_id);"
-    "CREATE TABLE server ("
-    "  id INTEGER PRIMARY KEY,"
-    "  pool_id INTEGER NOT NULL REFERENCES pool(id) ON DELETE CASCADE,"
-    "  fqdn TEXT NOT NULL UNIQUE,"
-    "  address TEXT,"
-    "  agent_port INTEGER CHECK (agent_port IS NULL OR agent_port BETWEEN 1 AND 65535),"
-    "  ord INTEGER NOT NULL);"
-    "CREATE INDEX server_pool ON server(pool_id);"
-    "CREATE TABLE audit ("
-    "  id INTEGER PRIMARY KEY,"
-    "  time TEXT NOT NULL,"
-    "  user TEXT NOT NULL,"
-    "  principal TEXT,"
-    "  command TEXT NOT NULL,"
-    "  object TEXT NOT NULL,"
-    "  detail TEXT);",
-    /* 1 -> 2: Kerberos accounts, assignments, SPNs krbfleet added, state */
-    "CREATE TABLE account ("
-    "  id INTEGER PRIMARY KEY,"
-    "  domain TEXT NOT NULL,"
-    "  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
-    "  dn TEXT,"
-    "  enctypes INTEGER NOT NULL,"
-    "  adopted INTEGER NOT NULL DEFAULT 0,"
-    "  created TEXT NOT NULL);"
-    "CREATE TABLE assignment ("
-    "  site_id INTEGER PRIMARY KEY REFERENCES site(id) ON DELETE CASCADE,"
-    "  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE RESTRICT);"
-    "CREATE INDEX assignment_account ON assignment(account_id);"
-    "CREATE TABLE owned_spn ("
-    "  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
-    "  spn TEXT NOT NULL COLLATE NOCASE,"
-    "  PRIMARY KEY (account_id, spn));"
-    "CREATE TABLE state ("
-    "  key TEXT PRIMARY KEY,"
-    "  value TEXT NOT NULL);",
-    /* 2 -> 3: rotation: keys given to servers, kvno history, lock, journal */
-    "CREATE TABLE server_key ("
-    "  server TEXT NOT NULL,"
-    "  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
-    "  kvno INTEGER NOT NULL,"
-    "  state TEXT NOT NULL CHECK (state IN ('staged', 'committed')),"
-    "  time TEXT NOT NULL,"
-    "  PRIMARY KEY (server, account_id, kvno));"
-    "CREATE TABLE account_kvno ("
-    "  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
-    "  kvno INTEGER NOT NULL,"
-    "  committed INTEGER NOT NULL,"
-    "  PRIMARY KEY (account_id, kvno));"
-    "CREATE TABLE rotation_lock ("
-    "  account_id INTEGER PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,"
-    "  holder TEXT NOT NULL,"
-    "  host TEXT NOT NULL,"
-    "  pid INTEGER NOT NULL,"
-    "  since TEXT NOT NULL);"
-    "CREATE TABLE journal ("
-    "  id INTEGER PRIMARY KEY,"
-    "  run TEXT NOT NULL,"
-    "  account TEXT NOT NULL,"
-    "  time TEXT NOT NULL,"
-    "  step TEXT NOT NULL,"
-    "  detail TEXT);"
-    "CREATE INDEX journal_run ON journal(run);",
-    /* 3 -> 4: the admin accepted SPNs of other services on an account
-     * (`account adopt --allow-foreign-spns`, eligibility.h) */
-    "ALTER TABLE account ADD COLUMN allow_foreign_spns INTEGER NOT NULL DEFAULT 0;",
-    /* 4 -> 5: the lock's holder is its PID and that process's start time,
-     * so a reused PID is not taken for the holder (proc.h) */
-    "ALTER TABLE rotation_lock ADD COLUMN pid_start INTEGER;",
-    /* 5 -> 6: the ACEs `permission grant` wrote on a container, so that
-     * `permission revoke` removes exactly those (ace: the ACE's bytes in
-     * hex, as written) */
-    "CREATE TABLE permission_ace ("
-    "  container TEXT NOT NULL COLLATE NOCASE,"
-    "  trustee_sid TEXT NOT NULL,"
-    "  trustee TEXT NOT NULL,"
-    "  ace TEXT NOT NULL,"
-    "  time TEXT NOT NULL,"
-    "  PRIMARY KEY (container, trustee_sid, ace));",
-    /* 6 -> 7: encryption types `account set --enctypes` took away from an
-     * account, and since when (Unix time): their keys stay in the keytabs
-     * for grace, then rotation and sync prune them */
-    "CREATE TABLE enctype_retired ("
-    "  account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
-    "  enctype INTEGER NOT NULL,"
-    "  since INTEGER NOT NULL,"
-    "  PRIMARY KEY (account_id, enctype));",
-};
-
-#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
 int
 kf_store_schema_current(void)
 {
-    return N_MIGRATIONS;
+    return KF_DB_SCHEMA_VERSION;
 }
 
 static kf_status
 db_err(struct kf_store *st, struct kf_err *err, const char *what)
 {
     return kf_err_set(err, KF_ERR_STORE, "store %s: %s: %s", st->path, what,
-                      sqlite3_errmsg(st->db));
+                      st->db->ops->errmsg(st->db));
 }
 
-/* Prepare SQL and bind arguments described by TYPES: 's' a string (NULL
- * binds SQL NULL), 'i' an int64_t, 'n' an int (0 binds NULL). Returns the
- * statement or NULL with ERR set. */
-static sqlite3_stmt *
+/* Run SQL with arguments described by TYPES: 's' a string (NULL binds SQL
+ * NULL), 'i' an int64_t, 'n' an int (0 binds NULL). Returns the statement,
+ * its rows ready to read, or NULL with ERR set. */
+static struct kf_db_stmt *
 prep(struct kf_store *st, struct kf_err *err, const char *sql, const char *types, ...)
 {
-    sqlite3_stmt *stmt = NULL;
+    struct kf_db_param params[16];
+    struct kf_db_stmt *stmt;
+    struct kf_err local = {0};
     va_list ap;
-    int rc = SQLITE_OK;
+    int n = 0;
 
-    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        db_err(st, err, "prepare");
-        return NULL;
-    }
     va_start(ap, types);
-    for (int i = 0; rc == SQLITE_OK && types[i] != '\0'; i++) {
-        if (types[i] == 's') {
-            const char *s = va_arg(ap, const char *);
-            rc = s ? sqlite3_bind_text(stmt, i + 1, s, -1, SQLITE_TRANSIENT)
-                   : sqlite3_bind_null(stmt, i + 1);
-        } else if (types[i] == 'i') {
-            rc = sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+    for (; types[n] != '\0' && n < (int)(sizeof(params) / sizeof(params[0])); n++) {
+        struct kf_db_param *p = &params[n];
+        memset(p, 0, sizeof(*p));
+        if (types[n] == 's') {
+            p->is_text = true;
+            p->text = va_arg(ap, const char *);
+        } else if (types[n] == 'i') {
+            p->num = va_arg(ap, int64_t);
         } else {
-            int v = va_arg(ap, int);
-            rc = v ? sqlite3_bind_int(stmt, i + 1, v) : sqlite3_bind_null(stmt, i + 1);
+            p->num = va_arg(ap, int);
+            p->is_null = p->num == 0;
         }
     }
     va_end(ap);
-    if (rc != SQLITE_OK) {
-        db_err(st, err, "bind");
-        sqlite3_finalize(stmt);
-        return NULL;
-    }
+    stmt = st->db->ops->query(st->db, sql, n, params, &local);
+    if (stmt == NULL)
+        kf_err_set(err, local.code ? local.code : KF_ERR_STORE, "store %s: %s", st->path,
+                   local.msg);
     return stmt;
 }
 
-/* Step STMT to completion (no rows expected) and finalize it. */
-static kf_status
-run(struct kf_store *st, sqlite3_stmt *stmt, struct kf_err *err)
+static const char *
+col_text(struct kf_db_stmt *stmt, int i)
 {
-    int rc;
+    return kf_db_text(stmt, i);
+}
 
+static int64_t
+col_int(struct kf_db_stmt *stmt, int i)
+{
+    const char *v = kf_db_text(stmt, i);
+    return v != NULL ? strtoll(v, NULL, 10) : 0;
+}
+
+/* Finish STMT (no rows expected). */
+static kf_status
+run(struct kf_store *st, struct kf_db_stmt *stmt, struct kf_err *err)
+{
+    (void)st;
     if (stmt == NULL)
         return err ? err->code : KF_ERR_STORE;
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return db_err(st, err, "write");
+    kf_db_finalize(stmt);
+    return KF_OK;
+}
+
+/* Finish STMT, returning how many rows it changed in *N. */
+static kf_status
+run_changes(struct kf_store *st, struct kf_db_stmt *stmt, int64_t *n, struct kf_err *err)
+{
+    (void)st;
+    *n = 0;
+    if (stmt == NULL)
+        return err ? err->code : KF_ERR_STORE;
+    *n = kf_db_changes(stmt);
+    kf_db_finalize(stmt);
     return KF_OK;
 }
 
 /* Run a query expected to return at most one integer; *OUT = -1 if none. */
 static kf_status
-query_int(struct kf_store *st, sqlite3_stmt *stmt, int64_t *out, struct kf_err *err)
+query_int(struct kf_store *st, struct kf_db_stmt *stmt, int64_t *out, struct kf_err *err)
 {
     int rc;
 
     *out = -1;
     if (stmt == NULL)
         return err ? err->code : KF_ERR_STORE;
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    rc = kf_db_step(stmt);
+    if (rc == 1)
+        *out = col_int(stmt, 0);
+    kf_db_finalize(stmt);
+    if (rc < 0)
         return db_err(st, err, "read");
     return KF_OK;
 }
@@ -224,53 +138,97 @@ query_int(struct kf_store *st, sqlite3_stmt *stmt, int64_t *out, struct kf_err *
 static kf_status
 exec_sql(struct kf_store *st, const char *sql, struct kf_err *err)
 {
-    char *msg = NULL;
+    struct kf_err local = {0};
 
-    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        kf_err_set(err, KF_ERR_STORE, "store %s: %s", st->path, msg ? msg : "error");
-        sqlite3_free(msg);
-        return KF_ERR_STORE;
-    }
+    if (st->db->ops->exec(st->db, sql, &local) != KF_OK)
+        return kf_err_set(err, KF_ERR_STORE, "store %s: %s", st->path, local.msg);
     return KF_OK;
 }
 
 int
 kf_store_schema_version(struct kf_store *st)
 {
-    int64_t v;
+    int v;
 
-    if (query_int(st, prep(st, NULL, "PRAGMA user_version", ""), &v, NULL) != KF_OK)
+    if (st->db->ops->version(st->db, &v, NULL) != KF_OK)
         return -1;
-    return (int)v;
+    return v;
 }
 
-static kf_status
-migrate(struct kf_store *st, struct kf_err *err)
+bool
+kf_store_is_pg(const struct kf_store *st)
 {
+    return st->db->ops->kind == KF_DB_PG;
+}
+
+const char *
+kf_store_where(const struct kf_store *st)
+{
+    return st->path;
+}
+
+/* Bring the schema forward, one transaction per version (each also takes
+ * the writers' lock, so two hosts migrating run one after the other and
+ * the second finds nothing left to do). */
+static kf_status
+migrate(struct kf_store *st, int *from, struct kf_err *err)
+{
+    const struct kf_db_ops *ops = st->db->ops;
     int version = kf_store_schema_version(st);
 
+    if (from != NULL)
+        *from = version;
     if (version < 0)
         return db_err(st, err, "reading the schema version");
-    if (version > N_MIGRATIONS)
-        return kf_err_set(err, KF_ERR_STORE,
-                          "store %s has schema version %d, newer than this krbfleet knows (%d); "
-                          "use a newer krbfleet",
-                          st->path, version, N_MIGRATIONS);
-    for (; version < N_MIGRATIONS; version++) {
-        char pragma[64];
+    for (;;) {
+        char bump[64];
         kf_status rc;
 
-        if ((rc = exec_sql(st, "BEGIN IMMEDIATE", err)) != KF_OK)
-            return rc;
-        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version + 1);
-        if ((rc = exec_sql(st, migrations[version], err)) != KF_OK ||
-            (rc = exec_sql(st, pragma, err)) != KF_OK ||
+        if ((rc = ops->begin(st->db, NULL)) != KF_OK)
+            return db_err(st, err, "starting a migration");
+        if ((version = kf_store_schema_version(st)) < 0 || version >= ops->n_migrations) {
+            exec_sql(st, "ROLLBACK", NULL);
+            return version < 0 ? db_err(st, err, "reading the schema version") : KF_OK;
+        }
+        ops->version_sql(version + 1, bump, sizeof(bump));
+        if ((rc = exec_sql(st, ops->migrations[version], err)) != KF_OK ||
+            (rc = exec_sql(st, bump, err)) != KF_OK ||
             (rc = exec_sql(st, "COMMIT", err)) != KF_OK) {
             exec_sql(st, "ROLLBACK", NULL);
             return kf_err_prefix(err, "migrating to schema %d", version + 1);
         }
     }
-    return KF_OK;
+}
+
+/* The schema the store has, against what this build knows: newer is
+ * refused; older is migrated on SQLite, and on PostgreSQL only by
+ * `krbfleet store migrate` (MIGRATE), an empty database being no store. */
+static kf_status
+check_schema(struct kf_store *st, enum kf_store_intent intent, struct kf_err *err)
+{
+    int version = kf_store_schema_version(st);
+
+    if (version < 0)
+        return db_err(st, err, "reading the schema version");
+    if (version > KF_DB_SCHEMA_VERSION)
+        return kf_err_set(err, KF_ERR_STORE,
+                          "store %s has schema version %d, newer than this krbfleet knows (%d); "
+                          "use a newer krbfleet",
+                          st->path, version, KF_DB_SCHEMA_VERSION);
+    if (version == KF_DB_SCHEMA_VERSION)
+        return KF_OK;
+    if (!kf_store_is_pg(st) || intent == KF_STORE_FOR_MIGRATING)
+        return migrate(st, &st->migrated_from, err);
+    if (version == 0)
+        return kf_err_set(err, KF_ERR_NOT_FOUND,
+                          "the database %s holds no krbfleet store; create it with `krbfleet "
+                          "--store '%s' store migrate`",
+                          st->path, st->path);
+    return kf_err_set(err, KF_ERR_STORE,
+                      "store %s has schema version %d, older than this krbfleet's (%d); bring "
+                      "it forward with `krbfleet --store '%s' store migrate` (PostgreSQL stores "
+                      "are never migrated by other commands)",
+                      st->path, version, KF_DB_SCHEMA_VERSION, st->path);
 }
 
 /* Create the file with mode 0600 (and a missing parent directory with
@@ -391,49 +349,151 @@ check_path(const char *path, enum kf_store_intent intent, bool *exists, mode_t *
     return KF_OK;
 }
 
-kf_status
-kf_store_open_for(const char *path, enum kf_store_intent intent, struct kf_store **out,
-                  struct kf_err *err)
+/* "sqlite:PATH" or a path: the SQLite file. */
+static const char *
+sqlite_path(const char *where)
 {
-    struct kf_store *st;
+    return strncmp(where, "sqlite:", 7) == 0 ? where + 7 : where;
+}
+
+bool
+kf_store_is_url(const char *where)
+{
+    return strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0;
+}
+
+static kf_status
+open_sqlite(const char *path, enum kf_store_intent intent, struct kf_store *st,
+            struct kf_err *err)
+{
     bool exists = false;
     mode_t perm = 0600;
     kf_status rc;
 
-    *out = NULL;
-    if ((rc = check_path(path, intent, &exists, &perm, err)) != KF_OK)
+    if (path[0] == '\0')
+        return kf_err_set(err, KF_ERR_INVALID, "the store is named by an empty path");
+    if ((rc = check_path(path, intent == KF_STORE_FOR_READING ? intent : KF_STORE_FOR_WRITING,
+                         &exists, &perm, err)) != KF_OK)
         return rc;
     if (!exists && (rc = create_file(path, &exists, err)) != KF_OK)
         return rc;
-    st = calloc(1, sizeof(*st));
-    if (st == NULL || (st->path = strdup(path)) == NULL) {
-        free(st);
-        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    }
     st->created = !exists;
     if ((perm & (S_IRWXG | S_IRWXO)) != 0)
         snprintf(st->warning, sizeof(st->warning),
                  "the store %s is mode %04o: other users may read the topology and the audit "
                  "log; run `chmod 600 %s`",
                  path, (unsigned)perm, path);
-    /* Writable if possible, else SQLite opens it read-only by itself. */
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
-        SQLITE_OK) {
-        rc = kf_err_set(err, KF_ERR_STORE, "cannot open the store %s: %s", path,
-                        st->db ? sqlite3_errmsg(st->db) : "out of memory");
-        kf_store_free(st);
-        return rc;
+    return kf_db_sqlite_open(path, &st->db, err);
+}
+
+kf_status
+kf_store_url_check(const char *url, bool *has_user, struct kf_err *err)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &msg);
+    kf_status rc = KF_OK;
+
+    if (has_user != NULL)
+        *has_user = false;
+    if (opts == NULL) {
+        /* libpq's message quotes the URL, which may hold a password */
+        PQfreemem(msg);
+        return kf_err_set(err, KF_ERR_INVALID,
+                          "the store URL is not a valid PostgreSQL connection URL "
+                          "(postgresql://[user@]host[:port]/dbname[?param=value...])");
     }
-    sqlite3_busy_timeout(st->db, 5000);
-    sqlite3_extended_result_codes(st->db, 1);
-    if ((rc = exec_sql(st, "PRAGMA foreign_keys = ON", err)) != KF_OK ||
-        (rc = exec_sql(st, "PRAGMA secure_delete = ON", err)) != KF_OK ||
-        (rc = migrate(st, err)) != KF_OK) {
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        if (o->val == NULL || o->val[0] == '\0')
+            continue;
+        if (strcmp(o->keyword, "password") == 0)
+            rc = kf_err_set(err, KF_ERR_INVALID,
+                            "the store URL contains a password, which would end up on command "
+                            "lines and in the audit log; remove it and authenticate with your "
+                            "Kerberos ticket (gss), ~/.pgpass or $PGPASSFILE instead");
+        else if (strcmp(o->keyword, "user") == 0 && has_user != NULL)
+            *has_user = true;
+    }
+    PQconninfoFree(opts);
+    return rc;
+}
+
+static kf_status
+open_pg(const char *url, const char *default_user, struct kf_store *st, struct kf_err *err)
+{
+    bool has_user;
+    kf_status rc;
+
+    if ((rc = kf_store_url_check(url, &has_user, err)) != KF_OK)
+        return rc;
+    if ((rc = kf_db_pg_open(url, has_user ? NULL : default_user, &st->db, err)) != KF_OK)
+        return rc;
+    st->server_principal = kf_db_pg_principal(st->db);
+    return KF_OK;
+}
+
+kf_status
+kf_store_open_as(const char *where, enum kf_store_intent intent, const char *default_user,
+                 struct kf_store **out, struct kf_err *err)
+{
+    bool pg = kf_store_is_url(where);
+    struct kf_store *st;
+    kf_status rc;
+
+    *out = NULL;
+    st = calloc(1, sizeof(*st));
+    if (st == NULL || (st->path = strdup(pg ? where : sqlite_path(where))) == NULL) {
+        free(st);
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    }
+    st->migrated_from = -1;
+    rc = pg ? open_pg(where, default_user, st, err) : open_sqlite(st->path, intent, st, err);
+    if (rc == KF_OK)
+        rc = check_schema(st, intent, err);
+    if (rc != KF_OK) {
         kf_store_free(st);
         return rc;
     }
     *out = st;
     return KF_OK;
+}
+
+kf_status
+kf_store_open_for(const char *where, enum kf_store_intent intent, struct kf_store **out,
+                  struct kf_err *err)
+{
+    return kf_store_open_as(where, intent, NULL, out, err);
+}
+
+static int
+compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static kf_status column_strv(struct kf_store *st, struct kf_db_stmt *stmt, const char *what,
+                             char ***out, size_t *n, struct kf_err *err);
+
+kf_status
+kf_store_schema_columns(struct kf_store *st, char ***out, size_t *n, struct kf_err *err)
+{
+    static const char sqlite_sql[] =
+        "SELECT m.name || '.' || p.name FROM sqlite_master m, pragma_table_info(m.name) p "
+        "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+    static const char pg_sql[] =
+        "SELECT table_name || '.' || column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name <> 'krbfleet_schema'";
+    kf_status rc = column_strv(st, prep(st, err, kf_store_is_pg(st) ? pg_sql : sqlite_sql, ""),
+                               "reading the schema", out, n, err);
+
+    if (rc == KF_OK && *n > 1)
+        qsort(*out, *n, sizeof(**out), compare_strings);
+    return rc;
+}
+
+int
+kf_store_migrated_from(const struct kf_store *st)
+{
+    return st->migrated_from;
 }
 
 kf_status
@@ -461,8 +521,10 @@ kf_store_free(struct kf_store *st)
         return;
     if (st->in_tx)
         kf_store_rollback(st);
-    sqlite3_close(st->db);
+    if (st->db != NULL)
+        st->db->ops->close(st->db);
     free(st->path);
+    free(st->server_principal);
     free(st->user);
     free(st->principal);
     free(st->command);
@@ -487,8 +549,11 @@ kf_store_set_actor(struct kf_store *st, const char *user, const char *principal,
 kf_status
 kf_store_begin(struct kf_store *st, struct kf_err *err)
 {
-    kf_status rc = exec_sql(st, "BEGIN IMMEDIATE", err);
+    struct kf_err local = {0};
+    kf_status rc = st->db->ops->begin(st->db, &local);
 
+    if (rc != KF_OK)
+        return kf_err_set(err, KF_ERR_STORE, "store %s: %s", st->path, local.msg);
     if (rc == KF_OK)
         st->in_tx = true;
     return rc;
@@ -516,18 +581,13 @@ kf_store_rollback(struct kf_store *st)
 
 /* ---- reading the topology --------------------------------------------- */
 
-static const char *
-col_text(sqlite3_stmt *stmt, int i)
-{
-    return (const char *)sqlite3_column_text(stmt, i);
-}
-
 kf_status
 kf_store_topology_load(struct kf_store *st, struct kf_topology **out, struct kf_err *err)
 {
     /* One ordered join; each row is a site, pool, web FQDN or server. */
     static const char sql[] =
-        "SELECT 0, s.id, s.name, NULL, NULL, NULL, s.ord, -1, -1, -1 FROM site s "
+        "SELECT 0, s.id, s.name, NULL, CAST(NULL AS INTEGER), NULL, s.ord, -1, -1, -1 "
+        "FROM site s "
         "UNION ALL "
         "SELECT 1, s.id, p.fqdn, p.probe_url, NULL, NULL, s.ord, p.ord, -1, -1 "
         "  FROM pool p JOIN site s ON s.id = p.site_id "
@@ -541,7 +601,7 @@ kf_store_topology_load(struct kf_store *st, struct kf_topology **out, struct kf_
     struct kf_topology *topo = kf_topology_new();
     struct kf_site *site = NULL;
     struct kf_pool *pool = NULL;
-    sqlite3_stmt *stmt;
+    struct kf_db_stmt *stmt;
     kf_status rc = KF_OK;
     int step;
 
@@ -553,8 +613,8 @@ kf_store_topology_load(struct kf_store *st, struct kf_topology **out, struct kf_
         kf_topology_free(topo);
         return KF_ERR_STORE;
     }
-    while (rc == KF_OK && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int kind = sqlite3_column_int(stmt, 0);
+    while (rc == KF_OK && (step = kf_db_step(stmt)) == 1) {
+        int kind = (int)col_int(stmt, 0);
         const char *name = col_text(stmt, 2), *extra = col_text(stmt, 3);
         bool ok = true;
 
@@ -566,16 +626,16 @@ kf_store_topology_load(struct kf_store *st, struct kf_topology **out, struct kf_
         } else if (kind == 2 && pool != NULL) {
             ok = kf_pool_add_web_fqdn(pool, name) == 0;
         } else if (kind == 3 && pool != NULL) {
-            ok = kf_pool_add_server(pool, name, extra, sqlite3_column_int(stmt, 4)) != NULL;
+            ok = kf_pool_add_server(pool, name, extra, (int)col_int(stmt, 4)) != NULL;
         } else {
             rc = kf_err_set(err, KF_ERR_STORE, "store %s: inconsistent topology rows", st->path);
         }
         if (!ok)
             rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     }
-    if (rc == KF_OK && step != SQLITE_DONE)
+    if (rc == KF_OK && step != 0)
         rc = db_err(st, err, "reading the topology");
-    sqlite3_finalize(stmt);
+    kf_db_finalize(stmt);
     if (rc != KF_OK) {
         kf_topology_free(topo);
         return rc;
@@ -591,7 +651,7 @@ static kf_status mark_enable_needed(struct kf_store *st, struct kf_err *err);
 static kf_status
 site_id(struct kf_store *st, const char *name, int64_t *id, struct kf_err *err)
 {
-    kf_status rc = query_int(st, prep(st, err, "SELECT id FROM site WHERE name = ?", "s", name),
+    kf_status rc = query_int(st, prep(st, err, "SELECT id FROM site WHERE lower(name) = lower(?)", "s", name),
                              id, err);
     if (rc == KF_OK && *id < 0)
         return kf_err_set(err, KF_ERR_NOT_FOUND,
@@ -625,15 +685,15 @@ name_user(struct kf_store *st, const char *name, enum name_kind kind, int64_t ow
         "  WHERE w.fqdn = ?1 "
         "UNION ALL SELECT 'server', p.fqdn, p.id FROM server v JOIN pool p ON p.id = v.pool_id "
         "  WHERE v.fqdn = ?1";
-    sqlite3_stmt *stmt = prep(st, err, sql, "s", name);
+    struct kf_db_stmt *stmt = prep(st, err, sql, "s", name);
     int step;
 
     what[0] = '\0';
     if (stmt == NULL)
         return KF_ERR_STORE;
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((step = kf_db_step(stmt)) == 1) {
         const char *type = col_text(stmt, 0), *pool = col_text(stmt, 1);
-        int64_t pid = sqlite3_column_int64(stmt, 2);
+        int64_t pid = col_int(stmt, 2);
 
         /* The one allowed overlap: a server named like its own pool. */
         if (kind == NAME_SERVER && strcmp(type, "pool") == 0 && pid == own_pool)
@@ -648,8 +708,8 @@ name_user(struct kf_store *st, const char *name, enum name_kind kind, int64_t ow
             snprintf(what, what_size, "the FQDN of a server of pool \"%s\"", pool);
         break;
     }
-    sqlite3_finalize(stmt);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    kf_db_finalize(stmt);
+    if (step != 1 && step != 0)
         return db_err(st, err, "checking names");
     return KF_OK;
 }
@@ -674,7 +734,7 @@ static int64_t
 next_ord(struct kf_store *st, const char *sql, int64_t parent)
 {
     int64_t v;
-    sqlite3_stmt *stmt = parent < 0 ? prep(st, NULL, sql, "") : prep(st, NULL, sql, "i", parent);
+    struct kf_db_stmt *stmt = parent < 0 ? prep(st, NULL, sql, "") : prep(st, NULL, sql, "i", parent);
 
     if (query_int(st, stmt, &v, NULL) != KF_OK || v < 0)
         return 0;
@@ -682,18 +742,20 @@ next_ord(struct kf_store *st, const char *sql, int64_t parent)
 }
 
 static kf_status
-insert_site(struct kf_store *st, const char *name, int64_t ord, struct kf_err *err)
+insert_site(struct kf_store *st, const char *name, int64_t ord, int64_t *idp, struct kf_err *err)
 {
     int64_t id;
     kf_status rc;
 
-    if ((rc = query_int(st, prep(st, err, "SELECT id FROM site WHERE name = ?", "s", name), &id,
+    if ((rc = query_int(st, prep(st, err, "SELECT id FROM site WHERE lower(name) = lower(?)", "s", name), &id,
                         err)) != KF_OK)
         return rc;
     if (id >= 0)
         return kf_err_set(err, KF_ERR_EXISTS, "site \"%s\" exists already", name);
-    return run(st, prep(st, err, "INSERT INTO site(name, ord) VALUES (?, ?)", "si", name, ord),
-               err);
+    return query_int(st,
+                     prep(st, err, "INSERT INTO site(name, ord) VALUES (?, ?) RETURNING id", "si",
+                          name, ord),
+                     idp != NULL ? idp : &id, err);
 }
 
 static kf_status
@@ -717,12 +779,13 @@ insert_pool(struct kf_store *st, int64_t site, const struct kf_pool *pool, int64
         if ((rc = name_free(st, pool->web_fqdns[i], NAME_WEB, -1, err)) != KF_OK)
             return rc;
     }
-    if ((rc = run(st,
-                  prep(st, err, "INSERT INTO pool(site_id, fqdn, probe_url, ord) VALUES (?,?,?,?)",
-                       "issi", site, pool->fqdn, pool->probe_url, ord),
-                  err)) != KF_OK)
+    if ((rc = query_int(st,
+                        prep(st, err,
+                             "INSERT INTO pool(site_id, fqdn, probe_url, ord) VALUES (?,?,?,?) "
+                             "RETURNING id",
+                             "issi", site, pool->fqdn, pool->probe_url, ord),
+                        &id, err)) != KF_OK)
         return rc;
-    id = sqlite3_last_insert_rowid(st->db);
     for (size_t i = 0; i < pool->n_web_fqdns; i++)
         if ((rc = run(st,
                       prep(st, err, "INSERT INTO web_fqdn(fqdn, pool_id, ord) VALUES (?,?,?)",
@@ -753,7 +816,7 @@ insert_server(struct kf_store *st, int64_t pool, const struct kf_server *srv, in
 kf_status
 kf_store_site_add(struct kf_store *st, const char *name, struct kf_err *err)
 {
-    return insert_site(st, name, next_ord(st, "SELECT max(ord) + 1 FROM site", -1),
+    return insert_site(st, name, next_ord(st, "SELECT max(ord) + 1 FROM site", -1), NULL,
                        err);
 }
 
@@ -867,9 +930,11 @@ kf_store_pool_update(struct kf_store *st, const char *fqdn, const char *const *w
 kf_status
 kf_store_server_remove(struct kf_store *st, const char *fqdn, struct kf_err *err)
 {
-    kf_status rc = run(st, prep(st, err, "DELETE FROM server WHERE fqdn = ?", "s", fqdn), err);
+    int64_t n;
+    kf_status rc = run_changes(st, prep(st, err, "DELETE FROM server WHERE fqdn = ?", "s", fqdn),
+                               &n, err);
 
-    if (rc == KF_OK && sqlite3_changes(st->db) == 0)
+    if (rc == KF_OK && n == 0)
         return kf_err_set(err, KF_ERR_NOT_FOUND,
                           "server \"%s\" does not exist (see `krbfleet server list`)", fqdn);
     return rc;
@@ -903,24 +968,24 @@ kf_store_topology_losses(struct kf_store *st, const struct kf_topology *topo, ch
         "JOIN account a ON a.id = x.account_id ORDER BY s.ord";
     static const char published[] =
         "SELECT p.fqdn, s.name, o.spn, a.domain, a.name FROM pool p "
-        "JOIN site s ON s.id = p.site_id JOIN owned_spn o ON o.spn = 'HTTP/' || p.fqdn "
+        "JOIN site s ON s.id = p.site_id JOIN owned_spn o ON lower(o.spn) = lower('HTTP/' || p.fqdn) "
         "JOIN account a ON a.id = o.account_id ORDER BY s.ord, p.ord";
     char **v = NULL;
     size_t n = 0;
-    sqlite3_stmt *stmt;
+    struct kf_db_stmt *stmt;
     int step, nomem = 0;
 
     *lost = NULL;
     *n_lost = 0;
     if ((stmt = prep(st, err, assigned, "")) == NULL)
         return KF_ERR_STORE;
-    while (!nomem && (step = sqlite3_step(stmt)) == SQLITE_ROW)
+    while (!nomem && (step = kf_db_step(stmt)) == 1)
         if (!topo_has_site(topo, col_text(stmt, 0)))
             nomem = kf_strv_pushf(&v, &n,
                                   "site %s, assigned to account %s\\%s", col_text(stmt, 0),
                                   col_text(stmt, 1), col_text(stmt, 2));
-    sqlite3_finalize(stmt);
-    if (!nomem && step != SQLITE_DONE) {
+    kf_db_finalize(stmt);
+    if (!nomem && step != 0) {
         kf_strv_free(v, n);
         return db_err(st, err, "reading the assignments");
     }
@@ -929,20 +994,20 @@ kf_store_topology_losses(struct kf_store *st, const struct kf_topology *topo, ch
             kf_strv_free(v, n);
             return KF_ERR_STORE;
         }
-        while (!nomem && (step = sqlite3_step(stmt)) == SQLITE_ROW)
+        while (!nomem && (step = kf_db_step(stmt)) == 1)
             if (!topo_has_pool(topo, col_text(stmt, 0)))
                 nomem = kf_strv_pushf(&v, &n,
                                       "pool %s of site %s, whose SPN %s is published on "
                                       "account %s\\%s",
                                       col_text(stmt, 0), col_text(stmt, 1), col_text(stmt, 2),
                                       col_text(stmt, 3), col_text(stmt, 4));
-        sqlite3_finalize(stmt);
+        kf_db_finalize(stmt);
     }
     if (nomem) {
         kf_strv_free(v, n);
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     }
-    if (step != SQLITE_DONE) {
+    if (step != 0) {
         kf_strv_free(v, n);
         return db_err(st, err, "reading the published SPNs");
     }
@@ -965,7 +1030,7 @@ kf_store_topology_replace(struct kf_store *st, const struct kf_topology *topo,
         const struct kf_site *site = &topo->sites[i];
         int64_t sid;
 
-        if ((rc = query_int(st, prep(st, err, "SELECT id FROM site WHERE name = ?", "s", site->name),
+        if ((rc = query_int(st, prep(st, err, "SELECT id FROM site WHERE lower(name) = lower(?)", "s", site->name),
                             &sid, err)) != KF_OK)
             return rc;
         if (sid >= 0) {
@@ -980,8 +1045,7 @@ kf_store_topology_replace(struct kf_store *st, const struct kf_topology *topo,
                               site->name, (int64_t)i, sid),
                      err);
         } else {
-            rc = insert_site(st, site->name, (int64_t)i, err);
-            sid = sqlite3_last_insert_rowid(st->db);
+            rc = insert_site(st, site->name, (int64_t)i, &sid, err);
         }
         if (rc != KF_OK)
             return kf_err_prefix(err, "sites[%zu]", i);
@@ -1015,9 +1079,10 @@ kf_store_audit(struct kf_store *st, const char *object, const char *detail, stru
     strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
     return run(st,
                prep(st, err,
-                    "INSERT INTO audit(time, user, principal, command, object, detail) "
+                    "INSERT INTO audit(time, \"user\", principal, command, object, detail) "
                     "VALUES (?,?,?,?,?,?)",
-                    "ssssss", now, st->user ? st->user : "unknown", st->principal,
+                    "ssssss", now, st->user ? st->user : "unknown",
+                    st->server_principal ? st->server_principal : st->principal,
                     st->command ? st->command : "", object, detail),
                err);
 }
@@ -1100,19 +1165,34 @@ kf_audit_list_free(struct kf_audit_entry *list, size_t n)
     free(list);
 }
 
+/* OBJECT ("site:redmond") matches FILTER when FILTER is all of it, its
+ * name after ':' or its kind before, in any case. */
+static bool
+audit_object_matches(const char *object, const char *filter)
+{
+    const char *colon = strchr(object, ':');
+    size_t len = strlen(filter);
+
+    if (strcasecmp(object, filter) == 0)
+        return true;
+    if (colon == NULL)
+        return false;
+    return strcasecmp(colon + 1, filter) == 0 ||
+           ((size_t)(colon - object) == len && strncasecmp(object, filter, len) == 0);
+}
+
 kf_status
 kf_store_audit_list(struct kf_store *st, const struct kf_audit_filter *filter,
                     struct kf_audit_entry **out, size_t *n, struct kf_err *err)
 {
-    /* ?2 matches the whole object, its name after ':' or its kind before */
-    sqlite3_stmt *stmt = prep(
-        st, err,
-        "SELECT id, time, user, principal, command, object, detail FROM audit "
-        "WHERE (?1 IS NULL OR time >= ?1) AND (?2 IS NULL OR object = ?2 COLLATE NOCASE "
-        "  OR (instr(object, ':') > 0 AND (substr(object, instr(object, ':') + 1) = ?2 "
-        "    COLLATE NOCASE OR substr(object, 1, instr(object, ':') - 1) = ?2 COLLATE NOCASE))) "
-        "ORDER BY id",
-        "ss", filter ? filter->since : NULL, filter ? filter->object : NULL);
+    static const char sql[] =
+        "SELECT id, time, \"user\", principal, command, object, detail FROM audit ORDER BY id";
+    static const char sql_since[] =
+        "SELECT id, time, \"user\", principal, command, object, detail FROM audit "
+        "WHERE time >= ? ORDER BY id";
+    const char *since = filter ? filter->since : NULL;
+    const char *object = filter ? filter->object : NULL;
+    struct kf_db_stmt *stmt = since ? prep(st, err, sql_since, "s", since) : prep(st, err, sql, "");
     struct kf_audit_entry *list = NULL;
     size_t count = 0;
     int step;
@@ -1121,13 +1201,16 @@ kf_store_audit_list(struct kf_store *st, const struct kf_audit_filter *filter,
     *n = 0;
     if (stmt == NULL)
         return KF_ERR_STORE;
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct kf_audit_entry *e, *bigger = realloc(list, (count + 1) * sizeof(*list));
+    while ((step = kf_db_step(stmt)) == 1) {
+        struct kf_audit_entry *e, *bigger;
+        if (object != NULL && !audit_object_matches(col_text(stmt, 5), object))
+            continue;
+        bigger = realloc(list, (count + 1) * sizeof(*list));
         if (bigger == NULL)
             break;
         list = bigger;
         e = &list[count++];
-        e->id = sqlite3_column_int64(stmt, 0);
+        e->id = col_int(stmt, 0);
         e->time = kf_strdup0(col_text(stmt, 1));
         e->user = kf_strdup0(col_text(stmt, 2));
         e->principal = kf_strdup0(col_text(stmt, 3));
@@ -1137,10 +1220,10 @@ kf_store_audit_list(struct kf_store *st, const struct kf_audit_filter *filter,
         if (!e->time || !e->user || !e->command || !e->object)
             break;
     }
-    sqlite3_finalize(stmt);
-    if (step != SQLITE_DONE) {
+    kf_db_finalize(stmt);
+    if (step != 0) {
         kf_audit_list_free(list, count);
-        if (step == SQLITE_ROW)
+        if (step == 1)
             return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
         return db_err(st, err, "reading the audit log");
     }
@@ -1154,19 +1237,19 @@ kf_store_audit_list(struct kf_store *st, const struct kf_audit_filter *filter,
 kf_status
 kf_store_state_get(struct kf_store *st, const char *key, char **value, struct kf_err *err)
 {
-    sqlite3_stmt *stmt = prep(st, err, "SELECT value FROM state WHERE key = ?", "s", key);
+    struct kf_db_stmt *stmt = prep(st, err, "SELECT value FROM state WHERE key = ?", "s", key);
     int step;
 
     *value = NULL;
     if (stmt == NULL)
         return KF_ERR_STORE;
-    step = sqlite3_step(stmt);
-    if (step == SQLITE_ROW && (*value = strdup(col_text(stmt, 0))) == NULL) {
-        sqlite3_finalize(stmt);
+    step = kf_db_step(stmt);
+    if (step == 1 && (*value = strdup(col_text(stmt, 0))) == NULL) {
+        kf_db_finalize(stmt);
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     }
-    sqlite3_finalize(stmt);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    kf_db_finalize(stmt);
+    if (step != 1 && step != 0)
         return db_err(st, err, "reading state");
     return KF_OK;
 }
@@ -1177,7 +1260,8 @@ kf_store_state_set(struct kf_store *st, const char *key, const char *value, stru
     if (value == NULL)
         return run(st, prep(st, err, "DELETE FROM state WHERE key = ?", "s", key), err);
     return run(st,
-               prep(st, err, "INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)", "ss", key,
+               prep(st, err, "INSERT INTO state(key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", "ss", key,
                     value),
                err);
 }
@@ -1227,12 +1311,12 @@ accounts_read(struct kf_store *st, const char *name, struct kf_account **out, si
     static const char sql_all[] =
         "SELECT a.id, a.domain, a.name, a.dn, a.enctypes, a.adopted, a.created, s.name, "
         "a.allow_foreign_spns FROM account a LEFT JOIN assignment g ON g.account_id = a.id "
-        "LEFT JOIN site s ON s.id = g.site_id ORDER BY a.name COLLATE NOCASE, s.ord";
+        "LEFT JOIN site s ON s.id = g.site_id ORDER BY lower(a.name), a.name, s.ord";
     static const char sql_one[] =
         "SELECT a.id, a.domain, a.name, a.dn, a.enctypes, a.adopted, a.created, s.name, "
         "a.allow_foreign_spns FROM account a LEFT JOIN assignment g ON g.account_id = a.id "
-        "LEFT JOIN site s ON s.id = g.site_id WHERE a.name = ? ORDER BY s.ord";
-    sqlite3_stmt *stmt = name ? prep(st, err, sql_one, "s", name) : prep(st, err, sql_all, "");
+        "LEFT JOIN site s ON s.id = g.site_id WHERE lower(a.name) = lower(?) ORDER BY s.ord";
+    struct kf_db_stmt *stmt = name ? prep(st, err, sql_one, "s", name) : prep(st, err, sql_all, "");
     struct kf_account *list = NULL, *cur = NULL;
     size_t count = 0;
     bool nomem = false;
@@ -1242,8 +1326,8 @@ accounts_read(struct kf_store *st, const char *name, struct kf_account **out, si
     *n = 0;
     if (stmt == NULL)
         return KF_ERR_STORE;
-    while (!nomem && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(stmt, 0);
+    while (!nomem && (step = kf_db_step(stmt)) == 1) {
+        int64_t id = col_int(stmt, 0);
         if (cur == NULL || cur->id != id) {
             struct kf_account *bigger = realloc(list, (count + 1) * sizeof(*list));
             if (bigger == NULL) {
@@ -1257,17 +1341,17 @@ accounts_read(struct kf_store *st, const char *name, struct kf_account **out, si
             cur->domain = kf_strdup0(col_text(stmt, 1));
             cur->name = kf_strdup0(col_text(stmt, 2));
             cur->dn = kf_strdup0(col_text(stmt, 3));
-            cur->enctypes = (unsigned)sqlite3_column_int64(stmt, 4);
-            cur->adopted = sqlite3_column_int(stmt, 5) != 0;
+            cur->enctypes = (unsigned)col_int(stmt, 4);
+            cur->adopted = (int)col_int(stmt, 5) != 0;
             cur->created = kf_strdup0(col_text(stmt, 6));
-            cur->allow_foreign_spns = sqlite3_column_int(stmt, 8) != 0;
+            cur->allow_foreign_spns = (int)col_int(stmt, 8) != 0;
             nomem = !cur->domain || !cur->name || !cur->created;
         }
         if (!nomem && col_text(stmt, 7) != NULL)
             nomem = kf_strv_push(&cur->sites, &cur->n_sites, col_text(stmt, 7)) != 0;
     }
-    sqlite3_finalize(stmt);
-    if (nomem || step != SQLITE_DONE) {
+    kf_db_finalize(stmt);
+    if (nomem || step != 0) {
         kf_account_list_free(list, count);
         return nomem ? kf_err_set(err, KF_ERR_NOMEM, "out of memory")
                      : db_err(st, err, "reading accounts");
@@ -1310,7 +1394,7 @@ kf_store_account_add(struct kf_store *st, const char *domain, const char *name, 
     int64_t id, other;
     kf_status rc;
 
-    if ((rc = query_int(st, prep(st, err, "SELECT id FROM account WHERE name = ?", "s", name), &id,
+    if ((rc = query_int(st, prep(st, err, "SELECT id FROM account WHERE lower(name) = lower(?)", "s", name), &id,
                         err)) != KF_OK)
         return rc;
     if (id >= 0)
@@ -1318,7 +1402,7 @@ kf_store_account_add(struct kf_store *st, const char *domain, const char *name, 
                           name);
     if ((rc = query_int(st,
                         prep(st, err,
-                             "SELECT count(*) FROM account WHERE domain <> ? COLLATE NOCASE", "s",
+                             "SELECT count(*) FROM account WHERE lower(domain) <> lower(?)", "s",
                              domain),
                         &other, err)) != KF_OK)
         return rc;
@@ -1342,7 +1426,7 @@ kf_status
 kf_store_account_set_dn(struct kf_store *st, const char *name, const char *dn,
                         struct kf_err *err)
 {
-    return run(st, prep(st, err, "UPDATE account SET dn = ? WHERE name = ?", "ss", dn, name), err);
+    return run(st, prep(st, err, "UPDATE account SET dn = ? WHERE lower(name) = lower(?)", "ss", dn, name), err);
 }
 
 kf_status
@@ -1350,7 +1434,7 @@ kf_store_account_set_foreign_spns(struct kf_store *st, const char *name, bool al
                                   struct kf_err *err)
 {
     return run(st,
-               prep(st, err, "UPDATE account SET allow_foreign_spns = ? WHERE name = ?", "is",
+               prep(st, err, "UPDATE account SET allow_foreign_spns = ? WHERE lower(name) = lower(?)", "is",
                     (int64_t)allow, name),
                err);
 }
@@ -1377,7 +1461,7 @@ kf_store_account_remove(struct kf_store *st, const char *name, struct kf_err *er
         return rc;
     }
     kf_account_free(acct);
-    return run(st, prep(st, err, "DELETE FROM account WHERE name = ?", "s", name), err);
+    return run(st, prep(st, err, "DELETE FROM account WHERE lower(name) = lower(?)", "s", name), err);
 }
 
 kf_status
@@ -1411,7 +1495,8 @@ kf_store_assignment_set(struct kf_store *st, const char *site, const char *accou
     }
     if (rc == KF_OK)
         rc = run(st,
-                 prep(st, err, "INSERT OR REPLACE INTO assignment(site_id, account_id) VALUES (?,?)",
+                 prep(st, err, "INSERT INTO assignment(site_id, account_id) VALUES (?,?) ON CONFLICT(site_id) "
+                      "DO UPDATE SET account_id = excluded.account_id",
                       "ii", sid, acct->id),
                  err);
     kf_account_free(acct);
@@ -1425,14 +1510,14 @@ kf_store_assignment_set(struct kf_store *st, const char *site, const char *accou
 kf_status
 kf_store_assignment_remove(struct kf_store *st, const char *site, struct kf_err *err)
 {
-    int64_t sid;
+    int64_t sid, n;
     kf_status rc;
 
     if ((rc = site_id(st, site, &sid, err)) != KF_OK ||
-        (rc = run(st, prep(st, err, "DELETE FROM assignment WHERE site_id = ?", "i", sid), err)) !=
-            KF_OK)
+        (rc = run_changes(st, prep(st, err, "DELETE FROM assignment WHERE site_id = ?", "i", sid),
+                          &n, err)) != KF_OK)
         return rc;
-    if (sqlite3_changes(st->db) == 0)
+    if (n == 0)
         return kf_err_set(err, KF_ERR_NOT_FOUND, "site \"%s\" has no Kerberos account assignment",
                           site);
     return mark_enable_needed(st, err);
@@ -1441,7 +1526,7 @@ kf_store_assignment_remove(struct kf_store *st, const char *site, struct kf_err 
 /* The first column of every row of STMT (finalized here) as new strings
  * in *OUT (kf_strv_free); WHAT names the read in an error. */
 static kf_status
-column_strv(struct kf_store *st, sqlite3_stmt *stmt, const char *what, char ***out, size_t *n,
+column_strv(struct kf_store *st, struct kf_db_stmt *stmt, const char *what, char ***out, size_t *n,
             struct kf_err *err)
 {
     char **v = NULL;
@@ -1452,13 +1537,13 @@ column_strv(struct kf_store *st, sqlite3_stmt *stmt, const char *what, char ***o
     *n = 0;
     if (stmt == NULL)
         return KF_ERR_STORE;
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
+    while ((step = kf_db_step(stmt)) == 1)
         if (kf_strv_push(&v, &count, col_text(stmt, 0)) != 0)
             break;
-    sqlite3_finalize(stmt);
-    if (step != SQLITE_DONE) {
+    kf_db_finalize(stmt);
+    if (step != 0) {
         kf_strv_free(v, count);
-        return step == SQLITE_ROW ? kf_err_set(err, KF_ERR_NOMEM, "out of memory")
+        return step == 1 ? kf_err_set(err, KF_ERR_NOMEM, "out of memory")
                                   : db_err(st, err, what);
     }
     *out = v;
@@ -1470,9 +1555,9 @@ kf_status
 kf_store_owned_spns(struct kf_store *st, const char *account, char ***out, size_t *n,
                     struct kf_err *err)
 {
-    sqlite3_stmt *stmt = prep(st, err,
+    struct kf_db_stmt *stmt = prep(st, err,
                               "SELECT o.spn FROM owned_spn o JOIN account a ON a.id = o.account_id "
-                              "WHERE a.name = ? ORDER BY o.spn",
+                              "WHERE lower(a.name) = lower(?) ORDER BY lower(o.spn), o.spn",
                               "s", account);
     return column_strv(st, stmt, "reading SPNs", out, n, err);
 }
@@ -1483,8 +1568,9 @@ kf_store_owned_spn_add(struct kf_store *st, const char *account, const char *spn
 {
     return run(st,
                prep(st, err,
-                    "INSERT OR IGNORE INTO owned_spn(account_id, spn) "
-                    "SELECT id, ? FROM account WHERE name = ?",
+                    "INSERT INTO owned_spn(account_id, spn) "
+                    "SELECT id, ? FROM account WHERE lower(name) = lower(?) "
+                    "ON CONFLICT DO NOTHING",
                     "ss", spn, account),
                err);
 }
@@ -1495,8 +1581,8 @@ kf_store_owned_spn_remove(struct kf_store *st, const char *account, const char *
 {
     return run(st,
                prep(st, err,
-                    "DELETE FROM owned_spn WHERE spn = ? AND account_id = "
-                    "(SELECT id FROM account WHERE name = ?)",
+                    "DELETE FROM owned_spn WHERE lower(spn) = lower(?) AND account_id = "
+                    "(SELECT id FROM account WHERE lower(name) = lower(?))",
                     "ss", spn, account),
                err);
 }
@@ -1514,10 +1600,32 @@ utc_now(char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* "YYYY-MM-DDTHH:MM:SSZ" (utc_now) as Unix time, or -1. */
+static int64_t
+utc_parse(const char *text)
+{
+    struct tm tm = {0};
+
+    if (text == NULL || strlen(text) != KF_AUDIT_TIME_LEN - 1 || text[4] != '-' ||
+        text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+        text[19] != 'Z')
+        return -1;
+    tm.tm_year = digits(text, 4) - 1900;
+    tm.tm_mon = digits(text + 5, 2) - 1;
+    tm.tm_mday = digits(text + 8, 2);
+    tm.tm_hour = digits(text + 11, 2);
+    tm.tm_min = digits(text + 14, 2);
+    tm.tm_sec = digits(text + 17, 2);
+    if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 1 || tm.tm_hour < 0 || tm.tm_min < 0 ||
+        tm.tm_sec < 0)
+        return -1;
+    return (int64_t)timegm(&tm);
+}
+
 static kf_status
 account_id(struct kf_store *st, const char *name, int64_t *id, struct kf_err *err)
 {
-    kf_status rc = query_int(st, prep(st, err, "SELECT id FROM account WHERE name = ?", "s", name),
+    kf_status rc = query_int(st, prep(st, err, "SELECT id FROM account WHERE lower(name) = lower(?)", "s", name),
                              id, err);
     if (rc == KF_OK && *id < 0)
         return kf_err_set(err, KF_ERR_NOT_FOUND, "account \"%s\" is not managed by krbfleet",
@@ -1530,7 +1638,7 @@ kf_store_lock_take(struct kf_store *st, const char *account, const struct kf_loc
                    bool (*alive)(const struct kf_lock_holder *holder), struct kf_err *err)
 {
     int64_t id;
-    sqlite3_stmt *stmt;
+    struct kf_db_stmt *stmt;
     char now[32];
     kf_status rc;
     int step;
@@ -1543,13 +1651,13 @@ kf_store_lock_take(struct kf_store *st, const char *account, const struct kf_loc
                 "i", id);
     if (stmt == NULL)
         return KF_ERR_STORE;
-    step = sqlite3_step(stmt);
-    if (step == SQLITE_ROW) {
+    step = kf_db_step(stmt);
+    if (step == 1) {
         struct kf_lock_holder h = {
             .user = col_text(stmt, 0),
             .host = col_text(stmt, 1),
-            .pid = (long)sqlite3_column_int64(stmt, 2),
-            .start = (unsigned long long)sqlite3_column_int64(stmt, 4),
+            .pid = (long)col_int(stmt, 2),
+            .start = (unsigned long long)col_int(stmt, 4),
         };
         if (alive == NULL || alive(&h)) {
             rc = kf_err_set(err, KF_ERR_CONFLICT,
@@ -1558,18 +1666,20 @@ kf_store_lock_take(struct kf_store *st, const char *account, const struct kf_loc
                             account, h.user, h.host, h.pid, col_text(stmt, 3),
                             alive == NULL ? "" : " (a killed run's lock is freed automatically "
                                                  "on the same host)");
-            sqlite3_finalize(stmt);
+            kf_db_finalize(stmt);
             return rc;
         }
     }
-    sqlite3_finalize(stmt);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    kf_db_finalize(stmt);
+    if (step != 1 && step != 0)
         return db_err(st, err, "reading the lock");
     utc_now(now, sizeof(now));
     return run(st,
                prep(st, err,
-                    "INSERT OR REPLACE INTO rotation_lock(account_id, holder, host, pid, since, "
-                    "pid_start) VALUES (?,?,?,?,?,?)",
+                    "INSERT INTO rotation_lock(account_id, holder, host, pid, since, "
+                    "pid_start) VALUES (?,?,?,?,?,?) ON CONFLICT(account_id) DO UPDATE SET "
+                    "holder = excluded.holder, host = excluded.host, pid = excluded.pid, "
+                    "since = excluded.since, pid_start = excluded.pid_start",
                     "issisi", id, me->user, me->host, (int64_t)me->pid, now,
                     (int64_t)me->start),
                err);
@@ -1581,7 +1691,7 @@ kf_store_lock_release(struct kf_store *st, const char *account, long pid, struct
     return run(st,
                prep(st, err,
                     "DELETE FROM rotation_lock WHERE pid = ? AND account_id = "
-                    "(SELECT id FROM account WHERE name = ?)",
+                    "(SELECT id FROM account WHERE lower(name) = lower(?))",
                     "is", (int64_t)pid, account),
                err);
 }
@@ -1605,9 +1715,8 @@ kf_store_last_rotation(struct kf_store *st, const char *account, struct kf_rotat
                        struct kf_err *err)
 {
     /* A rotation run starts with "plan" (sync runs start with "sync"). */
-    sqlite3_stmt *stmt = prep(st, err,
-                              "SELECT run, step, time, detail, CAST(strftime('%s', time) AS INTEGER) "
-                              "FROM journal WHERE run = "
+    struct kf_db_stmt *stmt = prep(st, err,
+                              "SELECT run, step, time, detail FROM journal WHERE run = "
                               "(SELECT run FROM journal WHERE account = ? AND step = 'plan' "
                               "ORDER BY id DESC LIMIT 1) ORDER BY id DESC LIMIT 1",
                               "s", account);
@@ -1617,23 +1726,22 @@ kf_store_last_rotation(struct kf_store *st, const char *account, struct kf_rotat
     out->when = -1;
     if (stmt == NULL)
         return KF_ERR_STORE;
-    step = sqlite3_step(stmt);
-    if (step == SQLITE_ROW) {
-        if (sqlite3_column_type(stmt, 4) == SQLITE_INTEGER)
-            out->when = sqlite3_column_int64(stmt, 4);
+    step = kf_db_step(stmt);
+    if (step == 1) {
+        out->when = utc_parse(col_text(stmt, 2));
         out->run = kf_strdup0(col_text(stmt, 0));
         out->step = kf_strdup0(col_text(stmt, 1));
         out->time = kf_strdup0(col_text(stmt, 2));
         out->detail = kf_strdup0(col_text(stmt, 3));
         if (out->run == NULL || out->step == NULL || out->time == NULL ||
             (col_text(stmt, 3) != NULL && out->detail == NULL)) {
-            sqlite3_finalize(stmt);
+            kf_db_finalize(stmt);
             kf_store_rotation_run_done(out);
             return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
         }
     }
-    sqlite3_finalize(stmt);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    kf_db_finalize(stmt);
+    if (step != 1 && step != 0)
         return db_err(st, err, "reading the rotation journal");
     return KF_OK;
 }
@@ -1670,8 +1778,9 @@ kf_store_server_key_set(struct kf_store *st, const char *server, const char *acc
                    err);
     return run(st,
                prep(st, err,
-                    "INSERT OR REPLACE INTO server_key(server, account_id, kvno, state, time) "
-                    "VALUES (?,?,?,?,?)",
+                    "INSERT INTO server_key(server, account_id, kvno, state, time) "
+                    "VALUES (?,?,?,?,?) ON CONFLICT(server, account_id, kvno) DO UPDATE SET "
+                    "state = excluded.state, time = excluded.time",
                     "siiss", server, id, (int64_t)kvno, state, now),
                err);
 }
@@ -1684,7 +1793,7 @@ kf_store_server_kvno(struct kf_store *st, const char *server, const char *accoun
     kf_status rc = query_int(st,
                              prep(st, err,
                                   "SELECT max(k.kvno) FROM server_key k JOIN account a ON "
-                                  "a.id = k.account_id WHERE k.server = ? AND a.name = ? AND "
+                                  "a.id = k.account_id WHERE k.server = ? AND lower(a.name) = lower(?) AND "
                                   "k.state = 'committed'",
                                   "ss", server, account),
                              &v, err);
@@ -1703,8 +1812,8 @@ kf_store_kvno_committed(struct kf_store *st, const char *account, int kvno, int6
         return rc;
     return run(st,
                prep(st, err,
-                    "INSERT OR REPLACE INTO account_kvno(account_id, kvno, committed) "
-                    "VALUES (?,?,?)",
+                    "INSERT INTO account_kvno(account_id, kvno, committed) VALUES (?,?,?) "
+                    "ON CONFLICT(account_id, kvno) DO UPDATE SET committed = excluded.committed",
                     "iii", id, (int64_t)kvno, when),
                err);
 }
@@ -1716,7 +1825,7 @@ kf_store_kvno_committed_at(struct kf_store *st, const char *account, int kvno, i
     return query_int(st,
                      prep(st, err,
                           "SELECT k.committed FROM account_kvno k JOIN account a ON "
-                          "a.id = k.account_id WHERE a.name = ? AND k.kvno = ?",
+                          "a.id = k.account_id WHERE lower(a.name) = lower(?) AND k.kvno = ?",
                           "si", account, (int64_t)kvno),
                      when, err);
 }
@@ -1729,7 +1838,7 @@ kf_store_kvno_prunable(struct kf_store *st, const char *account, int64_t cutoff,
     kf_status rc = query_int(st,
                              prep(st, err,
                                   "SELECT max(k.kvno) FROM account_kvno k JOIN account a ON "
-                                  "a.id = k.account_id WHERE a.name = ? AND k.committed <= ?",
+                                  "a.id = k.account_id WHERE lower(a.name) = lower(?) AND k.committed <= ?",
                                   "si", account, cutoff),
                              &v, err);
     *kvno = rc == KF_OK && v > 0 ? (int)v : -1;
@@ -1741,7 +1850,7 @@ kf_store_account_set_enctypes(struct kf_store *st, const char *name, unsigned en
                               struct kf_err *err)
 {
     return run(st,
-               prep(st, err, "UPDATE account SET enctypes = ? WHERE name = ?", "is",
+               prep(st, err, "UPDATE account SET enctypes = ? WHERE lower(name) = lower(?)", "is",
                     (int64_t)enctypes, name),
                err);
 }
@@ -1759,8 +1868,8 @@ kf_store_enctypes_retire(struct kf_store *st, const char *account, unsigned reti
         if (retired & bit)
             rc = run(st,
                      prep(st, err,
-                          "INSERT OR IGNORE INTO enctype_retired(account_id, enctype, since) "
-                          "VALUES (?,?,?)",
+                          "INSERT INTO enctype_retired(account_id, enctype, since) "
+                          "VALUES (?,?,?) ON CONFLICT DO NOTHING",
                           "iii", id, (int64_t)bit, when),
                      err);
         else if (restored & bit)
@@ -1783,7 +1892,7 @@ kf_store_enctypes_retired(struct kf_store *st, const char *account, int64_t cuto
     kf_status rc = query_int(st,
                              prep(st, err,
                                   "SELECT coalesce(sum(r.enctype), 0) FROM enctype_retired r "
-                                  "JOIN account a ON a.id = r.account_id WHERE a.name = ? AND "
+                                  "JOIN account a ON a.id = r.account_id WHERE lower(a.name) = lower(?) AND "
                                   "r.since <= ?",
                                   "si", account, cutoff),
                              &v, err);
@@ -1809,8 +1918,8 @@ kf_store_permission_ace_add(struct kf_store *st, const char *container, const ch
     utc_now(now, sizeof(now));
     return run(st,
                prep(st, err,
-                    "INSERT OR IGNORE INTO permission_ace(container, trustee_sid, trustee, ace, "
-                    "time) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO permission_ace(container, trustee_sid, trustee, ace, "
+                    "time) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     "sssss", container, trustee_sid, trustee, ace_hex, now),
                err);
 }
@@ -1819,8 +1928,8 @@ kf_status
 kf_store_permission_aces(struct kf_store *st, const char *container, const char *trustee_sid,
                          char ***out, size_t *n, struct kf_err *err)
 {
-    sqlite3_stmt *stmt = prep(st, err,
-                              "SELECT ace FROM permission_ace WHERE container = ? AND "
+    struct kf_db_stmt *stmt = prep(st, err,
+                              "SELECT ace FROM permission_ace WHERE lower(container) = lower(?) AND "
                               "trustee_sid = ? ORDER BY ace",
                               "ss", container, trustee_sid);
     return column_strv(st, stmt, "reading granted ACEs", out, n, err);
@@ -1831,7 +1940,8 @@ kf_store_permission_aces_remove(struct kf_store *st, const char *container,
                                 const char *trustee_sid, struct kf_err *err)
 {
     return run(st,
-               prep(st, err, "DELETE FROM permission_ace WHERE container = ? AND trustee_sid = ?",
+               prep(st, err, "DELETE FROM permission_ace WHERE lower(container) = lower(?) AND "
+                    "trustee_sid = ?",
                     "ss", container, trustee_sid),
                err);
 }

@@ -1,11 +1,14 @@
-/* store.h - the central management store: one SQLite file.
+/* store.h - the central management store: one SQLite file, or a
+ * PostgreSQL database shared by several admin hosts.
  *
- * This module alone owns the sqlite3 handle. The file is created on first
- * use with mode 0600 (its directory 0700 when we create it), foreign keys
- * are on, the schema version lives in PRAGMA user_version and is brought
- * forward by migrations in order. Every write goes through prepared
- * statements. A command makes all its changes between kf_store_begin() and
- * kf_store_commit(), so it changes everything or nothing.
+ * This module alone talks to the database (through db.h's two backends).
+ * A SQLite file is created on first use with mode 0600 (its directory 0700
+ * when we create it) and brought forward by migrations in order; a
+ * PostgreSQL database only by `krbfleet store migrate` (KF_STORE_FOR_MIGRATING).
+ * Both have the same schema versions. Every write goes through parameters.
+ * A command makes all its changes between kf_store_begin() and
+ * kf_store_commit(), so it changes everything or nothing, and no other
+ * writer of the store runs in between.
  *
  * Name rules enforced on every write, for single adds and imports alike:
  * site names unique (case-insensitive); pool FQDNs unique; a web FQDN
@@ -32,7 +35,16 @@ struct kf_store;
 enum kf_store_intent {
     KF_STORE_FOR_READING, /* it must exist (KF_ERR_NOT_FOUND if not); never created */
     KF_STORE_FOR_WRITING, /* created when missing; refused when not writable */
+    KF_STORE_FOR_MIGRATING, /* writing, and a PostgreSQL schema brought forward */
 };
+
+/* True when WHERE is a PostgreSQL URL (postgresql://... or postgres://...);
+ * anything else is a SQLite path ("sqlite:PATH" or PATH). */
+bool kf_store_is_url(const char *where);
+/* Refuse a PostgreSQL URL that libpq cannot parse or that holds a password
+ * (KF_ERR_INVALID; the message never repeats the URL). *HAS_USER (may be
+ * NULL): the URL names the user. */
+kf_status kf_store_url_check(const char *url, bool *has_user, struct kf_err *err);
 
 /* Open the store at PATH for INTENT and migrate it to the current schema.
  * Refused, with a message naming the path, what is wrong and the fix: a
@@ -43,6 +55,13 @@ enum kf_store_intent {
  * (kf_store_free). */
 kf_status kf_store_open_for(const char *path, enum kf_store_intent intent, struct kf_store **out,
                             struct kf_err *err);
+/* The same for a SQLite path or a PostgreSQL URL (WHERE); on PostgreSQL,
+ * a URL without a user connects as DEFAULT_USER (the full principal name
+ * of the caller's ticket; NULL: libpq's default). A PostgreSQL store whose
+ * schema is older than this build's is refused unless MIGRATING; an empty
+ * database is KF_ERR_NOT_FOUND (a missing store). */
+kf_status kf_store_open_as(const char *where, enum kf_store_intent intent,
+                           const char *default_user, struct kf_store **out, struct kf_err *err);
 /* kf_store_open_for(PATH, KF_STORE_FOR_WRITING, ...). */
 kf_status kf_store_open(const char *path, struct kf_store **out, struct kf_err *err);
 /* True when this open created the file. */
@@ -55,14 +74,27 @@ void kf_store_free(struct kf_store *st); /* accepts NULL; rolls back an open tra
 /* The schema version this build writes, and the version of an open store. */
 int kf_store_schema_current(void);
 int kf_store_schema_version(struct kf_store *st);
+/* The schema version before this open migrated the store, or -1 when it
+ * did not. */
+int kf_store_migrated_from(const struct kf_store *st);
+/* True on PostgreSQL; the path or URL of the store. */
+bool kf_store_is_pg(const struct kf_store *st);
+const char *kf_store_where(const struct kf_store *st);
+/* Every column of the store's schema as "table.column", sorted (new
+ * strings, kf_strv_free): the same on both backends. */
+kf_status kf_store_schema_columns(struct kf_store *st, char ***out, size_t *n,
+                                  struct kf_err *err);
 
 /* Who is acting, for the audit log. Strings are copied; PRINCIPAL may be
- * NULL (no Kerberos ticket). */
+ * NULL (no Kerberos ticket). On PostgreSQL with gss authentication the
+ * audit records instead the principal the server authenticated. */
 kf_status kf_store_set_actor(struct kf_store *st, const char *user, const char *principal,
                              const char *command);
 
-/* One transaction per command (BEGIN IMMEDIATE: a concurrent writer waits
- * up to 5 s, then gets KF_ERR_STORE). */
+/* One transaction per command, excluding every other writer of the store
+ * until it ends: SQLite's BEGIN IMMEDIATE (a concurrent writer waits up to
+ * 5 s, then gets KF_ERR_STORE); on PostgreSQL a transaction-scoped advisory
+ * lock taken first (a concurrent writer waits for it). */
 kf_status kf_store_begin(struct kf_store *st, struct kf_err *err);
 kf_status kf_store_commit(struct kf_store *st, struct kf_err *err);
 void kf_store_rollback(struct kf_store *st);

@@ -128,6 +128,10 @@ store_path(struct kf_cli *cli, char *source, size_t size)
         snprintf(source, size, "$KRBFLEET_STORE");
         return env;
     }
+    if (cli->cfg->store.url != NULL) {
+        snprintf(source, size, "[store] url in %s", cli->cfg->file);
+        return cli->cfg->store.url;
+    }
     if (cli->cfg->file != NULL && strcmp(cli->cfg->store.path, KF_STORE_DEFAULT_PATH) != 0) {
         snprintf(source, size, "[store] path in %s", cli->cfg->file);
         return cli->cfg->store.path;
@@ -165,7 +169,11 @@ kf_status
 kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use)
 {
     const char *path, *warning;
+    _cleanup_free_ char *principal = NULL;
     char source[KF_ERR_MSG_MAX / 2];
+    enum kf_store_intent intent = use == KF_WRITES     ? KF_STORE_FOR_WRITING
+                                  : use == KF_MIGRATES ? KF_STORE_FOR_MIGRATING
+                                                       : KF_STORE_FOR_READING;
     kf_status rc;
 
     if (cli->store != NULL)
@@ -175,14 +183,19 @@ kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use)
     if ((rc = kf_cli_config(cli)) != KF_OK)
         return rc;
     path = store_path(cli, source, sizeof(source));
-    rc = kf_store_open_for(path, use == KF_WRITES ? KF_STORE_FOR_WRITING : KF_STORE_FOR_READING,
-                           &cli->store, &cli->err);
+    if (kf_store_is_url(path)) {
+        /* the URL names no user: the full principal name of the ticket */
+        if (kf_store_url_check(path, NULL, &cli->err) != KF_OK)
+            return kf_err_prefix(&cli->err, "%s", source);
+        principal = current_principal();
+    }
+    rc = kf_store_open_as(path, intent, principal, &cli->store, &cli->err);
     if (rc == KF_ERR_NOT_FOUND && use == KF_MAY_READ &&
         strcmp(source, "the default path") == 0) {
         kf_err_clear(&cli->err); /* a client machine: no store, none made */
         return KF_OK;
     }
-    if (rc == KF_ERR_NOT_FOUND)
+    if (rc == KF_ERR_NOT_FOUND && !kf_store_is_url(path))
         return kf_err_set(&cli->err, rc,
                           "there is no store at %s (chosen by %s); a command that only reads "
                           "never creates one. The store is --store PATH, else $KRBFLEET_STORE, "
@@ -454,7 +467,7 @@ kf_cli_help(const struct kf_command *cmd)
     printf("Usage: krbfleet %s %s\n\n%s.\n", cmd->name, cmd->args, cmd->summary);
     if (cmd->help != NULL)
         printf("\n%s", cmd->help);
-    printf("\nGlobal options: --store PATH, --config PATH, --json, --help, --version.\n");
+    printf("\nGlobal options: --store PATH|URL, --config PATH, --json, --help, --version.\n");
 }
 
 int

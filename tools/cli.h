@@ -34,6 +34,7 @@ enum kf_cli_store_use {
     KF_READS = 0, /* it must exist: a missing store is an error, never created */
     KF_WRITES,    /* created on first use ("created store PATH"); must be writable */
     KF_MAY_READ,  /* doctor: read when it exists or was named; else none */
+    KF_MIGRATES,  /* store migrate: writes, and brings a PostgreSQL schema forward */
 };
 
 struct kf_command {
@@ -170,6 +171,7 @@ KF_CMD(kf_cmd_topology_import);
 KF_CMD(kf_cmd_topology_export);
 KF_CMD(kf_cmd_service_list);
 KF_CMD(kf_cmd_audit_list);
+KF_CMD(kf_cmd_store_migrate);
 KF_CMD(kf_cmd_account_new);
 KF_CMD(kf_cmd_account_adopt);
 KF_CMD(kf_cmd_account_list);

@@ -334,6 +334,13 @@ static const struct kf_command commands[] = {
      "                    of object of that name) or site (every site); any case\n"
      "The principal is recorded only when the ticket cache holds a valid, unexpired\n"
      "ticket for it; a cache that merely names one proves nothing.\n", KF_READS},
+    {"store migrate", kf_cmd_store_migrate, "",
+     "Create the store's schema, or bring it forward to this krbfleet's version",
+     "A PostgreSQL store (--store postgresql://host/dbname) is created and migrated\n"
+     "only by this command, by one admin after upgrading krbfleet; other commands\n"
+     "refuse an empty database or an older schema. A SQLite store is migrated by\n"
+     "every command that opens it; here it is only created when missing. A schema\n"
+     "newer than this krbfleet knows is refused.\n", KF_WRITES},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -341,16 +348,18 @@ static const struct kf_command commands[] = {
 static void
 usage_all(FILE *fp)
 {
-    fprintf(fp, "Usage: krbfleet [--store PATH] [--config PATH] [--json] COMMAND [ARGS]\n\n"
+    fprintf(fp, "Usage: krbfleet [--store PATH|URL] [--config PATH] [--json] COMMAND [ARGS]\n\n"
                 "One Kerberos identity for a whole fleet of web servers, kept correct.\n\n"
                 "Commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(fp, "  %-17s %s\n", commands[i].name, commands[i].summary);
     fprintf(fp,
             "\nGlobal options:\n"
-            "  --store PATH    the store (else $KRBFLEET_STORE, the config's [store] path,\n"
-            "                  /var/lib/krbfleet/krbfleet.db); commands that change\n"
-            "                  something create it, commands that only read need it\n"
+            "  --store PATH    the store (else $KRBFLEET_STORE, the config's [store] url or\n"
+            "                  path, /var/lib/krbfleet/krbfleet.db); commands that change\n"
+            "                  something create it, commands that only read need it.\n"
+            "                  postgresql://host/dbname: a PostgreSQL store shared by\n"
+            "                  several admin hosts (create it with `store migrate`)\n"
             "  --config PATH   the configuration (else $KRBFLEET_CONFIG,\n"
             "                  /etc/krbfleet/krbfleet.conf)\n"
             "  --json          one JSON document on stdout instead of a table\n"

@@ -306,6 +306,13 @@ static const struct bad_case bad_values[] = {
     {"[directory]\ntimeout = 2h\n", "t.conf:2: bad value for 'timeout'"},
     {"[directory]\nca_file = ca.pem\n", "t.conf:2: bad value for 'ca_file' in section [directory]"},
     {"[store]\npath = krbfleet.db\n", "t.conf:2: bad value for 'path' in section [store]"},
+    {"[store]\nurl = /var/lib/krbfleet.db\n",
+     "t.conf:2: bad value for 'url' in section [store]: '/var/lib/krbfleet.db' is not a "
+     "PostgreSQL URL (postgresql://host/dbname)"},
+    {"[store]\nurl = postgresql://alice:pw@db/krbfleet\n",
+     "t.conf:2: bad value for 'url' in section [store]: the store URL contains a password"},
+    {"[store]\npath = /srv/k.db\n\nurl = postgresql://db/krbfleet\n",
+     "t.conf:4: [store] sets both path (line 2) and url (line 4)"},
     {"[agent]\nport = 0\n", "t.conf:2: bad value for 'port' in section [agent]"},
     {"[agent]\nport = 65536\n", "t.conf:2: bad value for 'port'"},
     {"[agent]\nport = 7390x\n", "t.conf:2: bad value for 'port'"},
@@ -338,6 +345,22 @@ static const struct bad_case bad_values[] = {
     {"[store]\npath =   ; a comment\n", "t.conf:2: empty value for 'path'"},
     {"[agent]\nkeytab-group = a\vb\n", "t.conf:2: control character in the value of"},
 };
+
+/* [store] url: a PostgreSQL store instead of the file. */
+static void
+test_store_url(void **state)
+{
+    struct kf_config *cfg;
+
+    (void)state;
+    cfg = parse_ok("[store]\nurl = postgresql://db.example.com/krbfleet?sslmode=verify-full\n");
+    assert_string_equal(cfg->store.url, "postgresql://db.example.com/krbfleet?sslmode=verify-full");
+    assert_string_equal(cfg->store.path, "/var/lib/krbfleet/krbfleet.db");
+    kf_config_free(cfg);
+    cfg = parse_ok("[store]\npath = /srv/k.db\n");
+    assert_null(cfg->store.url);
+    kf_config_free(cfg);
+}
 
 static void
 test_bad_values(void **state)
@@ -718,6 +741,7 @@ main(void)
         cmocka_unit_test(test_defaults_without_realm),
         cmocka_unit_test(test_parse_empty),
         cmocka_unit_test(test_every_key),
+        cmocka_unit_test(test_store_url),
         cmocka_unit_test(test_other_values),
         cmocka_unit_test(test_syntax_accepted),
         cmocka_unit_test(test_bad_values),

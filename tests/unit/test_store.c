@@ -1,4 +1,7 @@
-/* test_store.c - the SQLite store: creation, migrations, name rules, audit. */
+/* test_store.c - the store: creation, migrations, name rules, audit. The
+ * tests of what the store does run on SQLite, and on PostgreSQL too when
+ * $KRBFLEET_TEST_PG_URL names a scratch database (tests/unit/with-pg.sh):
+ * its public schema is emptied before each test. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "store.h"
@@ -21,8 +25,67 @@
 struct fixture {
     char dir[64];
     char path[128];
+    const char *url; /* PostgreSQL: the store is this, not PATH */
     struct kf_store *st;
 };
+
+static int setup(void **state);
+
+/* Run SQL on the scratch PostgreSQL database, directly; the first column
+ * of the first row into OUT (may be NULL). */
+static void pg_query(const char *url, const char *sql, char *out, size_t size);
+
+/* Run SQL on the scratch PostgreSQL database, directly. */
+static void
+pg_sql(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *r;
+
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect %s: %s", url, PQerrorMessage(c));
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static void
+pg_query(const char *url, const char *sql, char *out, size_t size)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *r;
+
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect %s: %s", url, PQerrorMessage(c));
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    snprintf(out, size, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static void
+pg_reset(const char *url)
+{
+    pg_sql(url, "SET client_min_messages = warning; DROP SCHEMA public CASCADE; "
+                "CREATE SCHEMA public");
+}
+
+static int
+setup_pg(void **state)
+{
+    struct fixture *f;
+
+    if (setup(state) != 0)
+        return -1;
+    f = *state;
+    f->url = getenv("KRBFLEET_TEST_PG_URL");
+    pg_reset(f->url);
+    return 0;
+}
 
 static int
 setup(void **state)
@@ -56,7 +119,9 @@ open_store(struct fixture *f)
 {
     struct kf_err err = {0};
 
-    if (kf_store_open(f->path, &f->st, &err) != KF_OK)
+    if (f->url != NULL
+            ? kf_store_open_as(f->url, KF_STORE_FOR_MIGRATING, NULL, &f->st, &err) != KF_OK
+            : kf_store_open(f->path, &f->st, &err) != KF_OK)
         fail_msg("open: %s", err.msg);
     kf_store_set_actor(f->st, "tester", NULL, "unit test");
     return f->st;
@@ -565,23 +630,207 @@ test_permission_aces(void **state)
     kf_strv_free(v, n);
 }
 
+/* Listings sort bytes (C collation), whatever the database's locale: the
+ * scratch PostgreSQL database sorts en-US by default. */
+static void
+test_c_order(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f);
+    struct kf_err err = {0};
+    char **v = NULL;
+    size_t n = 0;
+
+    assert_int_equal(kf_store_account_add(st, "LAB", "webb", NULL, 24, false, &err), KF_OK);
+    assert_int_equal(kf_store_owned_spn_add(st, "webb", "HTTP/web.b", &err), KF_OK);
+    assert_int_equal(kf_store_owned_spn_add(st, "webb", "HTTP/Web.c", &err), KF_OK);
+    assert_int_equal(kf_store_owned_spn_add(st, "webb", "HTTP/x_a", &err), KF_OK);
+    assert_int_equal(kf_store_owned_spn_add(st, "webb", "HTTP/web.a", &err), KF_OK);
+    assert_int_equal(kf_store_owned_spn_add(st, "webb", "HTTP/x9", &err), KF_OK);
+    /* the same SPN in another case is the same SPN */
+    assert_int_equal(kf_store_owned_spn_add(st, "webb", "http/WEB.A", &err), KF_OK);
+    /* case-insensitively, then bytes: '9' before '_' (en-US puts '_' first) */
+    assert_int_equal(kf_store_owned_spns(st, "WebB", &v, &n, &err), KF_OK);
+    assert_int_equal(n, 5);
+    assert_string_equal(v[0], "HTTP/web.a");
+    assert_string_equal(v[1], "HTTP/web.b");
+    assert_string_equal(v[2], "HTTP/Web.c");
+    assert_string_equal(v[3], "HTTP/x9");
+    assert_string_equal(v[4], "HTTP/x_a");
+    kf_strv_free(v, n);
+}
+
+/* Each writing transaction excludes every other writer until it ends. */
+static void
+test_writers_exclude(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f);
+    struct kf_err err = {0};
+    char held[16];
+
+    assert_int_equal(kf_store_begin(st, &err), KF_OK);
+    pg_query(f->url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+             held, sizeof(held));
+    assert_string_equal(held, "1");
+    assert_int_equal(kf_store_site_add(st, "alpha", &err), KF_OK);
+    assert_int_equal(kf_store_commit(st, &err), KF_OK);
+    pg_query(f->url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", held,
+             sizeof(held));
+    assert_string_equal(held, "0");
+}
+
+/* An empty database is no store: only `store migrate` makes one. */
+static void
+test_pg_empty_is_missing(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_err err = {0};
+
+    assert_int_equal(kf_store_open_as(f->url, KF_STORE_FOR_READING, NULL, &f->st, &err),
+                     KF_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "store migrate"));
+    assert_int_equal(kf_store_open_as(f->url, KF_STORE_FOR_WRITING, NULL, &f->st, &err),
+                     KF_ERR_NOT_FOUND);
+    assert_null(f->st);
+    assert_int_equal(kf_store_open_as(f->url, KF_STORE_FOR_MIGRATING, NULL, &f->st, &err), KF_OK);
+    assert_int_equal(kf_store_migrated_from(f->st), 0);
+    assert_int_equal(kf_store_schema_version(f->st), kf_store_schema_current());
+}
+
+/* An older schema is brought forward by `store migrate` alone; a newer
+ * one is refused. */
+static void
+test_pg_versions(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_err err = {0};
+    char version[16];
+
+    open_store(f);
+    kf_store_free(f->st);
+    f->st = NULL;
+    /* back to the version before the last migration (a new migration
+     * changes these two lines and the version below) */
+    pg_sql(f->url, "DROP TABLE enctype_retired; UPDATE krbfleet_schema SET version = 6");
+    assert_int_equal(kf_store_open_as(f->url, KF_STORE_FOR_WRITING, NULL, &f->st, &err),
+                     KF_ERR_STORE);
+    assert_non_null(strstr(err.msg, "older than this krbfleet's"));
+    assert_non_null(strstr(err.msg, "store migrate"));
+    assert_int_equal(kf_store_open_as(f->url, KF_STORE_FOR_READING, NULL, &f->st, &err),
+                     KF_ERR_STORE);
+    pg_query(f->url, "SELECT version FROM krbfleet_schema", version, sizeof(version));
+    assert_string_equal(version, "6");
+    assert_int_equal(kf_store_open_as(f->url, KF_STORE_FOR_MIGRATING, NULL, &f->st, &err), KF_OK);
+    assert_int_equal(kf_store_migrated_from(f->st), 6);
+    kf_store_free(f->st);
+    f->st = NULL;
+    pg_sql(f->url, "UPDATE krbfleet_schema SET version = 999");
+    assert_int_equal(kf_store_open_as(f->url, KF_STORE_FOR_MIGRATING, NULL, &f->st, &err),
+                     KF_ERR_STORE);
+    assert_non_null(strstr(err.msg, "newer than this krbfleet knows"));
+}
+
+/* One logical schema: the same tables and columns on both backends. */
+static void
+test_pg_schema_matches_sqlite(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *lite = NULL;
+    struct kf_err err = {0};
+    char **a = NULL, **b = NULL;
+    size_t na = 0, nb = 0;
+
+    open_store(f);
+    assert_int_equal(kf_store_open(f->path, &lite, &err), KF_OK);
+    assert_int_equal(kf_store_schema_columns(lite, &a, &na, &err), KF_OK);
+    assert_int_equal(kf_store_schema_columns(f->st, &b, &nb, &err), KF_OK);
+    assert_true(na > 40);
+    for (size_t i = 0; i < na && i < nb; i++)
+        assert_string_equal(a[i], b[i]);
+    assert_int_equal(na, nb);
+    kf_strv_free(a, na);
+    kf_strv_free(b, nb);
+    kf_store_free(lite);
+}
+
+/* A URL with a password is refused without repeating it. */
+static void
+test_url_checks(void **state)
+{
+    struct kf_err err = {0};
+    bool user = false;
+    (void)state;
+
+    assert_true(kf_store_is_url("postgresql://db.example.com/krbfleet"));
+    assert_true(kf_store_is_url("postgres://db/krbfleet"));
+    assert_false(kf_store_is_url("sqlite:/var/lib/krbfleet/krbfleet.db"));
+    assert_false(kf_store_is_url("/var/lib/krbfleet/krbfleet.db"));
+    assert_int_equal(kf_store_url_check("postgresql://alice:s3cret@db/krbfleet", &user, &err),
+                     KF_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "contains a password"));
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_int_equal(kf_store_url_check("postgresql://db/krbfleet?password=s3cret", NULL, &err),
+                     KF_ERR_INVALID);
+    assert_int_equal(kf_store_url_check("postgresql://db/krbfleet?nosuch=1", NULL, &err),
+                     KF_ERR_INVALID);
+    assert_int_equal(kf_store_url_check("postgresql://db/krbfleet", &user, &err), KF_OK);
+    assert_false(user);
+    assert_int_equal(kf_store_url_check("postgresql://timer%40LAB.TEST@db/krbfleet?sslmode=verify-full",
+                                        &user, &err), KF_OK);
+    assert_true(user);
+}
+
+/* "sqlite:PATH" is PATH. */
+static void
+test_sqlite_prefix(void **state)
+{
+    struct fixture *f = *state;
+    char where[160];
+    struct kf_err err = {0};
+
+    snprintf(where, sizeof(where), "sqlite:%s", f->path);
+    assert_int_equal(kf_store_open(where, &f->st, &err), KF_OK);
+    assert_false(kf_store_is_pg(f->st));
+    assert_string_equal(kf_store_where(f->st), f->path);
+    assert_int_equal(access(f->path, F_OK), 0);
+}
+
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
+    /* what the store does: on each backend */
+#define COMMON(setup_fn)                                                                   \
+    cmocka_unit_test_setup_teardown(test_name_rules, setup_fn, teardown),                   \
+        cmocka_unit_test_setup_teardown(test_remove_children, setup_fn, teardown),          \
+        cmocka_unit_test_setup_teardown(test_replace_is_ordered_and_checked, setup_fn,      \
+                                        teardown),                                          \
+        cmocka_unit_test_setup_teardown(test_audit, setup_fn, teardown),                    \
+        cmocka_unit_test_setup_teardown(test_audit_filter, setup_fn, teardown),             \
+        cmocka_unit_test_setup_teardown(test_accounts_and_assignments, setup_fn, teardown), \
+        cmocka_unit_test_setup_teardown(test_rotation_state, setup_fn, teardown),           \
+        cmocka_unit_test_setup_teardown(test_permission_aces, setup_fn, teardown),          \
+        cmocka_unit_test_setup_teardown(test_c_order, setup_fn, teardown),                  \
+        cmocka_unit_test_setup_teardown(test_enctypes_retired, setup_fn, teardown)
+    const struct CMUnitTest sqlite_tests[] = {
         cmocka_unit_test_setup_teardown(test_created_private_and_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_empty_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_name_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_children, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replace_is_ordered_and_checked, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_audit_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sqlite_prefix, setup, teardown),
         cmocka_unit_test(test_audit_since),
-        cmocka_unit_test_setup_teardown(test_accounts_and_assignments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rotation_state, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_permission_aces, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enctypes_retired, setup, teardown),
+        cmocka_unit_test(test_url_checks),
+        COMMON(setup),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_setup_teardown(test_pg_empty_is_missing, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_versions, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_schema_matches_sqlite, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_writers_exclude, setup_pg, teardown),
+        COMMON(setup_pg),
+    };
+    const char *url = getenv("KRBFLEET_TEST_PG_URL");
+
+    if (url == NULL || *url == '\0')
+        return cmocka_run_group_tests_name("store on SQLite", sqlite_tests, NULL, NULL);
+    return cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
 }
