@@ -1945,3 +1945,183 @@ kf_store_permission_aces_remove(struct kf_store *st, const char *container,
                     "ss", container, trustee_sid),
                err);
 }
+
+/* ---- copying a whole store ---------------------------------------------- */
+
+/* Every table but the locks, parents before children; ID: it has an
+ * identity column whose sequence follows the copied ids on PostgreSQL. */
+static const struct copy_table {
+    const char *name;
+    const char *columns;
+    int n_columns;
+    bool id;
+} copy_tables[KF_STORE_COPY_TABLES] = {
+    {"site", "id, name, ord", 3, true},
+    {"pool", "id, site_id, fqdn, probe_url, ord", 5, true},
+    {"web_fqdn", "fqdn, pool_id, ord", 3, false},
+    {"server", "id, pool_id, fqdn, address, agent_port, ord", 6, true},
+    {"account", "id, domain, name, dn, enctypes, adopted, created, allow_foreign_spns", 8, true},
+    {"assignment", "site_id, account_id", 2, false},
+    {"owned_spn", "account_id, spn", 2, false},
+    {"state", "key, value", 2, false},
+    {"server_key", "server, account_id, kvno, state, time", 5, false},
+    {"account_kvno", "account_id, kvno, committed", 3, false},
+    {"journal", "id, run, account, time, step, detail", 6, true},
+    {"audit", "id, time, \"user\", principal, command, object, detail", 7, true},
+    {"permission_ace", "container, trustee_sid, trustee, ace, time", 5, false},
+    {"enctype_retired", "account_id, enctype, since", 3, false},
+};
+
+const char *const kf_store_copy_skipped[] = {"rotation_lock", NULL};
+
+static kf_status
+count_rows(struct kf_store *st, const char *table, int64_t *n, struct kf_err *err)
+{
+    char sql[96];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+    return query_int(st, prep(st, err, sql, ""), n, err);
+}
+
+/* Copy the rows of one table. */
+static kf_status
+copy_rows(struct kf_store *from, struct kf_store *to, const struct copy_table *t, int64_t *rows,
+          struct kf_err *err)
+{
+    char select[256], insert[384];
+    size_t used;
+    struct kf_db_stmt *src;
+    kf_status rc = KF_OK;
+    int step;
+
+    *rows = 0;
+    snprintf(select, sizeof(select), "SELECT %s FROM %s ORDER BY 1", t->columns, t->name);
+    used = (size_t)snprintf(insert, sizeof(insert), "INSERT INTO %s(%s) VALUES (", t->name,
+                            t->columns);
+    for (int i = 0; i < t->n_columns && used < sizeof(insert); i++)
+        used += (size_t)snprintf(insert + used, sizeof(insert) - used, "%s?", i ? ", " : "");
+    if (used + 2 > sizeof(insert))
+        return kf_err_set(err, KF_ERR_UNEXPECTED, "copying %s: statement too long", t->name);
+    memcpy(insert + used, ")", 2);
+    if ((src = prep(from, err, select, "")) == NULL)
+        return KF_ERR_STORE;
+    while (rc == KF_OK && (step = kf_db_step(src)) == 1) {
+        struct kf_db_param params[8];
+        struct kf_db_stmt *dst;
+        struct kf_err local = {0};
+
+        for (int i = 0; i < t->n_columns; i++)
+            params[i] = (struct kf_db_param){.is_text = true, .text = col_text(src, i)};
+        dst = to->db->ops->query(to->db, insert, t->n_columns, params, &local);
+        if (dst == NULL)
+            rc = kf_err_set(err, KF_ERR_STORE, "store %s: copying %s: %s", to->path, t->name,
+                            local.msg);
+        kf_db_finalize(dst);
+        (*rows)++;
+    }
+    kf_db_finalize(src);
+    if (rc == KF_OK && step < 0)
+        return db_err(from, err, "reading for the copy");
+    if (rc == KF_OK && t->id && kf_store_is_pg(to)) {
+        char sql[192];
+        snprintf(sql, sizeof(sql),
+                 "SELECT setval(pg_get_serial_sequence('%s', 'id'), coalesce(max(id), 0) + 1, "
+                 "false) FROM %s",
+                 t->name, t->name);
+        rc = run(to, prep(to, err, sql, ""), err);
+    }
+    return rc;
+}
+
+/* Does copy_tables name COLUMN ("table.column"), or skip its table? */
+static bool
+copy_covers(const char *column)
+{
+    const char *dot = strchr(column, '.');
+    size_t tlen = dot ? (size_t)(dot - column) : strlen(column);
+
+    for (const char *const *k = kf_store_copy_skipped; *k != NULL; k++)
+        if (strlen(*k) == tlen && strncmp(*k, column, tlen) == 0)
+            return true;
+    if (dot == NULL)
+        return false;
+    for (int i = 0; i < KF_STORE_COPY_TABLES; i++) {
+        const char *c = copy_tables[i].columns;
+        size_t clen = strlen(dot + 1);
+        if (strlen(copy_tables[i].name) != tlen || strncmp(copy_tables[i].name, column, tlen) != 0)
+            continue;
+        while (*c != '\0') {
+            size_t n;
+            while (*c == ' ' || *c == ',' || *c == '"')
+                c++;
+            n = strcspn(c, "\", ");
+            if (n == clen && strncmp(c, dot + 1, n) == 0)
+                return true;
+            c += n;
+        }
+    }
+    return false;
+}
+
+/* Every column of the schema is copied: a migration that adds one must
+ * add it to copy_tables too, or a copy would silently lose it. */
+static kf_status
+copy_check_schema(struct kf_store *st, struct kf_err *err)
+{
+    char **cols = NULL;
+    size_t n = 0;
+    kf_status rc = kf_store_schema_columns(st, &cols, &n, err);
+
+    for (size_t i = 0; rc == KF_OK && i < n; i++)
+        if (!copy_covers(cols[i]))
+            rc = kf_err_set(err, KF_ERR_UNEXPECTED,
+                            "store copy does not know the column %s of the schema", cols[i]);
+    kf_strv_free(cols, n);
+    return rc;
+}
+
+kf_status
+kf_store_copy(struct kf_store *from, struct kf_store *to, bool replace,
+              struct kf_store_count counts[KF_STORE_COPY_TABLES], struct kf_err *err)
+{
+    int64_t total = 0;
+    kf_status rc;
+
+    if ((rc = copy_check_schema(from, err)) != KF_OK)
+        return rc;
+    if ((rc = kf_store_begin(to, err)) != KF_OK)
+        return rc;
+    for (int i = 0; i < KF_STORE_COPY_TABLES; i++) {
+        int64_t n;
+        if ((rc = count_rows(to, copy_tables[i].name, &n, err)) != KF_OK)
+            goto out;
+        total += n;
+    }
+    if (total > 0 && !replace) {
+        rc = kf_err_set(err, KF_ERR_CONFLICT,
+                        "the target store %s is not empty (%lld rows); a copy never merges: "
+                        "name an empty one, or add --force to replace its contents",
+                        to->path, (long long)total);
+        goto out;
+    }
+    /* children before parents; the locks go too: they belonged to runs
+     * against what is being replaced */
+    if (total > 0) {
+        for (int i = KF_STORE_COPY_TABLES - 1; rc == KF_OK && i >= 0; i--) {
+            char sql[64];
+            snprintf(sql, sizeof(sql), "DELETE FROM %s", copy_tables[i].name);
+            rc = exec_sql(to, sql, err);
+        }
+        if (rc == KF_OK)
+            rc = exec_sql(to, "DELETE FROM rotation_lock", err);
+    }
+    for (int i = 0; rc == KF_OK && i < KF_STORE_COPY_TABLES; i++) {
+        counts[i].table = copy_tables[i].name;
+        rc = copy_rows(from, to, &copy_tables[i], &counts[i].rows, err);
+    }
+    if (rc == KF_OK)
+        return kf_store_commit(to, err);
+out:
+    kf_store_rollback(to);
+    return rc;
+}

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "errors.h"
+#include "mem.h"
 #include "strv.h"
 #include "topology.h"
 
@@ -70,6 +71,7 @@ bool kf_store_created(const struct kf_store *st);
  * other users may read), or NULL. */
 const char *kf_store_warning(const struct kf_store *st);
 void kf_store_free(struct kf_store *st); /* accepts NULL; rolls back an open transaction */
+KF_DEFINE_CLEANUP(struct kf_store, kf_store_free)
 
 /* The schema version this build writes, and the version of an open store. */
 int kf_store_schema_current(void);
@@ -84,6 +86,21 @@ const char *kf_store_where(const struct kf_store *st);
  * strings, kf_strv_free): the same on both backends. */
 kf_status kf_store_schema_columns(struct kf_store *st, char ***out, size_t *n,
                                   struct kf_err *err);
+
+/* Copy a whole store: every row of every table but the rotation locks
+ * (those of running processes, meaningless elsewhere), ids kept, in one
+ * transaction of TO. TO must hold no rows unless REPLACE, which deletes
+ * its contents first (never merges). COUNTS[i] (KF_STORE_COPY_TABLES of
+ * them) gets each table's name and the rows copied, in copy order. */
+#define KF_STORE_COPY_TABLES 14
+struct kf_store_count {
+    const char *table;
+    int64_t rows;
+};
+kf_status kf_store_copy(struct kf_store *from, struct kf_store *to, bool replace,
+                        struct kf_store_count counts[KF_STORE_COPY_TABLES], struct kf_err *err);
+/* The tables store copy leaves out ("rotation_lock"), NULL-terminated. */
+extern const char *const kf_store_copy_skipped[];
 
 /* Who is acting, for the audit log. Strings are copied; PRINCIPAL may be
  * NULL (no Kerberos ticket). On PostgreSQL with gss authentication the

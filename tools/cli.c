@@ -212,6 +212,25 @@ kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use)
     return set_actor(cli);
 }
 
+kf_status
+kf_cli_store_at(struct kf_cli *cli, const char *where, enum kf_store_intent intent,
+                struct kf_store **out)
+{
+    _cleanup_free_ char *principal = NULL;
+    kf_status rc;
+
+    if (kf_store_is_url(where)) {
+        if ((rc = kf_store_url_check(where, NULL, &cli->err)) != KF_OK)
+            return rc;
+        principal = current_principal();
+    }
+    if ((rc = kf_store_open_as(where, intent, principal, out, &cli->err)) != KF_OK)
+        return rc;
+    if (kf_store_created(*out))
+        kf_cli_note("created store %s", kf_store_where(*out));
+    return KF_OK;
+}
+
 void
 kf_cli_object(struct kf_cli *cli, const char *fmt, ...)
 {

@@ -58,6 +58,11 @@ kf_status kf_cli_config(struct kf_cli *cli);
 kf_status kf_cli_store(struct kf_cli *cli);
 /* The same, for USE instead of the command's own (a dry run reads). */
 kf_status kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use);
+/* Open another store, WHERE (a path or URL, as for --store), for INTENT;
+ * a URL without a user connects as the ticket's principal. The caller
+ * owns *OUT; errors in cli->err. */
+kf_status kf_cli_store_at(struct kf_cli *cli, const char *where, enum kf_store_intent intent,
+                          struct kf_store **out);
 
 /* Connect to the directory once (one server for the whole command). */
 kf_status kf_cli_dir(struct kf_cli *cli);
@@ -172,6 +177,7 @@ KF_CMD(kf_cmd_topology_export);
 KF_CMD(kf_cmd_service_list);
 KF_CMD(kf_cmd_audit_list);
 KF_CMD(kf_cmd_store_migrate);
+KF_CMD(kf_cmd_store_copy);
 KF_CMD(kf_cmd_account_new);
 KF_CMD(kf_cmd_account_adopt);
 KF_CMD(kf_cmd_account_list);

@@ -341,6 +341,17 @@ static const struct kf_command commands[] = {
      "refuse an empty database or an older schema. A SQLite store is migrated by\n"
      "every command that opens it; here it is only created when missing. A schema\n"
      "newer than this krbfleet knows is refused.\n", KF_WRITES},
+    {"store copy", kf_cmd_store_copy, "--from PATH|URL --to PATH|URL [--force] [--json]",
+     "Copy a whole store, e.g. a SQLite file into PostgreSQL or back (a backup)",
+     "  --from PATH|URL   the store copied (read only)\n"
+     "  --to PATH|URL     the store written: created (a file) or given the schema (an\n"
+     "                    empty PostgreSQL database) when needed\n"
+     "  --force           replace the target's contents; without it a target that\n"
+     "                    holds anything is refused (a copy never merges)\n"
+     "Copies the topology, accounts, assignments, the record of which kvno each\n"
+     "server holds (never keys: the store has none), the audit log and the\n"
+     "rotation journal, in one transaction of the target, then prints the rows\n"
+     "per table. Running rotations' locks are not copied.\n", KF_READS},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

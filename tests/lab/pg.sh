@@ -11,6 +11,7 @@
 #       and the local socket stays "trust" for the test's own set-up.
 #       Writes DIR/url: a store URL for database "krbfleet" over the socket.
 #   pg.sh psql DIR [ARG]...   run psql as the superuser over the socket
+#   pg.sh dump DIR            every row of database krbfleet (pg_dump --data-only)
 #   pg.sh stop DIR            stop it (idempotent)
 #
 # The database's own collation is ICU en-US (not C), so a test sees whether
@@ -85,6 +86,11 @@ psql_() {
     -U postgres -d krbfleet "$@"
 }
 
+dump() {
+  local dir=$1
+  as_owner "$BIN/pg_dump" --data-only -h "$dir/sock" -p "$(cat "$dir/port")" -U postgres krbfleet
+}
+
 stop() {
   local dir=$1
   [ -f "$dir/data/postmaster.pid" ] || return 0
@@ -97,6 +103,7 @@ shift
 case $cmd in
   start) start "$@" ;;
   psql) psql_ "$@" ;;
+  dump) dump "$1" ;;
   stop) stop "$1" ;;
   *) usage ;;
 esac

@@ -781,6 +781,70 @@ test_url_checks(void **state)
     assert_true(user);
 }
 
+/* store copy: every table, ids kept; never into a store holding rows
+ * unless replacing; a store copied back is the same. */
+static void
+test_copy(void **state)
+{
+    struct fixture *f = *state;
+    struct kf_store *st = open_store(f), *lite = NULL, *back = NULL;
+    struct kf_store_count counts[KF_STORE_COPY_TABLES];
+    struct kf_err err = {0};
+    char path[160], path2[160];
+    char **a = NULL, **b = NULL;
+    size_t na = 0, nb = 0;
+
+    add_basics(st);
+    assert_int_equal(kf_store_account_add(st, "LAB", "webb", NULL, 24, false, &err), KF_OK);
+    assert_int_equal(kf_store_assignment_set(st, "alpha", "webb", true, NULL, &err), KF_OK);
+    assert_int_equal(kf_store_owned_spn_add(st, "webb", "HTTP/web.a.test", &err), KF_OK);
+    assert_int_equal(kf_store_journal(st, "r1", "webb", "plan", NULL, &err), KF_OK);
+    assert_int_equal(kf_store_audit(st, "site:alpha", "detail", &err), KF_OK);
+    snprintf(path, sizeof(path), "%s/copy.db", f->dir);
+    assert_int_equal(kf_store_open(path, &lite, &err), KF_OK);
+    assert_int_equal(kf_store_copy(st, lite, false, counts, &err), KF_OK);
+    assert_string_equal(counts[0].table, "site");
+    assert_int_equal(counts[0].rows, 1);
+    assert_int_equal(counts[1].rows, 1); /* pool */
+    assert_int_equal(counts[3].rows, 1); /* server */
+    assert_int_equal(counts[5].rows, 1); /* assignment */
+    /* a target holding rows: refused, unchanged; REPLACE: replaced */
+    assert_int_equal(kf_store_copy(st, lite, false, counts, &err), KF_ERR_CONFLICT);
+    assert_non_null(strstr(err.msg, "not empty"));
+    assert_int_equal(kf_store_site_add(st, "beta", &err), KF_OK);
+    assert_int_equal(kf_store_copy(st, lite, true, counts, &err), KF_OK);
+    assert_int_equal(counts[0].rows, 2);
+    /* and back into another: the same store */
+    snprintf(path2, sizeof(path2), "%s/back.db", f->dir);
+    assert_int_equal(kf_store_open(path2, &back, &err), KF_OK);
+    assert_int_equal(kf_store_copy(lite, back, false, counts, &err), KF_OK);
+    {
+        struct kf_account *x = NULL, *y = NULL;
+        size_t nx = 0, ny = 0;
+        assert_int_equal(kf_store_account_list(st, &x, &nx, &err), KF_OK);
+        assert_int_equal(kf_store_account_list(back, &y, &ny, &err), KF_OK);
+        assert_int_equal(nx, 1);
+        assert_int_equal(ny, 1);
+        assert_int_equal(x[0].id, y[0].id);
+        assert_string_equal(x[0].created, y[0].created);
+        assert_int_equal(y[0].n_sites, 1);
+        kf_account_list_free(x, nx);
+        kf_account_list_free(y, ny);
+    }
+    assert_int_equal(kf_store_owned_spns(back, "webb", &a, &na, &err), KF_OK);
+    assert_int_equal(na, 1);
+    kf_strv_free(a, na);
+    assert_int_equal(kf_store_schema_columns(st, &a, &na, &err), KF_OK);
+    assert_int_equal(kf_store_schema_columns(back, &b, &nb, &err), KF_OK);
+    assert_int_equal(na, nb);
+    kf_strv_free(a, na);
+    kf_strv_free(b, nb);
+    /* a new row gets the next id */
+    assert_int_equal(kf_store_site_add(back, "gamma", &err), KF_OK);
+    kf_store_free(lite);
+    kf_store_free(back);
+}
+
 /* "sqlite:PATH" is PATH. */
 static void
 test_sqlite_prefix(void **state)
@@ -811,7 +875,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_rotation_state, setup_fn, teardown),           \
         cmocka_unit_test_setup_teardown(test_permission_aces, setup_fn, teardown),          \
         cmocka_unit_test_setup_teardown(test_c_order, setup_fn, teardown),                  \
-        cmocka_unit_test_setup_teardown(test_enctypes_retired, setup_fn, teardown)
+        cmocka_unit_test_setup_teardown(test_enctypes_retired, setup_fn, teardown),         \
+        cmocka_unit_test_setup_teardown(test_copy, setup_fn, teardown)
     const struct CMUnitTest sqlite_tests[] = {
         cmocka_unit_test_setup_teardown(test_created_private_and_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_empty_file, setup, teardown),
