@@ -773,8 +773,12 @@ prune_retired(struct ctx *c, unsigned current)
     struct kf_err e2 = {0};
 
     if (kf_store_enctypes_retired(c->st, c->acct->name, (int64_t)time(NULL) - c->o->grace_s,
-                                  &bits, NULL) != KF_OK ||
-        (bits &= ~current) == 0 ||
+                                  &bits, NULL) != KF_OK)
+        return;
+    /* announced again (the attribute set outside krbfleet): never pruned */
+    if ((bits & current) != 0)
+        kf_store_enctypes_forget(c->st, c->acct->name, bits & current, NULL);
+    if ((bits &= ~current) == 0 ||
         managed_principals(c, &implied, &n_implied, &want, &n_want, &e2) != KF_OK) {
         kf_strv_free(implied, n_implied);
         kf_strv_free(want, n_want);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "account.h"
@@ -98,6 +99,7 @@ unattended_account(struct kf_cli *cli, const struct kf_fleet_account *a, long lo
 {
     char t1[32], t2[32], line[KF_ERR_MSG_MAX + 256];
     struct kf_err err = {0};
+    unsigned retired = 0;
     kf_status rc;
     bool ok = true;
 
@@ -133,10 +135,21 @@ unattended_account(struct kf_cli *cli, const struct kf_fleet_account *a, long lo
              a->account, kf_cli_age(a->password_age_s, t1), kf_cli_age(max_age_s, t2));
     printf("%s\n", line);
     kf_store_audit(cli->store, "password", line, NULL);
-    if (a->count[KF_FRESH_STALE] + a->count[KF_FRESH_UNREACHABLE] > 0) {
+    /* keys of types `account set --enctypes` removed longer than grace ago */
+    if (kf_store_enctypes_retired(cli->store, a->account, (int64_t)time(NULL) - o.grace_s,
+                                  &retired, NULL) != KF_OK)
+        retired = 0;
+    if (a->count[KF_FRESH_STALE] + a->count[KF_FRESH_UNREACHABLE] > 0 || retired != 0) {
         struct kf_sync_result *sr = NULL;
-        printf("account %s: syncing: %zu of %zu servers not at kvno %d\n", a->account,
-               a->count[KF_FRESH_STALE] + a->count[KF_FRESH_UNREACHABLE], a->n_servers, a->kvno);
+        kf_enctypes_format(retired, t1, sizeof(t1));
+        if (a->count[KF_FRESH_STALE] + a->count[KF_FRESH_UNREACHABLE] > 0)
+            printf("account %s: syncing: %zu of %zu servers not at kvno %d\n", a->account,
+                   a->count[KF_FRESH_STALE] + a->count[KF_FRESH_UNREACHABLE], a->n_servers,
+                   a->kvno);
+        else
+            printf("account %s: syncing: the keys of %s (removed from the account longer than "
+                   "grace ago) are to be pruned\n",
+                   a->account, t1);
         fflush(stdout);
         rc = kf_sync(cli->store, cli->dir, &o, &sr, &err);
         for (size_t i = 0; sr != NULL && i < sr->n; i++) {

@@ -156,21 +156,40 @@ for s in $SERVERS; do
 done && ok "within grace every keytab keeps its RC4 keys"
 rc4_all "$T/rc4.cc" && ok "and the old RC4 tickets still work" || not_ok "old RC4 tickets after sync within grace"
 
-# after grace (the change made 10 h ago), sync prunes them from every keytab
+# after grace (the change made 10 h ago), the daily `password set --all`
+# syncs the account for them, and sync prunes them from every keytab
 sqlite3 "$KRBFLEET_STORE" "UPDATE enctype_retired SET since = since - 36001"
 start_loops
-run_ok "sync after grace" kf sync --account kerbauth --json
+run_ok "password set --all after grace (the timer's run)" kf password set --all
 stop_loops "pruning the rc4 keys"
+expect_out "the timer syncs the account to prune" "account kerbauth: syncing: the keys of rc4 (removed from the account longer than grace ago) are to be pruned"
 for s in $SERVERS; do
   [ "$(entries "$s" arcfour)" = 0 ] && [ "$(entries "$s" aes "$K1")" -ge 8 ] && [ "$(entries "$s" aes "$K")" -ge 8 ] &&
     ok "$s: no RC4 entry left; the AES keys of kvno $K1 and $K kept" ||
     not_ok "$s: $(klist -ke "$(kt "$s")" | tail -n +4 | tr '\n' ';')"
 done
-jq -e '[.accounts[0].servers[].pruned] | all(. >= 4)' "$T/out" >/dev/null &&
-  ok "sync reports the pruned entries" || not_ok "sync JSON: $(cat "$T/out")"
+[ "$(dir_kvno)" = "$K1" ] && ok "no rotation for it (kvno $K1)" || not_ok "kvno $K1 -> $(dir_kvno)"
 [ -z "$(sqlite3 "$KRBFLEET_STORE" "SELECT * FROM enctype_retired")" ] &&
   ok "every keytab is clean: the record is gone" || not_ok "enctype_retired still: $(sqlite3 "$KRBFLEET_STORE" 'SELECT * FROM enctype_retired')"
 keytabs_match && ok "keytabs match the directory; fresh logins work" || not_ok "after pruning"
+run_ok "the next timer run has nothing to do" kf password set --all
+grep -q syncing "$T/out" && not_ok "it synced again: $(cat "$T/out")" || ok "no sync once pruned"
+
+# the rotation prunes them too: rc4 added and removed again, 10 h pass, password set
+run_ok "rc4 added again" kf account set kerbauth --enctypes aes256,aes128,rc4
+K2=$(dir_kvno)
+run_ok "and removed again" kf account set kerbauth --enctypes aes256,aes128
+sqlite3 "$KRBFLEET_STORE" "UPDATE enctype_retired SET since = since - 36001"
+run_ok "password set after grace" kf password set --account kerbauth --json
+K3=$(dir_kvno)
+jq -e '[.servers[].pruned] | all(. >= 4)' "$T/out" >/dev/null &&
+  ok "password set reports the pruned entries" || not_ok "password set JSON: $(cat "$T/out")"
+for s in $SERVERS; do
+  [ "$(entries "$s" arcfour)" = 0 ] && [ "$(entries "$s" aes "$K3")" -ge 8 ] && [ "$(entries "$s" aes "$K2")" -ge 8 ] &&
+    ok "$s: kvno $K3 (AES only), kvno $K2 kept without its RC4 keys" ||
+    not_ok "$s: $(klist -ke "$(kt "$s")" | tail -n +4 | tr '\n' ';')"
+done
+keytabs_match && ok "after the rotation's prune, fresh logins work" || not_ok "after the rotation's prune"
 
 # -- topology test names the command for an account without AES ------------------------------
 set_attr 4 && ok "(the account set to RC4 only by hand)"
