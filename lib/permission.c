@@ -611,7 +611,7 @@ kf_perm_test(struct kf_dir *dir, struct kf_store *st, const char *container,
     } wp[] = {
         {"servicePrincipalName", G_SPN, "write SPNs of computer accounts", "topology enable"},
         {"msDS-SupportedEncryptionTypes", G_ENCTYPES, "write the enctypes of computer accounts",
-         "- (no command changes it yet)"},
+         "account set --enctypes"},
         {"userAccountControl", G_UAC, "write userAccountControl of computer accounts",
          "- (no command changes it yet)"},
     };
