@@ -143,6 +143,9 @@ void kf_cli_change_add(json_t *doc, const char *action, const char *object);
 struct kf_rotate_result;
 json_t *kf_cli_rotation_json(const struct kf_rotate_result *r, bool dry_run, kf_status rc);
 void kf_cli_rotation_print(const struct kf_rotate_result *r, bool dry_run, kf_status rc);
+/* WANT servers in flight, or fewer when the open-file limit allows no more
+ * (each holds an agent connection and a login's); warns then. */
+int kf_cli_fd_bound(int want);
 
 /* Print CMD's full help on stdout. */
 void kf_cli_help(const struct kf_command *cmd);

@@ -694,7 +694,8 @@ KF_CMD(kf_cmd_account_set)
         return kf_cli_fail(cli, rc);
     o.account = acct->name;
     o.dry_run = so.dry_run;
-    o.rotate.concurrency = so.concurrency ? (int)v : cli->cfg->rotation.concurrency;
+    o.rotate.concurrency =
+        kf_cli_fd_bound(so.concurrency ? (int)v : cli->cfg->rotation.concurrency);
     o.rotate.grace_s = cli->cfg->rotation.grace_s;
     o.rotate.agent_port = cli->cfg->agent.port;
     o.rotate.timeout_s = (int)cli->cfg->directory.timeout_s;

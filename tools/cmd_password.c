@@ -183,8 +183,8 @@ unattended_account(struct kf_cli *cli, const struct kf_fleet_account *a, long lo
 /* Servers in flight, within the open-file limit: each holds its agent's
  * connection and a login's; krbfleet raised its soft limit to the hard one
  * at start, and says so when that still bounds the concurrency. */
-static int
-fd_bound(int want)
+int
+kf_cli_fd_bound(int want)
 {
     struct rlimit rl;
     rlim_t room;
@@ -306,7 +306,7 @@ KF_CMD(kf_cmd_password_set)
         return kf_cli_usage(cmd, "--concurrency must be a number from 1 to 4096");
     if ((rc = kf_cli_store(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
-    o.concurrency = fd_bound(conc ? (int)v : cli->cfg->rotation.concurrency);
+    o.concurrency = kf_cli_fd_bound(conc ? (int)v : cli->cfg->rotation.concurrency);
     o.grace_s = cli->cfg->rotation.grace_s;
     o.agent_port = cli->cfg->agent.port;
     o.timeout_s = (int)cli->cfg->directory.timeout_s;

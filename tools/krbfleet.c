@@ -138,7 +138,7 @@ static const struct kf_command commands[] = {
      "                   separated; at least one AES type; DES is refused)\n"
      "  --dry-run        say what would be done and reach every agent; change nothing\n"
      "  --concurrency N  agents in flight in the rotation (default [rotation]\n"
-     "                   concurrency, 64)\n"
+     "                   concurrency)\n"
      "A type added: the KDC may issue tickets in it as soon as the directory's\n"
      "msDS-SupportedEncryptionTypes names it, and only a password set makes its\n"
      "keys. So first a rotation (as `password set`) stages keys of the old and new\n"
