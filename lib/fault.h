@@ -7,8 +7,6 @@
  *   KRBFLEET_PAUSE=POINT and KRBFLEET_PAUSE_FILE=PATH
  *                              kf_pause_at(POINT) says so on stderr and
  *                              waits until PATH exists (at most 10 minutes)
- *
- * lib/rotate.c has its own copy of these (to move here with its phases).
  */
 #ifndef KF_FAULT_H
 #define KF_FAULT_H

@@ -392,10 +392,18 @@ progress_line(const struct kf_progress *p, void *ctx)
     fflush(stderr);
 }
 
+static void
+warning_line(const char *msg, void *ctx)
+{
+    (void)ctx;
+    kf_cli_warn("%s", msg);
+}
+
 struct kf_progress_sink
 kf_cli_progress(const struct kf_cli *cli)
 {
-    struct kf_progress_sink none = {0}, line = {.fn = progress_line};
+    struct kf_progress_sink none = {.warn = warning_line},
+                            line = {.fn = progress_line, .warn = warning_line};
 
     return cli->json || !isatty(STDERR_FILENO) ? none : line;
 }

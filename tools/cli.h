@@ -109,7 +109,7 @@ void kf_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Where a long operation reports how far it is: a line on stderr that
  * rewrites itself ("stage    412/1000 servers, waiting for fe07..."), only
  * when stderr is a terminal and not with --json; else a sink nobody
- * listens to. */
+ * listens to. Its warnings are always printed (kf_cli_warn). */
 struct kf_progress_sink kf_cli_progress(const struct kf_cli *cli);
 
 /* Finish a command that succeeded: with --json print DOC (taken), else
