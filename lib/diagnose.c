@@ -938,207 +938,268 @@ pool_findings(struct kf_findings *f, struct kf_dir *dir, const struct kf_site *s
     return nomem;
 }
 
+/* One assignment test: what its steps hand on to the next. */
+struct atest {
+    struct kf_store *st;
+    struct kf_dir *dir;
+    const struct kf_diag_opts *o;
+    struct kf_diag_report *r;
+    struct kf_findings *f;
+    struct kf_topology *topo;
+    struct kf_account *accounts;
+    size_t n_accounts;
+    const struct kf_site *site;
+    struct kf_dir_account *dacct;
+    struct acct_view av;
+    struct at at;
+    bool finished; /* the site has no account: that is the finding */
+};
+
+/* The site, and the account assigned to it. */
+static kf_status
+at_site(struct atest *t, const char *site_name, struct kf_err *err)
+{
+    char title[200], object[128], fix[200];
+    kf_status rc;
+
+    if ((rc = kf_store_topology_load(t->st, &t->topo, err)) != KF_OK ||
+        (rc = kf_store_account_list(t->st, &t->accounts, &t->n_accounts, err)) != KF_OK)
+        return rc;
+    for (size_t i = 0; i < t->topo->n_sites && t->site == NULL; i++)
+        if (strcasecmp(t->topo->sites[i].name, site_name) == 0)
+            t->site = &t->topo->sites[i];
+    if (t->site == NULL)
+        return kf_err_set(err, KF_ERR_NOT_FOUND,
+                          "site \"%s\" does not exist (see `krbfleet site list`)", site_name);
+    snprintf(title, sizeof(title), "assignment test --site %s", t->site->name);
+    if ((t->r = report_new(title)) == NULL || fact(t->r, "site", "%s", t->site->name) != 0)
+        return NOMEM(err);
+    t->f = &t->r->findings;
+    for (size_t a = 0; a < t->n_accounts && t->av.acct == NULL; a++)
+        if (has_ci(t->accounts[a].sites, t->accounts[a].n_sites, t->site->name))
+            t->av.acct = &t->accounts[a];
+    if (t->av.acct != NULL)
+        return KF_OK;
+    snprintf(object, sizeof(object), "site:%s", t->site->name);
+    snprintf(fix, sizeof(fix), "krbfleet assignment new --site %s --account NAME", t->site->name);
+    if (kf_findings_add(t->f, KF_FAIL, object, "assignment", fix,
+                        "site %s has no Kerberos account: its web servers cannot do Kerberos",
+                        t->site->name) != 0)
+        return NOMEM(err);
+    t->finished = true;
+    return KF_OK;
+}
+
+/* The account: the checks of `topology test` for it, its directory entry,
+ * the names whose keys its servers must hold, its SPNs' uniqueness, the
+ * pools' names. */
+static kf_status
+at_account(struct atest *t, kf_status rc, struct kf_err *err)
+{
+    struct acct_view *av = &t->av;
+    struct kf_findings all = {0};
+    char self[64], encs[64];
+
+    if (rc != KF_OK || t->finished)
+        return rc;
+    snprintf(av->object, sizeof(av->object), "account:%s\\%s", av->acct->domain, av->acct->name);
+    if (fact(t->r, "account", "%s\\%s", av->acct->domain, av->acct->name) != 0 ||
+        fact(t->r, "directory", "%s (%s)", kf_dir_server(t->dir), kf_dir_realm(t->dir)) != 0)
+        return NOMEM(err);
+    if ((rc = kf_topology_test(t->st, t->dir, &all, err)) != KF_OK) {
+        kf_findings_done(&all);
+        return rc;
+    }
+    for (size_t i = 0; i < all.n; i++)
+        if ((strcmp(all.v[i].object, av->object) == 0 ||
+             strcmp(all.v[i].object, "topology") == 0) &&
+            kf_findings_add(t->f, all.v[i].verdict, all.v[i].object, all.v[i].check, all.v[i].fix,
+                            "%s", all.v[i].detail) != 0) {
+            kf_findings_done(&all);
+            return NOMEM(err);
+        }
+    kf_findings_done(&all);
+    rc = kf_dir_account_get(t->dir, av->acct->name, &t->dacct, err);
+    if (rc != KF_OK && rc != KF_ERR_NOT_FOUND)
+        return rc;
+    kf_err_clear(err);
+    av->dacct = t->dacct;
+    av->enctypes = t->dacct && t->dacct->enctypes ? t->dacct->enctypes : av->acct->enctypes;
+    if ((rc = kf_implied_spns(t->topo, av->acct, &av->names, &av->n_names, err)) != KF_OK)
+        return rc;
+    av->n_implied = av->n_names;
+    av->spn_why = calloc(av->n_implied + 1, sizeof(char *));
+    av->spn_fix = calloc(av->n_implied + 1, sizeof(char *));
+    snprintf(self, sizeof(self), "%s$", av->acct->name);
+    if (av->spn_why == NULL || av->spn_fix == NULL ||
+        strv_push(&av->names, &av->n_names, self) != 0)
+        return NOMEM(err);
+    kf_enctypes_format(av->enctypes, encs, sizeof(encs));
+    if (t->dacct != NULL &&
+        (fact(t->r, "kvno", "%d (msDS-KeyVersionNumber on %s)", t->dacct->kvno,
+              kf_dir_server(t->dir)) != 0 ||
+         fact(t->r, "enctypes", "%s (msDS-SupportedEncryptionTypes %u)", encs, av->enctypes) != 0))
+        return NOMEM(err);
+    if (t->dacct != NULL) {
+        rc = KF_OK;
+        if (unique_findings(t->f, t->dir, av, t->accounts, t->n_accounts, err, &rc) != 0)
+            return NOMEM(err);
+        if (rc != KF_OK)
+            return rc;
+    }
+    return pool_findings(t->f, t->dir, t->site, av) != 0 ? NOMEM(err) : KF_OK;
+}
+
+/* The web servers, all at once: agent, keytab check, real login. */
+static kf_status
+at_gather(struct atest *t, kf_status rc, struct kf_err *err)
+{
+    struct at *at = &t->at;
+
+    if (rc != KF_OK || t->finished)
+        return rc;
+    for (size_t j = 0; j < t->site->n_pools; j++)
+        for (size_t k = 0; k < t->site->pools[j].n_servers; k++) {
+            struct srv *bigger = realloc(at->srv, (at->n + 1) * sizeof(*bigger));
+            const struct kf_pool *p = &t->site->pools[j];
+            struct srv *s;
+            char url[KF_FQDN_MAX + 16];
+            if (bigger == NULL)
+                return NOMEM(err);
+            at->srv = bigger;
+            s = &at->srv[at->n++];
+            memset(s, 0, sizeof(*s));
+            s->sv = &p->servers[k];
+            s->pool = p;
+            s->port = s->sv->agent_port ? s->sv->agent_port : t->o->agent_port;
+            snprintf(s->object, sizeof(s->object), "server:%s", s->sv->fqdn);
+            snprintf(url, sizeof(url), "https://%s/", p->fqdn);
+            s->probe_url = strdup(p->probe_url ? p->probe_url : url);
+            if (s->probe_url == NULL ||
+                strv_push(&t->r->servers, &t->r->n_servers, s->sv->fqdn) != 0)
+                return NOMEM(err);
+            if (url_host(s->probe_url, s->probe_host, sizeof(s->probe_host)) != 0)
+                s->probe_host[0] = '\0';
+        }
+    at->o = t->o;
+    at->realm = kf_dir_realm(t->dir);
+    at->dc = kf_dir_server(t->dir);
+    at->check_keys = t->dacct != NULL;
+    kf_parallel_for(at->n, t->o->concurrency > 0 ? t->o->concurrency : 16, gather_server, at,
+                    gather_progress);
+    return KF_OK;
+}
+
+/* A server whose keytab is complete and current and accepts the ticket:
+ * the source key repairs name; NULL if none. */
+static const struct srv *
+at_good_server(struct atest *t, struct kf_err *err, bool *nomem)
+{
+    const struct srv *good = NULL;
+
+    *nomem = false;
+    for (size_t i = 0; i < t->at.n; i++) {
+        struct srv *s = &t->at.srv[i];
+        struct kf_findings mine = {0};
+        int failed = s->status != NULL && keytab_findings(&mine, s, &t->av, t->at.realm) != 0;
+        kf_findings_done(&mine);
+        if (failed) {
+            *nomem = true;
+            NOMEM(err);
+            return NULL;
+        }
+        if (s->has_current && s->keys_complete && (!s->key_ran || s->check.accepted) &&
+            good == NULL)
+            good = s;
+    }
+    return good;
+}
+
+/* The keytab findings of S (from FIRST on) that lack a repair get one:
+ * new keys for a wrong enctype, else a copy from GOOD. */
+static int
+at_key_fixes(struct atest *t, const struct srv *s, const struct srv *good, size_t first)
+{
+    struct kf_findings *f = t->f;
+
+    for (size_t x = first; x < f->n; x++) {
+        char fix[700];
+        if (f->v[x].verdict != KF_FAIL || f->v[x].fix != NULL ||
+            (strcmp(f->v[x].check, "kvno") != 0 && strcmp(f->v[x].check, "spns") != 0 &&
+             strcmp(f->v[x].check, "enctypes") != 0))
+            continue;
+        if (strcmp(f->v[x].check, "enctypes") == 0)
+            snprintf(fix, sizeof(fix), "krbfleet password set --account %s", t->av.acct->name);
+        else
+            repair_fix(good, s, &t->av, fix, sizeof(fix));
+        if ((f->v[x].fix = strdup(fix)) == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+/* Every server's findings: agent, keytab, mode, clock, key, foreign
+ * entries, login. */
+static kf_status
+at_findings(struct atest *t, kf_status rc, struct kf_err *err)
+{
+    struct kf_findings *f = t->f;
+    const struct srv *good;
+    bool nomem;
+
+    if (rc != KF_OK || t->finished)
+        return rc;
+    good = at_good_server(t, err, &nomem);
+    if (nomem)
+        return KF_ERR_NOMEM;
+    for (size_t i = 0; i < t->at.n; i++) {
+        struct srv *s = &t->at.srv[i];
+        char spn[KF_FQDN_MAX + 8];
+        bool implied;
+        size_t first;
+        snprintf(spn, sizeof(spn), "HTTP/%s", s->probe_host);
+        implied = has_ci(t->av.names, t->av.n_implied, spn);
+        if (agent_finding(f, s) != 0)
+            return NOMEM(err);
+        if (s->status != NULL) {
+            s->has_current = s->keys_complete = false;
+            first = f->n;
+            if (keytab_findings(f, s, &t->av, t->at.realm) != 0 || mode_findings(f, s) != 0 ||
+                clock_findings(f, s) != 0 || at_key_fixes(t, s, good, first) != 0)
+                return NOMEM(err);
+        }
+        if (key_finding(f, s, good, &t->av, implied) != 0 ||
+            foreign_finding(f, s, &t->av, t->at.realm) != 0 ||
+            login_finding(f, s, good, &t->av, implied) != 0)
+            return NOMEM(err);
+    }
+    return fact(t->r, "servers", "%zu", t->at.n) != 0 ? NOMEM(err) : KF_OK;
+}
+
 kf_status
 kf_assignment_test(struct kf_store *st, struct kf_dir *dir, const char *site_name,
                    const struct kf_diag_opts *o, struct kf_diag_report **out, struct kf_err *err)
 {
-    struct kf_topology *topo = NULL;
-    struct kf_account *accounts = NULL;
-    struct kf_dir_account *dacct = NULL;
-    struct kf_findings all = {0};
-    const struct kf_site *site = NULL;
-    struct acct_view av = {0};
-    struct kf_diag_report *r = NULL;
-    struct at at = {0};
-    size_t n_accounts = 0;
-    char title[200], encs[64];
-    struct kf_findings *f;
+    struct atest t = {.st = st, .dir = dir, .o = o};
     kf_status rc;
 
     *out = NULL;
-    if ((rc = kf_store_topology_load(st, &topo, err)) != KF_OK ||
-        (rc = kf_store_account_list(st, &accounts, &n_accounts, err)) != KF_OK)
-        goto out;
-    for (size_t i = 0; i < topo->n_sites && site == NULL; i++)
-        if (strcasecmp(topo->sites[i].name, site_name) == 0)
-            site = &topo->sites[i];
-    if (site == NULL) {
-        rc = kf_err_set(err, KF_ERR_NOT_FOUND,
-                        "site \"%s\" does not exist (see `krbfleet site list`)", site_name);
-        goto out;
-    }
-    snprintf(title, sizeof(title), "assignment test --site %s", site->name);
-    if ((r = report_new(title)) == NULL || fact(r, "site", "%s", site->name) != 0)
-        goto nomem;
-    f = &r->findings;
-    for (size_t a = 0; a < n_accounts && av.acct == NULL; a++)
-        if (has_ci(accounts[a].sites, accounts[a].n_sites, site->name))
-            av.acct = &accounts[a];
-    if (av.acct == NULL) {
-        char object[128], fix[200];
-        snprintf(object, sizeof(object), "site:%s", site->name);
-        snprintf(fix, sizeof(fix), "krbfleet assignment new --site %s --account NAME", site->name);
-        if (kf_findings_add(f, KF_FAIL, object, "assignment", fix,
-                            "site %s has no Kerberos account: its web servers cannot do "
-                            "Kerberos",
-                            site->name) != 0)
-            goto nomem;
-        rc = KF_OK;
-        goto out;
-    }
-    snprintf(av.object, sizeof(av.object), "account:%s\\%s", av.acct->domain, av.acct->name);
-    if (fact(r, "account", "%s\\%s", av.acct->domain, av.acct->name) != 0 ||
-        fact(r, "directory", "%s (%s)", kf_dir_server(dir), kf_dir_realm(dir)) != 0)
-        goto nomem;
+    rc = at_site(&t, site_name, err);
+    rc = at_account(&t, rc, err);
+    rc = at_gather(&t, rc, err);
+    rc = at_findings(&t, rc, err);
 
-    /* The account: the checks of `topology test`, for this account. */
-    if ((rc = kf_topology_test(st, dir, &all, err)) != KF_OK)
-        goto out;
-    for (size_t i = 0; i < all.n; i++)
-        if ((strcmp(all.v[i].object, av.object) == 0 || strcmp(all.v[i].object, "topology") == 0) &&
-            kf_findings_add(f, all.v[i].verdict, all.v[i].object, all.v[i].check, all.v[i].fix,
-                            "%s", all.v[i].detail) != 0)
-            goto nomem;
-    rc = kf_dir_account_get(dir, av.acct->name, &dacct, err);
-    if (rc != KF_OK && rc != KF_ERR_NOT_FOUND)
-        goto out;
-    kf_err_clear(err);
-    av.dacct = dacct;
-    av.enctypes = dacct && dacct->enctypes ? dacct->enctypes : av.acct->enctypes;
-    {
-        char **implied = NULL;
-        size_t n = 0;
-        if ((rc = kf_implied_spns(topo, av.acct, &implied, &n, err)) != KF_OK)
-            goto out;
-        av.names = implied;
-        av.n_names = av.n_implied = n;
-        av.spn_why = calloc(n + 1, sizeof(char *));
-        av.spn_fix = calloc(n + 1, sizeof(char *));
-        if (av.spn_why == NULL || av.spn_fix == NULL)
-            goto nomem;
-        {
-            char self[64];
-            snprintf(self, sizeof(self), "%s$", av.acct->name);
-            if (strv_push(&av.names, &av.n_names, self) != 0)
-                goto nomem;
-        }
-    }
-    kf_enctypes_format(av.enctypes, encs, sizeof(encs));
-    if (dacct != NULL &&
-        (fact(r, "kvno", "%d (msDS-KeyVersionNumber on %s)", dacct->kvno, kf_dir_server(dir)) !=
-             0 ||
-         fact(r, "enctypes", "%s (msDS-SupportedEncryptionTypes %u)", encs, av.enctypes) != 0))
-        goto nomem;
-    if (dacct != NULL) {
-        rc = KF_OK;
-        if (unique_findings(f, dir, &av, accounts, n_accounts, err, &rc) != 0)
-            goto nomem;
-        if (rc != KF_OK)
-            goto out;
-    }
-    if (pool_findings(f, dir, site, &av) != 0)
-        goto nomem;
-
-    /* The web servers, all at once. */
-    for (size_t j = 0; j < site->n_pools; j++)
-        for (size_t k = 0; k < site->pools[j].n_servers; k++) {
-            struct srv *bigger = realloc(at.srv, (at.n + 1) * sizeof(*bigger));
-            const struct kf_pool *p = &site->pools[j];
-            struct srv *s;
-            char url[KF_FQDN_MAX + 16];
-            if (bigger == NULL)
-                goto nomem;
-            at.srv = bigger;
-            s = &at.srv[at.n++];
-            memset(s, 0, sizeof(*s));
-            s->sv = &p->servers[k];
-            s->pool = p;
-            s->port = s->sv->agent_port ? s->sv->agent_port : o->agent_port;
-            snprintf(s->object, sizeof(s->object), "server:%s", s->sv->fqdn);
-            snprintf(url, sizeof(url), "https://%s/", p->fqdn);
-            s->probe_url = strdup(p->probe_url ? p->probe_url : url);
-            if (s->probe_url == NULL || strv_push(&r->servers, &r->n_servers, s->sv->fqdn) != 0)
-                goto nomem;
-            if (url_host(s->probe_url, s->probe_host, sizeof(s->probe_host)) != 0)
-                s->probe_host[0] = '\0';
-        }
-    at.o = o;
-    at.realm = kf_dir_realm(dir);
-    at.dc = kf_dir_server(dir);
-    at.check_keys = dacct != NULL;
-    kf_parallel_for(at.n, o->concurrency > 0 ? o->concurrency : 16, gather_server, &at,
-                    gather_progress);
-
-    {
-        const struct srv *good = NULL;
-        for (size_t i = 0; i < at.n; i++) {
-            struct srv *s = &at.srv[i];
-            struct kf_findings mine = {0};
-            if (s->status != NULL && keytab_findings(&mine, s, &av, at.realm) != 0) {
-                kf_findings_done(&mine);
-                goto nomem;
-            }
-            kf_findings_done(&mine);
-            if (s->has_current && s->keys_complete && (!s->key_ran || s->check.accepted) &&
-                good == NULL)
-                good = s;
-        }
-        for (size_t i = 0; i < at.n; i++) {
-            struct srv *s = &at.srv[i];
-            char spn[KF_FQDN_MAX + 8];
-            bool implied;
-            size_t first;
-            snprintf(spn, sizeof(spn), "HTTP/%s", s->probe_host);
-            implied = has_ci(av.names, av.n_implied, spn);
-            if (agent_finding(f, s) != 0)
-                goto nomem;
-            if (s->status != NULL) {
-                s->has_current = s->keys_complete = false;
-                first = f->n;
-                if (keytab_findings(f, s, &av, at.realm) != 0 || mode_findings(f, s) != 0 ||
-                    clock_findings(f, s) != 0)
-                    goto nomem;
-                /* key repairs name a good server when there is one */
-                for (size_t x = first; x < f->n; x++) {
-                    char fix[700];
-                    if (f->v[x].verdict != KF_FAIL || f->v[x].fix != NULL ||
-                        (strcmp(f->v[x].check, "kvno") != 0 && strcmp(f->v[x].check, "spns") != 0 &&
-                         strcmp(f->v[x].check, "enctypes") != 0))
-                        continue;
-                    if (strcmp(f->v[x].check, "enctypes") == 0)
-                        snprintf(fix, sizeof(fix), "krbfleet password set --account %s",
-                                 av.acct->name);
-                    else
-                        repair_fix(good, s, &av, fix, sizeof(fix));
-                    if ((f->v[x].fix = strdup(fix)) == NULL)
-                        goto nomem;
-                }
-            }
-            if (key_finding(f, s, good, &av, implied) != 0 ||
-                foreign_finding(f, s, &av, at.realm) != 0 ||
-                login_finding(f, s, good, &av, implied) != 0)
-                goto nomem;
-        }
-    }
-    if (fact(r, "servers", "%zu", at.n) != 0)
-        goto nomem;
-    rc = KF_OK;
-    goto out;
-nomem:
-    rc = NOMEM(err);
-out:
-    srvs_free(at.srv, at.n);
-    kf_strv_free(av.spn_why, av.n_implied);
-    kf_strv_free(av.spn_fix, av.n_implied);
-    kf_strv_free(av.names, av.n_names);
-    kf_dir_account_free(dacct);
-    kf_findings_done(&all);
-    kf_account_list_free(accounts, n_accounts);
-    kf_topology_free(topo);
+    srvs_free(t.at.srv, t.at.n);
+    kf_strv_free(t.av.spn_why, t.av.n_implied);
+    kf_strv_free(t.av.spn_fix, t.av.n_implied);
+    kf_strv_free(t.av.names, t.av.n_names);
+    kf_dir_account_free(t.dacct);
+    kf_account_list_free(t.accounts, t.n_accounts);
+    kf_topology_free(t.topo);
     if (rc == KF_OK)
-        *out = r;
+        *out = t.r;
     else
-        kf_diag_report_free(r);
+        kf_diag_report_free(t.r);
     return rc;
 }
 
@@ -1291,406 +1352,496 @@ doctor_step(const struct kf_diag_opts *o, size_t n, const char *what)
     kf_progress_report(&o->progress, &p);
 }
 
-kf_status
-kf_doctor(struct kf_store *st, struct kf_dir *dir, const char *url, const char *address,
-          const struct kf_diag_opts *o, struct kf_diag_report **out, bool *login_ok,
-          struct kf_err *err)
-{
-    struct kf_diag_report *r = NULL;
-    struct kf_topology *topo = NULL;
-    struct kf_account *accounts = NULL;
-    struct kf_dir_owner *holders = NULL;
-    struct kf_dir_account *owner_acct = NULL;
-    struct doc_server *ds = NULL;
-    struct kf_probe_result probe;
-    struct where w = {0};
-    size_t n_accounts = 0, n_holders = 0;
-    char host[KF_FQDN_MAX + 1], canon[1025], resolved[64] = "", conn[64] = "", why[256];
-    char realm[256] = "", spn[1100], fullspn[1400], title[2200], enc[64], fix[1400] = "";
-    char dirfix[1400] = "";
-    const char *dc = dir ? kf_dir_server(dir) : NULL, *kdc_fix = NULL;
-    uint8_t *tok = NULL;
-    size_t toklen = 0;
-    uint32_t tkvno = 0;
-    kf_status rc, kdc_rc;
-    struct kf_err e = {0};
+/* One doctor run: what its steps hand on to the next. */
+struct doctor {
+    const char *url;
+    struct kf_store *st;
+    struct kf_dir *dir;
+    const struct kf_diag_opts *o;
+    struct kf_diag_report *r;
     struct kf_findings *f;
-    bool is_ip, implied = false;
-    const char *key_fix = NULL;
+    struct kf_topology *topo;
+    struct kf_account *accounts;
+    size_t n_accounts;
+    struct where w; /* the URL's pool, site, account and servers in the topology */
+    bool implied;   /* the topology implies the SPN for the site's account */
+    const char *dc; /* the directory's DC (NULL without a directory) */
+    char host[KF_FQDN_MAX + 1], canon[1025], resolved[64], conn[64];
+    char realm[256], spn[1100], fullspn[1400], enc[64];
+    uint8_t *tok; /* a fresh ticket for FULLSPN (NULL: the KDC gave none) */
+    size_t toklen;
+    uint32_t tkvno;
+    kf_status kdc_rc; /* why the KDC gave none */
+    struct kf_err kdc_err;
+    struct kf_probe_result probe; /* the real login */
+    struct kf_dir_owner *holders; /* who holds SPN in the directory */
+    size_t n_holders;
+    struct kf_dir_account *owner_acct;
+    char dirfix[1400];   /* the repair of the SPN's registration ("" none) */
+    const char *kdc_fix; /* the repair when the KDC gives no ticket, or NULL */
+    struct doc_server *ds;
+    const char *key_fix; /* the first keytab repair, for the login's finding */
+};
 
-    *out = NULL;
-    *login_ok = false;
-    if (kf_url_check(url, err) != KF_OK)
-        return err->code;
-    if (url_host(url, host, sizeof(host)) != 0)
-        return kf_err_set(err, KF_ERR_INVALID, "\"%s\" has no host name", url);
-    if (address != NULL && kf_address_normalize(address, conn, sizeof(conn), err) != KF_OK)
-        return err->code;
-    snprintf(title, sizeof(title), "doctor %s", url);
-    if ((r = report_new(title)) == NULL || fact(r, "url", "%s", url) != 0)
-        goto nomem;
-    f = &r->findings;
+/* 1. The name the client resolves, and the SPN it then asks for; what the
+ * topology knows about the name and the address. */
+static kf_status
+doctor_name(struct doctor *d, struct kf_err *err)
+{
+    struct kf_findings *f = d->f;
+    bool is_ip = kf_address_normalize(d->host, NULL, 0, NULL) == KF_OK;
+    char why[256];
+    kf_status rc;
 
-    doctor_step(o, 0, "name");
-    /* 1. The name the client resolves, and the SPN it then asks for. */
-    is_ip = kf_address_normalize(host, NULL, 0, NULL) == KF_OK;
-    kf_strlcpy(canon, host, sizeof(canon));
+    kf_strlcpy(d->canon, d->host, sizeof(d->canon));
     if (is_ip) {
         if (kf_findings_add(f, KF_FAIL, "dns", "name", NULL,
                             "the URL names an address, %s: browsers never use Kerberos for an "
                             "address (there is no SPN for it) and prompt or use NTLM; use the "
                             "pool's name",
-                            host) != 0)
-            goto nomem;
-        if (conn[0] == '\0')
-            kf_strlcpy(conn, host, sizeof(conn));
-    } else if (resolve(host, canon, sizeof(canon), resolved, sizeof(resolved), why, sizeof(why)) !=
-               0) {
-        kf_strlcpy(canon, host, sizeof(canon));
-        if (kf_findings_add(f, conn[0] ? KF_WARN : KF_FAIL, "dns", "resolve", NULL,
-                            "%s does not resolve here (%s)%s", host, why,
-                            conn[0] ? "; --address is used" : ": clients cannot reach it") != 0)
-            goto nomem;
+                            d->host) != 0)
+            return NOMEM(err);
+        if (d->conn[0] == '\0')
+            kf_strlcpy(d->conn, d->host, sizeof(d->conn));
+    } else if (resolve(d->host, d->canon, sizeof(d->canon), d->resolved, sizeof(d->resolved), why,
+                       sizeof(why)) != 0) {
+        kf_strlcpy(d->canon, d->host, sizeof(d->canon));
+        if (kf_findings_add(f, d->conn[0] ? KF_WARN : KF_FAIL, "dns", "resolve", NULL,
+                            "%s does not resolve here (%s)%s", d->host, why,
+                            d->conn[0] ? "; --address is used" : ": clients cannot reach it") != 0)
+            return NOMEM(err);
     } else {
-        if (conn[0] == '\0')
-            kf_strlcpy(conn, resolved, sizeof(conn));
-        if (strcasecmp(canon, host) != 0) {
+        if (d->conn[0] == '\0')
+            kf_strlcpy(d->conn, d->resolved, sizeof(d->conn));
+        if (strcasecmp(d->canon, d->host) != 0) {
             if (kf_findings_add(f, KF_WARN, "dns", "cname", NULL,
                                 "%s is an alias (CNAME) of %s: browsers canonicalise it and "
                                 "ask for HTTP/%s; clients that do not (curl) ask for HTTP/%s",
-                                host, canon, canon, host) != 0)
-                goto nomem;
+                                d->host, d->canon, d->canon, d->host) != 0)
+                return NOMEM(err);
         } else if (kf_findings_add(f, KF_PASS, "dns", "resolve", NULL,
                                    "%s resolves to %s and is no alias: the client asks for "
                                    "HTTP/%s",
-                                   host, resolved, host) != 0) {
-            goto nomem;
+                                   d->host, d->resolved, d->host) != 0) {
+            return NOMEM(err);
         }
     }
-    snprintf(spn, sizeof(spn), "HTTP/%s", canon);
-    if (dir != NULL)
-        kf_strlcpy(realm, kf_dir_realm(dir), sizeof(realm));
+    snprintf(d->spn, sizeof(d->spn), "HTTP/%s", d->canon);
+    if (d->dir != NULL)
+        kf_strlcpy(d->realm, kf_dir_realm(d->dir), sizeof(d->realm));
     else
-        host_realm(canon, realm, sizeof(realm));
-    if (realm[0] == '\0') {
-        rc = kf_err_set(err, KF_ERR_CONFIG,
-                        "no Kerberos realm for %s: krb5.conf has no [domain_realm] entry or "
-                        "default_realm",
-                        canon);
-        goto out;
-    }
-    snprintf(fullspn, sizeof(fullspn), "%s@%s", spn, realm);
-    if (fact(r, "spn", "%s", fullspn) != 0 || fact(r, "address", "%s", conn[0] ? conn : "-") != 0)
-        goto nomem;
+        host_realm(d->canon, d->realm, sizeof(d->realm));
+    if (d->realm[0] == '\0')
+        return kf_err_set(err, KF_ERR_CONFIG,
+                          "no Kerberos realm for %s: krb5.conf has no [domain_realm] entry or "
+                          "default_realm",
+                          d->canon);
+    snprintf(d->fullspn, sizeof(d->fullspn), "%s@%s", d->spn, d->realm);
+    if (fact(d->r, "spn", "%s", d->fullspn) != 0 ||
+        fact(d->r, "address", "%s", d->conn[0] ? d->conn : "-") != 0)
+        return NOMEM(err);
+    if (d->st == NULL)
+        return KF_OK;
+    if ((rc = kf_store_topology_load(d->st, &d->topo, err)) != KF_OK ||
+        (rc = kf_store_account_list(d->st, &d->accounts, &d->n_accounts, err)) != KF_OK)
+        return rc;
+    if (locate(d->topo, d->accounts, d->n_accounts, d->host, d->canon, d->conn[0] ? d->conn : NULL,
+               &d->w) != 0)
+        return NOMEM(err);
+    d->implied = d->w.pool != NULL && pool_named(d->w.pool, d->canon) && d->w.acct != NULL;
+    if ((d->w.pool != NULL &&
+         fact(d->r, "pool", "%s (site %s)", d->w.pool->fqdn, d->w.site->name) != 0) ||
+        (d->w.acct != NULL &&
+         fact(d->r, "account", "%s\\%s", d->w.acct->domain, d->w.acct->name) != 0))
+        return NOMEM(err);
+    return KF_OK;
+}
 
-    /* What the topology knows about the name and the address. */
-    if (st != NULL) {
-        if ((rc = kf_store_topology_load(st, &topo, err)) != KF_OK ||
-            (rc = kf_store_account_list(st, &accounts, &n_accounts, err)) != KF_OK)
-            goto out;
-        if (locate(topo, accounts, n_accounts, host, canon, conn[0] ? conn : NULL, &w) != 0)
-            goto nomem;
-        implied = w.pool != NULL && pool_named(w.pool, canon) && w.acct != NULL;
-        if (w.pool != NULL && fact(r, "pool", "%s (site %s)", w.pool->fqdn, w.site->name) != 0)
-            goto nomem;
-        if (w.acct != NULL && fact(r, "account", "%s\\%s", w.acct->domain, w.acct->name) != 0)
-            goto nomem;
-    }
+/* 2. The KDC: a fresh ticket for the SPN; and the real login now, so that
+ * its ticket's enctype can be told. */
+static kf_status
+doctor_kdc(struct doctor *d, struct kf_err *err)
+{
+    kf_status rc;
 
-    doctor_step(o, 1, "KDC ticket");
-    /* 2. The KDC: a fresh ticket for the SPN. */
-    kdc_rc = kf_agent_ticket_token(fullspn, dc, &tok, &toklen, &tkvno, &e);
-    if (kdc_rc == KF_ERR_CREDENTIALS) {
-        rc = kf_err_set(err, KF_ERR_CREDENTIALS, "%s", e.msg);
-        goto out;
-    }
-    /* The real login now, so that its ticket's enctype can be told. */
-    rc = kf_probe_login_spn(url, conn[0] ? conn : NULL, canon, realm, dc, o->probe_ca, o->timeout_s,
-                            &probe, err);
+    d->kdc_rc =
+        kf_agent_ticket_token(d->fullspn, d->dc, &d->tok, &d->toklen, &d->tkvno, &d->kdc_err);
+    if (d->kdc_rc == KF_ERR_CREDENTIALS)
+        return kf_err_set(err, KF_ERR_CREDENTIALS, "%s", d->kdc_err.msg);
+    rc = kf_probe_login_spn(d->url, d->conn[0] ? d->conn : NULL, d->canon, d->realm, d->dc,
+                            d->o->probe_ca, d->o->timeout_s, &d->probe, err);
     if (rc != KF_OK)
-        goto out;
-    enctype_name(probe.ticket_enctype, enc, sizeof(enc));
+        return rc;
+    enctype_name(d->probe.ticket_enctype, d->enc, sizeof(d->enc));
+    return KF_OK;
+}
 
-    doctor_step(o, 2, "directory");
-    /* 3. The directory: who holds the SPN. */
-    if (dir != NULL) {
-        rc = kf_dir_spn_holders(dir, spn, &holders, &n_holders, err);
-        if (rc != KF_OK)
-            goto out;
-        if (n_holders == 1 && holders[0].name != NULL &&
-            kf_dir_account_get(dir, holders[0].name, &owner_acct, &e) != KF_OK)
-            owner_acct = NULL;
-    }
-    /* The repair when the KDC gives no ticket depends on who holds the SPN. */
-    if (n_holders >= 2) {
-        for (size_t i = 0; i < n_holders; i++) {
-            size_t used = strlen(dirfix);
-            if (w.acct != NULL && holders[i].name != NULL &&
-                strcasecmp(holders[i].name, w.acct->name) == 0)
+/* The repair of the SPN's registration, which is also the repair when the
+ * KDC gives no ticket: it depends on who holds the SPN. */
+static void
+doctor_dirfix(struct doctor *d)
+{
+    const struct where *w = &d->w;
+    char *out = d->dirfix;
+    size_t size = sizeof(d->dirfix);
+
+    if (d->n_holders >= 2) {
+        for (size_t i = 0; i < d->n_holders; i++) {
+            size_t used = strlen(out);
+            if (w->acct != NULL && d->holders[i].name != NULL &&
+                strcasecmp(d->holders[i].name, w->acct->name) == 0)
                 continue;
-            snprintf(dirfix + used, sizeof(dirfix) - used, "%ssetspn -D %s %s", used ? "; " : "",
-                     spn, holders[i].name ? holders[i].name : holders[i].dn);
+            snprintf(out + used, size - used, "%ssetspn -D %s %s", used ? "; " : "", d->spn,
+                     d->holders[i].name ? d->holders[i].name : d->holders[i].dn);
         }
-    } else if (n_holders == 1 && w.acct != NULL && holders[0].name != NULL &&
-               strcasecmp(holders[0].name, w.acct->name) != 0) {
-        snprintf(dirfix, sizeof(dirfix), "krbfleet topology enable --take-over");
-    } else if (n_holders == 0 && implied) {
-        snprintf(dirfix, sizeof(dirfix), "krbfleet topology enable");
-    } else if (dir != NULL && n_holders == 0 && w.acct != NULL && w.n_servers > 0) {
-        const struct kf_pool *pool = w.server_pools[0];
-        size_t used = (size_t)snprintf(dirfix, sizeof(dirfix), "krbfleet pool set %s", pool->fqdn);
-        for (size_t i = 0; i < pool->n_web_fqdns && used < sizeof(dirfix); i++)
-            used += (size_t)snprintf(dirfix + used, sizeof(dirfix) - used, " --web-fqdn %s",
-                                     pool->web_fqdns[i]);
-        if (used < sizeof(dirfix))
-            snprintf(dirfix + used, sizeof(dirfix) - used,
-                     " --web-fqdn %s; krbfleet topology enable", canon);
+    } else if (d->n_holders == 1 && w->acct != NULL && d->holders[0].name != NULL &&
+               strcasecmp(d->holders[0].name, w->acct->name) != 0) {
+        snprintf(out, size, "krbfleet topology enable --take-over");
+    } else if (d->n_holders == 0 && d->implied) {
+        snprintf(out, size, "krbfleet topology enable");
+    } else if (d->dir != NULL && d->n_holders == 0 && w->acct != NULL && w->n_servers > 0) {
+        const struct kf_pool *pool = w->server_pools[0];
+        size_t used = (size_t)snprintf(out, size, "krbfleet pool set %s", pool->fqdn);
+        for (size_t i = 0; i < pool->n_web_fqdns && used < size; i++)
+            used += (size_t)snprintf(out + used, size - used, " --web-fqdn %s", pool->web_fqdns[i]);
+        if (used < size)
+            snprintf(out + used, size - used, " --web-fqdn %s; krbfleet topology enable", d->canon);
     }
-    if (kdc_rc != KF_OK && dirfix[0] != '\0')
-        kdc_fix = dirfix;
-    if (kdc_rc == KF_OK) {
-        if (kf_findings_add(f, KF_PASS, "kdc", "ticket", NULL,
-                            "the KDC issues a ticket for %s (kvno %u, %s)", fullspn,
-                            (unsigned)tkvno, enc) != 0)
-            goto nomem;
+    if (d->kdc_rc != KF_OK && out[0] != '\0')
+        d->kdc_fix = out;
+}
+
+/* The KDC's findings: the ticket for the SPN, and for the alias. */
+static int
+kdc_findings(struct doctor *d)
+{
+    const char *why = d->kdc_err.msg;
+    size_t len = strlen(d->fullspn);
+
+    if (d->kdc_rc == KF_OK) {
+        if (kf_findings_add(d->f, KF_PASS, "kdc", "ticket", NULL,
+                            "the KDC issues a ticket for %s (kvno %u, %s)", d->fullspn,
+                            (unsigned)d->tkvno, d->enc) != 0)
+            return -1;
     } else {
-        if (kf_findings_add(f, KF_FAIL, "kdc", "ticket", kdc_fix,
+        if (strncmp(why, d->fullspn, len) == 0 && why[len] == ':')
+            why += len + 2;
+        if (kf_findings_add(d->f, KF_FAIL, "kdc", "ticket", d->kdc_fix,
                             "the KDC issues no ticket for %s (%s): the browser cannot use "
                             "Kerberos and prompts for a password",
-                            fullspn,
-                            strncmp(e.msg, fullspn, strlen(fullspn)) == 0 &&
-                                    e.msg[strlen(fullspn)] == ':'
-                                ? e.msg + strlen(fullspn) + 2
-                                : e.msg) != 0)
-            goto nomem;
+                            d->fullspn, why) != 0)
+            return -1;
     }
-    if (strcasecmp(canon, host) != 0) {
+    if (strcasecmp(d->canon, d->host) != 0) {
         uint8_t *t2 = NULL;
         size_t l2 = 0;
         char other[1400];
         struct kf_err e2 = {0};
-        snprintf(other, sizeof(other), "HTTP/%s@%s", host, realm);
-        if (kf_agent_ticket_token(other, dc, &t2, &l2, NULL, &e2) != KF_OK &&
-            kf_findings_add(f, KF_WARN, "kdc", "alias", NULL,
+        int rc = 0;
+        snprintf(other, sizeof(other), "HTTP/%s@%s", d->host, d->realm);
+        if (kf_agent_ticket_token(other, d->dc, &t2, &l2, NULL, &e2) != KF_OK &&
+            kf_findings_add(d->f, KF_WARN, "kdc", "alias", NULL,
                             "the KDC knows no %s, which clients that do not canonicalise ask "
                             "for (%s)",
-                            other, e2.msg) != 0) {
-            free(t2);
-            goto nomem;
-        }
+                            other, e2.msg) != 0)
+            rc = -1;
         free(t2);
+        return rc;
     }
-    if (dir == NULL) {
-        if (kf_findings_add(f, KF_WARN, "directory", "owner", NULL,
-                            "no directory connection (configure [directory] and kinit as an "
-                            "admin): who holds %s was not looked up",
-                            spn) != 0)
-            goto nomem;
-    } else if (n_holders == 0) {
-        if (kf_findings_add(f, KF_FAIL, "directory", "owner", dirfix[0] ? dirfix : NULL,
-                            "no object in %s holds the SPN %s%s%s%s%s", kf_dir_server(dir), spn,
-                            implied ? ": the topology implies it for account " : "",
-                            implied ? w.acct->name : "",
-                            !implied && w.acct ? ": its web server is in a site of account " : "",
-                            !implied && w.acct
-                                ? w.acct->name
-                                : (!implied ? ": register it on the account whose keys the "
-                                              "web server holds (setspn -S SPN ACCOUNT)"
-                                            : "")) != 0)
-            goto nomem;
-    } else if (n_holders == 1) {
+    return 0;
+}
+
+/* The directory's finding: who holds the SPN. */
+static int
+owner_finding(struct doctor *d)
+{
+    const struct where *w = &d->w;
+    const char *fix = d->dirfix[0] ? d->dirfix : NULL;
+
+    if (d->dir == NULL)
+        return kf_findings_add(d->f, KF_WARN, "directory", "owner", NULL,
+                               "no directory connection (configure [directory] and kinit as an "
+                               "admin): who holds %s was not looked up",
+                               d->spn);
+    if (d->n_holders == 0)
+        return kf_findings_add(
+            d->f, KF_FAIL, "directory", "owner", fix, "no object in %s holds the SPN %s%s%s%s%s",
+            kf_dir_server(d->dir), d->spn,
+            d->implied ? ": the topology implies it for account " : "",
+            d->implied ? w->acct->name : "",
+            !d->implied && w->acct ? ": its web server is in a site of account " : "",
+            !d->implied && w->acct ? w->acct->name
+                                   : (!d->implied ? ": register it on the account whose keys "
+                                                    "the web server holds (setspn -S SPN "
+                                                    "ACCOUNT)"
+                                                  : ""));
+    if (d->n_holders == 1) {
+        const struct kf_dir_owner *h = &d->holders[0];
         char encs[64] = "";
-        if (owner_acct != NULL)
-            kf_enctypes_format(owner_acct->enctypes, encs, sizeof(encs));
-        if (w.acct != NULL && holders[0].name != NULL &&
-            strcasecmp(holders[0].name, w.acct->name) != 0) {
-            snprintf(fix, sizeof(fix), "krbfleet topology enable --take-over");
-            if (kf_findings_add(f, KF_FAIL, "directory", "owner", fix,
-                                "%s is held by %s, but the site's web servers have the keys of "
-                                "%s: tickets for it cannot be decrypted there",
-                                spn, holders[0].dn, w.acct->name) != 0)
-                goto nomem;
-        } else if (kf_findings_add(f, KF_PASS, "directory", "owner", NULL,
-                                   "%s is registered on %s (account %s%s; kvno %d, enctypes %s)",
-                                   spn, holders[0].dn, holders[0].name ? holders[0].name : "?",
-                                   holders[0].name ? "$" : "", owner_acct ? owner_acct->kvno : -1,
-                                   encs[0] ? encs : "?") != 0) {
-            goto nomem;
-        }
-    } else {
+        if (d->owner_acct != NULL)
+            kf_enctypes_format(d->owner_acct->enctypes, encs, sizeof(encs));
+        if (w->acct != NULL && h->name != NULL && strcasecmp(h->name, w->acct->name) != 0)
+            return kf_findings_add(d->f, KF_FAIL, "directory", "owner",
+                                   "krbfleet topology enable --take-over",
+                                   "%s is held by %s, but the site's web servers have the keys "
+                                   "of %s: tickets for it cannot be decrypted there",
+                                   d->spn, h->dn, w->acct->name);
+        return kf_findings_add(d->f, KF_PASS, "directory", "owner", NULL,
+                               "%s is registered on %s (account %s%s; kvno %d, enctypes %s)",
+                               d->spn, h->dn, h->name ? h->name : "?", h->name ? "$" : "",
+                               d->owner_acct ? d->owner_acct->kvno : -1, encs[0] ? encs : "?");
+    }
+    {
         char list[1024] = "";
-        for (size_t i = 0; i < n_holders; i++) {
+        for (size_t i = 0; i < d->n_holders; i++) {
             size_t used = strlen(list);
-            snprintf(list + used, sizeof(list) - used, "%s%s", i ? " and " : "", holders[i].dn);
+            snprintf(list + used, sizeof(list) - used, "%s%s", i ? " and " : "", d->holders[i].dn);
         }
-        if (kf_findings_add(f, KF_FAIL, "directory", "owner", dirfix[0] ? dirfix : NULL,
-                            "%s is registered on %zu objects (%s), so the KDC issues no ticket "
-                            "for it: remove it from all but the account whose keys the web "
-                            "servers hold (on a Samba DC: samba-tool spn delete SPN NAME$)",
-                            spn, n_holders, list) != 0)
-            goto nomem;
+        return kf_findings_add(d->f, KF_FAIL, "directory", "owner", fix,
+                               "%s is registered on %zu objects (%s), so the KDC issues no "
+                               "ticket for it: remove it from all but the account whose keys "
+                               "the web servers hold (on a Samba DC: samba-tool spn delete SPN "
+                               "NAME$)",
+                               d->spn, d->n_holders, list);
     }
+}
 
-    doctor_step(o, 3, "keytabs");
-    /* 4. The keytab of each server that may answer, through its agent. */
-    ds = calloc(w.n_servers ? w.n_servers : 1, sizeof(*ds));
-    if (ds == NULL)
-        goto nomem;
-    for (size_t i = 0; i < w.n_servers; i++) {
-        struct kf_agent *agent = NULL;
-        struct kf_err e3 = {0};
-        ds[i].sv = w.servers[i];
-        snprintf(ds[i].object, sizeof(ds[i].object), "server:%s", ds[i].sv->fqdn);
-        ds[i].rc = kf_agent_connect(ds[i].sv->address,
-                                    ds[i].sv->agent_port ? ds[i].sv->agent_port : o->agent_port,
-                                    ds[i].sv->fqdn, o->timeout_s, &agent, &e3);
-        if (ds[i].rc == KF_OK)
-            ds[i].rc = kf_agent_status(agent, &ds[i].status, &e3);
-        if (ds[i].rc == KF_OK && tok != NULL) {
-            ds[i].rc = kf_agent_check(agent, fullspn, tok, toklen, &ds[i].check, &e3);
-            ds[i].checked = ds[i].rc == KF_OK;
-        }
-        if (ds[i].rc != KF_OK)
-            kf_strlcpy(ds[i].err, e3.msg, sizeof(ds[i].err));
-        kf_agent_free(agent);
-    }
-    for (size_t i = 0; i < w.n_servers; i++) {
-        const struct doc_server *d = &ds[i];
-        const struct doc_server *good = NULL;
-        uint32_t kv[32];
-        char *name = spn;
-        char list[256], held[160] = "", source[KF_FQDN_MAX + 1];
-        size_t nkv;
-        if (d->rc != KF_OK) {
-            if (kf_findings_add(f, KF_WARN, d->object, "key", NULL,
-                                "its keytab could not be inspected: %s", d->err) != 0)
-                goto nomem;
-            continue;
-        }
-        nkv = kvnos_of(d->status->entries, &name, 1, realm, kv, 32);
-        kvno_list(kv, nkv, list, sizeof(list));
-        for (size_t k = 0; d->status->entries && k < d->status->entries->n; k++) {
-            char en[64];
-            const struct kf_key_entry *ke = &d->status->entries->v[k];
-            if (nkv == 0 || ke->kvno != kv[nkv - 1] || !principal_is(ke->principal, spn, realm))
-                continue;
-            enctype_name(ke->enctype, en, sizeof(en));
-            snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%s", held[0] ? "," : "",
-                     en);
-        }
-        if (!d->checked && nkv == 0) {
-            if (w.acct != NULL)
-                snprintf(fix, sizeof(fix), "krbfleet password set --account %s", w.acct->name);
-            if (kf_findings_add(f, KF_WARN, d->object, "key", w.acct ? fix : NULL,
-                                "its keytab has no key for %s: once the SPN is registered, "
-                                "give every server one with the fix",
-                                spn) != 0)
-                goto nomem;
-            continue;
-        }
-        if (!d->checked) {
-            if (kf_findings_add(f, KF_PASS, d->object, "key", NULL,
-                                "its keytab holds %s at kvno %s%s%s%s (no ticket to check it "
-                                "with)",
-                                spn, list, held[0] ? " (" : "", held, held[0] ? ")" : "") != 0)
-                goto nomem;
-            continue;
-        }
-        if (d->check.accepted) {
-            char en[64];
-            enctype_name(d->check.enctype, en, sizeof(en));
-            if (kf_findings_add(f, KF_PASS, d->object, "key", NULL,
-                                "its keytab holds %s at kvno %s; the ticket (kvno %u, %s) is "
-                                "accepted by its kvno %u key",
-                                spn, list, (unsigned)d->check.ticket_kvno, en,
-                                (unsigned)d->check.kvno) != 0)
-                goto nomem;
-            continue;
-        }
-        for (size_t k = 0; k < w.n_servers && good == NULL; k++)
-            if (k != i && ds[k].checked && ds[k].check.accepted)
-                good = &ds[k];
-        source[0] = '\0';
-        if (good != NULL)
-            kf_strlcpy(source, good->sv->fqdn, sizeof(source));
-        else
-            find_source(w.server_pools[i], d->sv->fqdn, fullspn, tok, toklen, o, source,
-                        sizeof(source));
-        if (source[0] != '\0')
-            snprintf(fix, sizeof(fix), "krbfleet password set --from %s --to %s", source,
-                     d->sv->fqdn);
-        else if (w.acct != NULL)
-            snprintf(fix, sizeof(fix), "krbfleet password set --account %s", w.acct->name);
-        else
-            fix[0] = '\0';
-        if (kf_findings_add(f, KF_FAIL, d->object, "key", fix[0] ? fix : NULL,
-                            "its keytab holds %s at kvno %s%s%s%s, but the ticket (kvno %u, %s) "
-                            "is refused: %s",
-                            spn, nkv ? list : "none", held[0] ? " (" : "", held, held[0] ? ")" : "",
-                            (unsigned)tkvno, enc,
-                            d->check.reason ? d->check.reason : "no key decrypts it") != 0)
-            goto nomem;
-        if (key_fix == NULL && fix[0] != '\0')
-            key_fix = f->v[f->n - 1].fix;
-    }
+/* 3. The directory: who holds the SPN, and what that means for the KDC. */
+static kf_status
+doctor_directory(struct doctor *d, struct kf_err *err)
+{
+    struct kf_err e = {0};
+    kf_status rc;
 
-    doctor_step(o, 4, "login");
-    /* 5. The login itself, as a browser makes it. */
-    *login_ok = kf_probe_ok(&probe);
-    if (*login_ok) {
-        if (kf_findings_add(f, KF_PASS, "login", "negotiate", NULL,
-                            "HTTP %ld from %s with a verified mutual-authentication token "
-                            "(ticket kvno %d, %s): Kerberos works for this URL",
-                            probe.http_status, conn[0] ? conn : host, probe.ticket_kvno, enc) != 0 ||
-            browser_settings(f, url, host, canon) != 0)
-            goto nomem;
-    } else if (probe.ticket_kvno < 0 && probe.http_status == 0 && kdc_rc != KF_OK) {
-        if (kf_findings_add(f, KF_FAIL, "login", "negotiate", kdc_fix,
-                            "no login was tried: %s - a browser in this situation prompts for a "
-                            "password (or uses NTLM)",
-                            probe.detail) != 0)
-            goto nomem;
-    } else if (probe.fell_back) {
-        if (kf_findings_add(f, KF_FAIL, "login", "fallback", NULL,
-                            "HTTP %ld: the server offers only NTLM or Basic, not Negotiate, so "
-                            "the browser falls back to them and prompts for a password: enable "
-                            "Kerberos for this URL (Apache: AuthType GSSAPI with "
-                            "mod_auth_gssapi)",
-                            probe.http_status) != 0)
-            goto nomem;
-    } else if (probe.http_status >= 200 && probe.http_status < 400 && !probe.mutual) {
-        if (kf_findings_add(f, KF_FAIL, "login", "mutual", NULL,
-                            "HTTP %ld but %s: the answer did not come from a server holding the "
-                            "key of %s (the page is not protected, or a proxy answered)",
-                            probe.http_status, probe.detail, spn) != 0)
-            goto nomem;
-    } else {
-        if (kf_findings_add(f, KF_FAIL, "login", "negotiate", key_fix,
-                            "the server at %s refused the ticket (kvno %d, %s): %s",
-                            conn[0] ? conn : host, probe.ticket_kvno, enc, probe.detail) != 0)
-            goto nomem;
+    if (d->dir != NULL) {
+        if ((rc = kf_dir_spn_holders(d->dir, d->spn, &d->holders, &d->n_holders, err)) != KF_OK)
+            return rc;
+        if (d->n_holders == 1 && d->holders[0].name != NULL &&
+            kf_dir_account_get(d->dir, d->holders[0].name, &d->owner_acct, &e) != KF_OK)
+            d->owner_acct = NULL;
     }
-    doctor_step(o, 5, NULL);
-    rc = KF_OK;
-    goto out;
-nomem:
-    rc = NOMEM(err);
-out:
-    for (size_t i = 0; ds != NULL && i < w.n_servers; i++) {
-        kf_agent_status_free(ds[i].status);
-        kf_keytab_check_done(&ds[i].check);
+    doctor_dirfix(d);
+    if (kdc_findings(d) != 0 || owner_finding(d) != 0)
+        return NOMEM(err);
+    return KF_OK;
+}
+
+/* Reach server I's agent, read its keytab and check the ticket with it. */
+static void
+doctor_gather(struct doctor *d, size_t i)
+{
+    struct doc_server *s = &d->ds[i];
+    struct kf_agent *agent = NULL;
+    struct kf_err e = {0};
+
+    s->sv = d->w.servers[i];
+    snprintf(s->object, sizeof(s->object), "server:%s", s->sv->fqdn);
+    s->rc =
+        kf_agent_connect(s->sv->address, s->sv->agent_port ? s->sv->agent_port : d->o->agent_port,
+                         s->sv->fqdn, d->o->timeout_s, &agent, &e);
+    if (s->rc == KF_OK)
+        s->rc = kf_agent_status(agent, &s->status, &e);
+    if (s->rc == KF_OK && d->tok != NULL) {
+        s->rc = kf_agent_check(agent, d->fullspn, d->tok, d->toklen, &s->check, &e);
+        s->checked = s->rc == KF_OK;
     }
-    free(ds);
-    free(w.servers);
-    free(w.server_pools);
-    free(tok);
-    kf_dir_owners_free(holders, n_holders);
-    kf_dir_account_free(owner_acct);
-    kf_account_list_free(accounts, n_accounts);
-    kf_topology_free(topo);
-    if (rc == KF_OK)
-        *out = r;
+    if (s->rc != KF_OK)
+        kf_strlcpy(s->err, e.msg, sizeof(s->err));
+    kf_agent_free(agent);
+}
+
+/* The finding of server I's keytab; a refusal names the repair, from a
+ * server of its pool that accepts the ticket when there is one. */
+static int
+doctor_key_finding(struct doctor *d, size_t i)
+{
+    const struct doc_server *s = &d->ds[i], *good = NULL;
+    const struct kf_keyset *ks = s->status ? s->status->entries : NULL;
+    struct kf_findings *f = d->f;
+    const char *acct = d->w.acct ? d->w.acct->name : NULL;
+    uint32_t kv[32];
+    char *name = d->spn;
+    char list[256], held[160] = "", source[KF_FQDN_MAX + 1] = "", fix[1400] = "", en[64];
+    size_t nkv;
+
+    if (s->rc != KF_OK)
+        return kf_findings_add(f, KF_WARN, s->object, "key", NULL,
+                               "its keytab could not be inspected: %s", s->err);
+    nkv = kvnos_of(ks, &name, 1, d->realm, kv, 32);
+    kvno_list(kv, nkv, list, sizeof(list));
+    for (size_t k = 0; ks != NULL && k < ks->n; k++) {
+        if (nkv == 0 || ks->v[k].kvno != kv[nkv - 1] ||
+            !principal_is(ks->v[k].principal, d->spn, d->realm))
+            continue;
+        enctype_name(ks->v[k].enctype, en, sizeof(en));
+        snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%s", held[0] ? "," : "", en);
+    }
+    if (!s->checked && nkv == 0) {
+        if (acct != NULL)
+            snprintf(fix, sizeof(fix), "krbfleet password set --account %s", acct);
+        return kf_findings_add(f, KF_WARN, s->object, "key", acct ? fix : NULL,
+                               "its keytab has no key for %s: once the SPN is registered, "
+                               "give every server one with the fix",
+                               d->spn);
+    }
+    if (!s->checked)
+        return kf_findings_add(f, KF_PASS, s->object, "key", NULL,
+                               "its keytab holds %s at kvno %s%s%s%s (no ticket to check it "
+                               "with)",
+                               d->spn, list, held[0] ? " (" : "", held, held[0] ? ")" : "");
+    if (s->check.accepted) {
+        enctype_name(s->check.enctype, en, sizeof(en));
+        return kf_findings_add(f, KF_PASS, s->object, "key", NULL,
+                               "its keytab holds %s at kvno %s; the ticket (kvno %u, %s) is "
+                               "accepted by its kvno %u key",
+                               d->spn, list, (unsigned)s->check.ticket_kvno, en,
+                               (unsigned)s->check.kvno);
+    }
+    for (size_t k = 0; k < d->w.n_servers && good == NULL; k++)
+        if (k != i && d->ds[k].checked && d->ds[k].check.accepted)
+            good = &d->ds[k];
+    if (good != NULL)
+        kf_strlcpy(source, good->sv->fqdn, sizeof(source));
     else
-        kf_diag_report_free(r);
+        find_source(d->w.server_pools[i], s->sv->fqdn, d->fullspn, d->tok, d->toklen, d->o, source,
+                    sizeof(source));
+    if (source[0] != '\0')
+        snprintf(fix, sizeof(fix), "krbfleet password set --from %s --to %s", source, s->sv->fqdn);
+    else if (acct != NULL)
+        snprintf(fix, sizeof(fix), "krbfleet password set --account %s", acct);
+    if (kf_findings_add(f, KF_FAIL, s->object, "key", fix[0] ? fix : NULL,
+                        "its keytab holds %s at kvno %s%s%s%s, but the ticket (kvno %u, %s) "
+                        "is refused: %s",
+                        d->spn, nkv ? list : "none", held[0] ? " (" : "", held, held[0] ? ")" : "",
+                        (unsigned)d->tkvno, d->enc,
+                        s->check.reason ? s->check.reason : "no key decrypts it") != 0)
+        return -1;
+    if (d->key_fix == NULL && fix[0] != '\0')
+        d->key_fix = f->v[f->n - 1].fix;
+    return 0;
+}
+
+/* 4. The keytab of each server that may answer, through its agent. */
+static kf_status
+doctor_keytabs(struct doctor *d, struct kf_err *err)
+{
+    d->ds = calloc(d->w.n_servers ? d->w.n_servers : 1, sizeof(*d->ds));
+    if (d->ds == NULL)
+        return NOMEM(err);
+    for (size_t i = 0; i < d->w.n_servers; i++)
+        doctor_gather(d, i);
+    for (size_t i = 0; i < d->w.n_servers; i++)
+        if (doctor_key_finding(d, i) != 0)
+            return NOMEM(err);
+    return KF_OK;
+}
+
+/* 5. The login itself, as a browser makes it. */
+static kf_status
+doctor_login(struct doctor *d, bool *login_ok, struct kf_err *err)
+{
+    const struct kf_probe_result *p = &d->probe;
+    const char *at = d->conn[0] ? d->conn : d->host;
+    int failed;
+
+    *login_ok = kf_probe_ok(p);
+    if (*login_ok)
+        failed = kf_findings_add(d->f, KF_PASS, "login", "negotiate", NULL,
+                                 "HTTP %ld from %s with a verified mutual-authentication token "
+                                 "(ticket kvno %d, %s): Kerberos works for this URL",
+                                 p->http_status, at, p->ticket_kvno, d->enc) != 0 ||
+                 browser_settings(d->f, d->url, d->host, d->canon) != 0;
+    else if (p->ticket_kvno < 0 && p->http_status == 0 && d->kdc_rc != KF_OK)
+        failed = kf_findings_add(d->f, KF_FAIL, "login", "negotiate", d->kdc_fix,
+                                 "no login was tried: %s - a browser in this situation prompts "
+                                 "for a password (or uses NTLM)",
+                                 p->detail);
+    else if (p->fell_back)
+        failed = kf_findings_add(d->f, KF_FAIL, "login", "fallback", NULL,
+                                 "HTTP %ld: the server offers only NTLM or Basic, not Negotiate, "
+                                 "so the browser falls back to them and prompts for a password: "
+                                 "enable Kerberos for this URL (Apache: AuthType GSSAPI with "
+                                 "mod_auth_gssapi)",
+                                 p->http_status);
+    else if (p->http_status >= 200 && p->http_status < 400 && !p->mutual)
+        failed = kf_findings_add(d->f, KF_FAIL, "login", "mutual", NULL,
+                                 "HTTP %ld but %s: the answer did not come from a server holding "
+                                 "the key of %s (the page is not protected, or a proxy answered)",
+                                 p->http_status, p->detail, d->spn);
+    else
+        failed = kf_findings_add(d->f, KF_FAIL, "login", "negotiate", d->key_fix,
+                                 "the server at %s refused the ticket (kvno %d, %s): %s", at,
+                                 p->ticket_kvno, d->enc, p->detail);
+    return failed ? NOMEM(err) : KF_OK;
+}
+
+static void
+doctor_free(struct doctor *d)
+{
+    for (size_t i = 0; d->ds != NULL && i < d->w.n_servers; i++) {
+        kf_agent_status_free(d->ds[i].status);
+        kf_keytab_check_done(&d->ds[i].check);
+    }
+    free(d->ds);
+    free(d->w.servers);
+    free(d->w.server_pools);
+    free(d->tok);
+    kf_dir_owners_free(d->holders, d->n_holders);
+    kf_dir_account_free(d->owner_acct);
+    kf_account_list_free(d->accounts, d->n_accounts);
+    kf_topology_free(d->topo);
+}
+
+kf_status
+kf_doctor(struct kf_store *st, struct kf_dir *dir, const char *url, const char *address,
+          const struct kf_diag_opts *o, struct kf_diag_report **out, bool *login_ok,
+          struct kf_err *err)
+{
+    struct doctor d = {
+        .url = url, .st = st, .dir = dir, .o = o, .dc = dir ? kf_dir_server(dir) : NULL};
+    char title[2200];
+    kf_status rc;
+
+    *out = NULL;
+    *login_ok = false;
+    if (kf_url_check(url, err) != KF_OK)
+        return err->code;
+    if (url_host(url, d.host, sizeof(d.host)) != 0)
+        return kf_err_set(err, KF_ERR_INVALID, "\"%s\" has no host name", url);
+    if (address != NULL && kf_address_normalize(address, d.conn, sizeof(d.conn), err) != KF_OK)
+        return err->code;
+    snprintf(title, sizeof(title), "doctor %s", url);
+    if ((d.r = report_new(title)) == NULL || fact(d.r, "url", "%s", url) != 0) {
+        kf_diag_report_free(d.r);
+        return NOMEM(err);
+    }
+    d.f = &d.r->findings;
+
+    doctor_step(o, 0, "name");
+    rc = doctor_name(&d, err);
+    if (rc == KF_OK) {
+        doctor_step(o, 1, "KDC ticket");
+        rc = doctor_kdc(&d, err);
+    }
+    if (rc == KF_OK) {
+        doctor_step(o, 2, "directory");
+        rc = doctor_directory(&d, err);
+    }
+    if (rc == KF_OK) {
+        doctor_step(o, 3, "keytabs");
+        rc = doctor_keytabs(&d, err);
+    }
+    if (rc == KF_OK) {
+        doctor_step(o, 4, "login");
+        rc = doctor_login(&d, login_ok, err);
+    }
+    if (rc == KF_OK)
+        doctor_step(o, 5, NULL);
+
+    doctor_free(&d);
+    if (rc == KF_OK)
+        *out = d.r;
+    else
+        kf_diag_report_free(d.r);
     return rc;
 }
