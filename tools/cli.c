@@ -114,9 +114,8 @@ current_principal(void)
     return out;
 }
 
-/* The store's path and the setting that chose it. */
-static const char *
-store_path(struct kf_cli *cli, char *source, size_t size)
+const char *
+kf_cli_store_path(struct kf_cli *cli, char *source, size_t size)
 {
     const char *env = getenv("KRBFLEET_STORE");
 
@@ -182,7 +181,7 @@ kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use)
      * broken file the admin named is reported, not ignored. */
     if ((rc = kf_cli_config(cli)) != KF_OK)
         return rc;
-    path = store_path(cli, source, sizeof(source));
+    path = kf_cli_store_path(cli, source, sizeof(source));
     if (kf_store_is_url(path)) {
         /* the URL names no user: the full principal name of the ticket */
         if (kf_store_url_check(path, NULL, &cli->err) != KF_OK)
@@ -300,13 +299,14 @@ int
 kf_cli_usage(const struct kf_command *cmd, const char *fmt, ...)
 {
     struct kf_err e; /* formatted and escaped as every message is */
+    char synopsis[1024];
     va_list ap;
 
     va_start(ap, fmt);
     kf_err_setv(&e, KF_ERR_USAGE, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "krbfleet %s: %s\nUsage: krbfleet %s %s\nTry 'krbfleet help %s'.\n", cmd->name,
-            e.msg, cmd->name, cmd->args, cmd->name);
+    fprintf(stderr, "krbfleet %s: %s\nUsage: krbfleet %s%s\nTry 'krbfleet help %s'.\n", cmd->name,
+            e.msg, cmd->name, kf_cli_synopsis(cmd, synopsis, sizeof(synopsis)), cmd->name);
     error_doc("usage", e.msg, NULL);
     return 2;
 }
@@ -486,41 +486,6 @@ kf_cli_change_add(json_t *doc, const char *action, const char *object)
     if (changes != NULL)
         json_array_append_new(changes,
                               json_pack("{s:s, s:s}", "action", action, "object", object));
-}
-
-void
-kf_cli_help(const struct kf_command *cmd)
-{
-    printf("Usage: krbfleet %s %s\n\n%s.\n", cmd->name, cmd->args, cmd->summary);
-    if (cmd->help != NULL)
-        printf("\n%s", cmd->help);
-    printf("\nGlobal options: --store PATH|URL, --config PATH, --json, --help, --version.\n");
-}
-
-int
-kf_cli_getopt(const struct kf_command *cmd, int argc, char **argv, const char *shortopts,
-              const struct option *longopts)
-{
-    int idx = 0, c;
-
-    opterr = 0;
-    c = getopt_long(argc, argv, shortopts, longopts, &idx);
-    if (c == '?') {
-        if (optopt != 0)
-            kf_cli_usage(cmd, "option '-%c' is unknown or needs a value", optopt);
-        else
-            kf_cli_usage(cmd, "option '%s' is unknown or needs a value", argv[optind - 1]);
-        return '?';
-    }
-    if (c == ':') {
-        kf_cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
-        return '?';
-    }
-    if (c == 'h') {
-        kf_cli_help(cmd);
-        return 'h';
-    }
-    return c;
 }
 
 int

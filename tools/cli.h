@@ -7,6 +7,8 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "directory.h"
@@ -15,6 +17,68 @@
 #include "store.h"
 
 struct kf_command;
+
+/* A repeatable option's values, in the order given. */
+struct kf_strlist {
+    char **v;
+    size_t n;
+};
+
+/* A command line as its command's option table parsed it (kf_cli_parse).
+ * One field per option name: the same option means the same thing in
+ * every command that takes it. Values point into argv. */
+struct kf_args {
+    char **operands; /* the operands, as many as the command allows */
+    int n_operands;
+    const char *account, *address, *agent_port, *concurrency, *container, *enctypes, *from,
+        *group, *if_older_than, *object, *pool, *probe_url, *prometheus_file, *report, *since,
+        *site, *to;
+    bool all, allow_foreign_spns, default_probe_url, delete_from_directory, dry_run, force,
+        no_web_fqdns, prometheus, reclaim, take_over, webserver;
+    struct kf_strlist web_fqdns;
+    struct kf_strlist sites; /* account new --site: repeatable there */
+};
+
+/* What completes a value: names the store holds (krbfleet __complete). */
+enum kf_names {
+    KF_NAMES_NONE = 0, /* a new name, a number, a DN: nothing to offer */
+    KF_NAMES_SITE,
+    KF_NAMES_POOL,
+    KF_NAMES_SERVER,
+    KF_NAMES_ACCOUNT,
+    KF_NAMES_FILE, /* the shell's file names */
+};
+
+enum kf_opt_kind {
+    KF_OPT_FLAG,  /* --force: a bool */
+    KF_OPT_VALUE, /* --site NAME: a string; given twice, the last counts */
+    KF_OPT_LIST,  /* --web-fqdn FQDN...: a kf_strlist, repeatable */
+};
+
+/* One option of one command: everything getopt, the synopsis, `krbfleet
+ * help CMD`, completion and the man page check know of it. */
+struct kf_opt {
+    const char *name;     /* "site" for --site */
+    const char *arg;      /* "NAME"; NULL for a flag */
+    const char *help;     /* for `krbfleet help CMD`; '\n' starts an indented line */
+    size_t target;        /* offsetof(struct kf_args, its field) */
+    enum kf_opt_kind kind;
+    enum kf_names names;  /* what completes its value */
+    const char *required; /* NULL: optional; "": required; else required, and why */
+};
+
+/* The field of struct kf_args an option sets, checked against its kind's
+ * type at compile time (a mismatch is a compile error). */
+#define KF_TARGET(field, type)                                                                      \
+    (offsetof(struct kf_args, field) + 0 * sizeof(_Generic(((struct kf_args *)0)->field, type : 1)))
+#define KF_FLAG(n, field, h, ...)                                                                   \
+    {.name = n, .help = h, .target = KF_TARGET(field, bool), .kind = KF_OPT_FLAG, __VA_ARGS__}
+#define KF_VALUE(n, a, field, h, ...)                                                               \
+    {.name = n, .arg = a, .help = h, .target = KF_TARGET(field, const char *),                   \
+     .kind = KF_OPT_VALUE, __VA_ARGS__}
+#define KF_LIST(n, a, field, h, ...)                                                                \
+    {.name = n, .arg = a, .help = h, .target = KF_TARGET(field, struct kf_strlist),              \
+     .kind = KF_OPT_LIST, __VA_ARGS__}
 
 struct kf_cli {
     const struct kf_command *cmd; /* the command being run */
@@ -25,6 +89,7 @@ struct kf_cli {
     struct kf_config *cfg;  /* loaded by kf_cli_config() */
     struct kf_store *store; /* opened by kf_cli_store() */
     struct kf_dir *dir;     /* opened by kf_cli_dir() */
+    struct kf_args args;    /* the command's options and operands */
     struct kf_err err;
     char object[KF_ERR_MSG_MAX]; /* what a failure is about ("site:redmond"), or "" */
 };
@@ -37,15 +102,32 @@ enum kf_cli_store_use {
     KF_MIGRATES,  /* store migrate: writes, and brings a PostgreSQL schema forward */
 };
 
+/* One command: the one table of tools/commands.c holds them all. */
 struct kf_command {
     const char *name; /* "site add" */
-    int (*run)(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv);
-    const char *args;    /* "NAME" */
+    int (*run)(struct kf_cli *cli, const struct kf_command *cmd, const struct kf_args *a);
     const char *summary; /* one line */
     const char *help;    /* paragraphs for `krbfleet help NAME`; may be NULL */
     enum kf_cli_store_use store;
+    const struct kf_opt *opts; /* up to the first without a name; may be NULL */
+    const char *operands;      /* the synopsis of the operands: "NAME", "[FILE]"; or NULL */
+    int min_operands, max_operands;
+    enum kf_names operand_names; /* what completes an operand */
+    const char *missing;         /* the usage error for a missing operand; NULL: generic */
 };
 
+/* The table (tools/commands.c) and the global options. */
+extern const struct kf_command kf_commands[];
+extern const size_t kf_n_commands;
+extern const struct kf_opt kf_global_opts[];
+
+/* The command named by the first one or two words of ARGV, or NULL;
+ * *WORDS says how many words its name took. */
+const struct kf_command *kf_command_find(int argc, char *const *argv, int *words);
+
+/* " NAME [--force]": CMD's synopsis, derived from its table, in BUF;
+ * each part starts with a space ("" for a command without arguments). */
+const char *kf_cli_synopsis(const struct kf_command *cmd, char *buf, size_t size);
 /* Load the configuration once (--config, $KRBFLEET_CONFIG, default). */
 kf_status kf_cli_config(struct kf_cli *cli);
 
@@ -56,6 +138,10 @@ kf_status kf_cli_config(struct kf_cli *cli);
  * With KF_MAY_READ, cli->store stays NULL when the default store is
  * missing. */
 kf_status kf_cli_store(struct kf_cli *cli);
+/* The store's path (--store, $KRBFLEET_STORE, [store] path, default) and
+ * the setting that chose it, in SOURCE; the configuration is loaded. */
+const char *kf_cli_store_path(struct kf_cli *cli, char *source, size_t size);
+
 /* The same, for USE instead of the command's own (a dry run reads). */
 kf_status kf_cli_store_for(struct kf_cli *cli, enum kf_cli_store_use use);
 /* Open another store, WHERE (a path or URL, as for --store), for INTENT;
@@ -147,14 +233,20 @@ void kf_cli_rotation_print(const struct kf_rotate_result *r, bool dry_run, kf_st
  * (each holds an agent connection and a login's); warns then. */
 int kf_cli_fd_bound(int want);
 
-/* Print CMD's full help on stdout. */
+/* Print CMD's full help on stdout: synopsis, summary, options, text. */
 void kf_cli_help(const struct kf_command *cmd);
 
-/* Parse CMD's options. Returns the option character, -1 at the end, or
- * '?' after printing a usage error (the caller returns 2), or 'h' after
- * printing help (the caller returns 0). */
-int kf_cli_getopt(const struct kf_command *cmd, int argc, char **argv, const char *shortopts,
-                  const struct option *longopts);
+/* The global options (kf_global_opts) as `krbfleet --help` lists them. */
+void kf_cli_print_global_opts(FILE *fp);
+
+/* Parse ARGV (ARGV[0] the command's name) by CMD's option table into
+ * cli->args: getopt_long's array is built from the table, required
+ * options and the operand count are checked. Returns -1 to go on, else
+ * the exit code after printing (2: a usage error, 0: --help). */
+int kf_cli_parse(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv);
+
+/* Free what kf_cli_parse() allocated. */
+void kf_cli_args_done(struct kf_args *a);
 
 /* Print ROOT (taken) as one JSON document on stdout; returns 0 or 1. */
 int kf_cli_print_json(json_t *root);
@@ -164,7 +256,7 @@ kf_status kf_cli_read_file(const char *path, size_t max, char **data, size_t *le
                            struct kf_err *err);
 
 /* Commands (tools/cmd_*.c). */
-#define KF_CMD(fn) int fn(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv)
+#define KF_CMD(fn) int fn(struct kf_cli *cli, const struct kf_command *cmd, const struct kf_args *a)
 KF_CMD(kf_cmd_site_add);
 KF_CMD(kf_cmd_site_list);
 KF_CMD(kf_cmd_site_remove);

@@ -32,35 +32,6 @@ fail_rollback(struct kf_cli *cli, kf_status rc)
     return kf_cli_fail(cli, rc);
 }
 
-/* Parse options common to these commands; returns -1 to go on, else the
- * exit code. Positional arguments are checked by the caller. */
-static int
-parse(const struct kf_command *cmd, int argc, char **argv, const struct option *opts,
-      int (*set)(int c, void *ctx), void *ctx)
-{
-    int c;
-
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?')
-            return 2;
-        if (c == 'h')
-            return 0;
-        if (set(c, ctx) != 0)
-            return 2;
-    }
-    return -1;
-}
-
-static int
-positional(const struct kf_command *cmd, int argc, char **argv, int n)
-{
-    if (argc - optind < n)
-        return kf_cli_usage(cmd, "missing argument");
-    if (argc - optind > n)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind + n]);
-    return -1;
-}
-
 /* Resolve an account argument (name, name$ or DOMAIN\name) to its short
  * name, checking the domain against the store's. */
 static kf_status
@@ -88,36 +59,6 @@ account_arg(struct kf_cli *cli, const char *arg, struct kf_account **out)
 /* ---- account new / adopt ---------------------------------------------- */
 
 #define SITES_MAX 64 /* --site given at most this often */
-
-struct new_opts {
-    const char *container;
-    const char *enctypes;
-    bool allow_foreign_spns;
-    bool dry_run;
-    char *sites[SITES_MAX];
-    size_t n_sites;
-    bool too_many;
-};
-
-static int
-set_new(int c, void *vctx)
-{
-    struct new_opts *o = vctx;
-
-    if (c == 'c')
-        o->container = optarg;
-    else if (c == 'e')
-        o->enctypes = optarg;
-    else if (c == 'A')
-        o->allow_foreign_spns = true;
-    else if (c == 'n')
-        o->dry_run = true;
-    else if (c == 's' && o->n_sites < SITES_MAX)
-        o->sites[o->n_sites++] = optarg;
-    else if (c == 's')
-        o->too_many = true;
-    return 0;
-}
 
 static kf_status
 check_domain(struct kf_cli *cli, const struct kf_account_name *an)
@@ -291,7 +232,7 @@ print_deploy(struct kf_cli *cli, const struct kf_account_name *an, unsigned enct
 }
 
 static int
-deploy(struct kf_cli *cli, const struct kf_account_name *an, const struct new_opts *no,
+deploy(struct kf_cli *cli, const struct kf_account_name *an, const struct kf_args *no,
        unsigned enctypes)
 {
     struct passwd *pw = getpwuid(getuid());
@@ -299,8 +240,8 @@ deploy(struct kf_cli *cli, const struct kf_account_name *an, const struct new_op
     struct kf_deploy_opts o = {
         .domain = an->domain,
         .account = an->name,
-        .sites = no->sites,
-        .n_sites = no->n_sites,
+        .sites = no->sites.v,
+        .n_sites = no->sites.n,
         .container = no->container,
         .enctypes = enctypes,
         .dry_run = no->dry_run,
@@ -320,45 +261,27 @@ deploy(struct kf_cli *cli, const struct kf_account_name *an, const struct new_op
 }
 
 static int
-account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv,
+account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, const struct kf_args *a,
                         bool adopt)
 {
-    static const struct option opts_new[] = {
-        {"container", required_argument, NULL, 'c'},
-        {"enctypes", required_argument, NULL, 'e'},
-        {"site", required_argument, NULL, 's'},
-        {"dry-run", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    static const struct option opts_adopt[] = {
-        {"allow-foreign-spns", no_argument, NULL, 'A'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     _cleanup_(kf_dir_account_freep) struct kf_dir_account *dacct = NULL;
-    struct new_opts o = {0};
     struct kf_account_name an;
     unsigned enctypes = KF_ENCTYPES_DEFAULT;
     char object[64], encs[64];
     bool rc4 = false, managed = false;
     json_t *doc;
     kf_status rc;
-    int r;
 
-    if ((r = parse(cmd, argc, argv, adopt ? opts_adopt : opts_new, set_new, &o)) >= 0 ||
-        (r = positional(cmd, argc, argv, 1)) >= 0)
-        return r;
-    if (o.too_many)
+    if (a->sites.n > SITES_MAX)
         return kf_cli_usage(cmd, "--site is given more than %d times", SITES_MAX);
-    if (o.dry_run && o.n_sites == 0)
+    if (a->dry_run && a->sites.n == 0)
         return kf_cli_usage(cmd, "--dry-run goes with --site");
-    kf_cli_object(cli, "account:%s", argv[optind]);
-    if (kf_account_name_parse(argv[optind], true, &an, &cli->err) != KF_OK ||
-        (o.enctypes && kf_enctypes_parse(o.enctypes, &enctypes, &rc4, &cli->err) != KF_OK))
+    kf_cli_object(cli, "account:%s", a->operands[0]);
+    if (kf_account_name_parse(a->operands[0], true, &an, &cli->err) != KF_OK ||
+        (a->enctypes && kf_enctypes_parse(a->enctypes, &enctypes, &rc4, &cli->err) != KF_OK))
         return kf_cli_bad_arg(cli);
-    for (size_t i = 0; i < o.n_sites; i++)
-        if (kf_site_name_check(o.sites[i], &cli->err) != KF_OK)
+    for (size_t i = 0; i < a->sites.n; i++)
+        if (kf_site_name_check(a->sites.v[i], &cli->err) != KF_OK)
             return kf_cli_bad_arg(cli);
     if (rc4)
         kf_cli_warn("RC4 is weak and disabled by default on current Windows; enable it only for "
@@ -366,8 +289,8 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int ar
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK ||
         (rc = check_domain(cli, &an)) != KF_OK)
         return kf_cli_fail(cli, rc);
-    if (o.n_sites > 0)
-        return deploy(cli, &an, &o, enctypes);
+    if (a->sites.n > 0)
+        return deploy(cli, &an, a, enctypes);
     /* Record first (inside the transaction), then create: a directory
      * failure rolls the record back. */
     if ((rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
@@ -382,23 +305,23 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int ar
             return fail_rollback(cli, rc);
         }
         enctypes = dacct->enctypes ? dacct->enctypes : KF_ENCTYPES_DEFAULT;
-        if ((rc = adopt_check(cli, &an, o.allow_foreign_spns, &managed)) != KF_OK)
+        if ((rc = adopt_check(cli, &an, a->allow_foreign_spns, &managed)) != KF_OK)
             return fail_rollback(cli, rc);
         if (managed)
-            return readopt(cli, &an, o.allow_foreign_spns);
+            return readopt(cli, &an, a->allow_foreign_spns);
     }
     snprintf(object, sizeof(object), "account:%s\\%s", an.domain, an.name);
     kf_cli_object(cli, "%s", object);
     if ((rc = kf_store_account_add(cli->store, an.domain, an.name, dacct ? dacct->dn : NULL,
                                    enctypes, adopt, &cli->err)) != KF_OK ||
-        (o.allow_foreign_spns &&
+        (a->allow_foreign_spns &&
          (rc = kf_store_account_set_foreign_spns(cli->store, an.name, true, &cli->err)) !=
              KF_OK) ||
         (rc = kf_store_audit(cli->store, object, adopt ? "adopted" : "created", &cli->err)) !=
             KF_OK)
         return fail_rollback(cli, rc);
     if (!adopt) {
-        if ((rc = kf_dir_account_create(cli->dir, an.name, o.container, enctypes, &cli->err)) !=
+        if ((rc = kf_dir_account_create(cli->dir, an.name, a->container, enctypes, &cli->err)) !=
                 KF_OK ||
             (rc = kf_dir_account_get(cli->dir, an.name, &dacct, &cli->err)) != KF_OK ||
             (rc = kf_store_account_set_dn(cli->store, an.name, dacct->dn, &cli->err)) != KF_OK)
@@ -429,26 +352,13 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, int ar
 
 KF_CMD(kf_cmd_account_new)
 {
-    return account_create_or_adopt(cli, cmd, argc, argv, false);
+    return account_create_or_adopt(cli, cmd, a, false);
 }
 
 KF_CMD(kf_cmd_account_adopt)
 {
-    return account_create_or_adopt(cli, cmd, argc, argv, true);
+    return account_create_or_adopt(cli, cmd, a, true);
 }
-
-static int
-set_none(int c, void *ctx)
-{
-    (void)c;
-    (void)ctx;
-    return 0;
-}
-
-static const struct option opts_help[] = {
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
 
 static json_t *
 strv_json(char **v, size_t n)
@@ -478,11 +388,7 @@ KF_CMD(kf_cmd_account_list)
     size_t n = 0;
     json_t *arr;
     kf_status rc;
-    int r;
 
-    if ((r = parse(cmd, argc, argv, opts_help, set_none, NULL)) >= 0 ||
-        (r = positional(cmd, argc, argv, 0)) >= 0)
-        return r;
     if ((rc = kf_cli_store(cli)) != KF_OK ||
         (rc = kf_store_account_list(cli->store, &list, &n, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
@@ -522,13 +428,9 @@ KF_CMD(kf_cmd_account_show)
     _cleanup_(kf_dir_account_freep) struct kf_dir_account *d = NULL;
     char encs[64], sites[1024];
     kf_status rc;
-    int r;
 
-    if ((r = parse(cmd, argc, argv, opts_help, set_none, NULL)) >= 0 ||
-        (r = positional(cmd, argc, argv, 1)) >= 0)
-        return r;
-    kf_cli_object(cli, "account:%s", argv[optind]);
-    if ((rc = account_arg(cli, argv[optind], &acct)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK ||
+    kf_cli_object(cli, "account:%s", a->operands[0]);
+    if ((rc = account_arg(cli, a->operands[0], &acct)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK ||
         (rc = kf_dir_account_get(cli->dir, acct->name, &d, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
     kf_enctypes_format(d->enctypes, encs, sizeof(encs));
@@ -555,35 +457,7 @@ KF_CMD(kf_cmd_account_show)
                        acct->adopted ? "adopted" : "created", "since", acct->created));
 }
 
-static int
-set_delete(int c, void *ctx)
-{
-    if (c == 'd')
-        *(bool *)ctx = true;
-    return 0;
-}
-
 /* ---- account set ---------------------------------------------------- */
-
-struct set_opts {
-    const char *enctypes;
-    const char *concurrency;
-    bool dry_run;
-};
-
-static int
-set_set(int c, void *vctx)
-{
-    struct set_opts *o = vctx;
-
-    if (c == 'e')
-        o->enctypes = optarg;
-    else if (c == 'c')
-        o->concurrency = optarg;
-    else if (c == 'n')
-        o->dry_run = true;
-    return 0;
-}
 
 /* --enctypes LIST as bits, refused (exit 2, nothing read) when empty,
  * unknown, DES or without AES. */
@@ -658,34 +532,24 @@ set_doc(const struct kf_account_set_result *r, const char *account, bool dry_run
 
 KF_CMD(kf_cmd_account_set)
 {
-    static const struct option opts[] = {
-        {"enctypes", required_argument, NULL, 'e'},
-        {"dry-run", no_argument, NULL, 'n'},
-        {"concurrency", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     _cleanup_(kf_account_freep) struct kf_account *acct = NULL;
     struct kf_account_set_result *res = NULL;
     struct kf_account_set_opts o = {0};
-    struct set_opts so = {0};
+    const struct kf_args *so = a;
     struct passwd *pw = getpwuid(getuid());
     char object[64], account[64], to[64];
     long long v = 0;
     kf_status rc;
     int r;
 
-    if ((r = parse(cmd, argc, argv, opts, set_set, &so)) >= 0 ||
-        (r = positional(cmd, argc, argv, 1)) >= 0)
-        return r;
-    kf_cli_object(cli, "account:%s", argv[optind]);
-    if (so.enctypes == NULL)
+    kf_cli_object(cli, "account:%s", a->operands[0]);
+    if (so->enctypes == NULL)
         return kf_cli_usage(cmd, "nothing to set: give --enctypes LIST");
-    if (so.concurrency != NULL && (kf_uint_parse(so.concurrency, 4096, &v) != KF_OK || v < 1))
+    if (so->concurrency != NULL && (kf_uint_parse(so->concurrency, 4096, &v) != KF_OK || v < 1))
         return kf_cli_usage(cmd, "--concurrency must be a number from 1 to 4096");
-    if (enctypes_arg(cli, so.enctypes, &o.enctypes) != KF_OK)
+    if (enctypes_arg(cli, so->enctypes, &o.enctypes) != KF_OK)
         return kf_cli_bad_arg(cli);
-    if ((rc = account_arg(cli, argv[optind], &acct)) != KF_OK)
+    if ((rc = account_arg(cli, a->operands[0], &acct)) != KF_OK)
         return kf_cli_fail(cli, rc);
     snprintf(account, sizeof(account), "%s\\%s", acct->domain, acct->name);
     snprintf(object, sizeof(object), "account:%s", account);
@@ -693,9 +557,9 @@ KF_CMD(kf_cmd_account_set)
     if ((rc = kf_cli_dir(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
     o.account = acct->name;
-    o.dry_run = so.dry_run;
+    o.dry_run = so->dry_run;
     o.rotate.concurrency =
-        kf_cli_fd_bound(so.concurrency ? (int)v : cli->cfg->rotation.concurrency);
+        kf_cli_fd_bound(so->concurrency ? (int)v : cli->cfg->rotation.concurrency);
     o.rotate.grace_s = cli->cfg->rotation.grace_s;
     o.rotate.agent_port = cli->cfg->agent.port;
     o.rotate.timeout_s = (int)cli->cfg->directory.timeout_s;
@@ -735,23 +599,14 @@ KF_CMD(kf_cmd_account_set)
 
 KF_CMD(kf_cmd_account_remove)
 {
-    static const struct option opts[] = {
-        {"delete-from-directory", no_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     _cleanup_(kf_account_freep) struct kf_account *acct = NULL;
     char object[64], dn[1100];
-    bool del = false;
+    bool del = a->delete_from_directory;
     json_t *doc;
     kf_status rc;
-    int r;
 
-    if ((r = parse(cmd, argc, argv, opts, set_delete, &del)) >= 0 ||
-        (r = positional(cmd, argc, argv, 1)) >= 0)
-        return r;
-    kf_cli_object(cli, "account:%s", argv[optind]);
-    if ((rc = account_arg(cli, argv[optind], &acct)) != KF_OK ||
+    kf_cli_object(cli, "account:%s", a->operands[0]);
+    if ((rc = account_arg(cli, a->operands[0], &acct)) != KF_OK ||
         (del && (rc = kf_cli_dir(cli)) != KF_OK) ||
         (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
@@ -779,62 +634,30 @@ KF_CMD(kf_cmd_account_remove)
 
 /* ---- assignments ------------------------------------------------------ */
 
-struct assign_opts {
-    const char *site;
-    const char *account;
-};
-
 static int
-set_assign(int c, void *vctx)
-{
-    struct assign_opts *o = vctx;
-
-    if (c == 's')
-        o->site = optarg;
-    else if (c == 'a')
-        o->account = optarg;
-    return 0;
-}
-
-static const struct option opts_assign[] = {
-    {"site", required_argument, NULL, 's'},
-    {"account", required_argument, NULL, 'a'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-static int
-assignment_change(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv,
-                  bool create)
+assignment_change(struct kf_cli *cli, const struct kf_args *o, bool create)
 {
     _cleanup_(kf_account_freep) struct kf_account *acct = NULL;
-    struct assign_opts o = {0};
     char object[128];
     bool changed = false;
     json_t *doc;
     kf_status rc;
-    int r;
 
-    if ((r = parse(cmd, argc, argv, opts_assign, set_assign, &o)) >= 0 ||
-        (r = positional(cmd, argc, argv, 0)) >= 0)
-        return r;
-    if (o.site == NULL || o.account == NULL)
-        return kf_cli_usage(cmd, "--site and --account are required");
-    kf_cli_object(cli, "assignment:%s", o.site);
-    if ((rc = account_arg(cli, o.account, &acct)) != KF_OK ||
+    kf_cli_object(cli, "assignment:%s", o->site);
+    if ((rc = account_arg(cli, o->account, &acct)) != KF_OK ||
         (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
-    snprintf(object, sizeof(object), "assignment:%s", o.site);
-    if ((rc = kf_store_assignment_set(cli->store, o.site, acct->name, create, &changed,
+    snprintf(object, sizeof(object), "assignment:%s", o->site);
+    if ((rc = kf_store_assignment_set(cli->store, o->site, acct->name, create, &changed,
                                       &cli->err)) != KF_OK)
         return fail_rollback(cli, rc);
     if (!changed) {
         /* nothing changed: nothing to audit, nothing to publish */
         kf_store_rollback(cli->store);
-        kf_cli_say("site %s already uses %s\\%s; nothing changed", o.site, acct->domain,
+        kf_cli_say("site %s already uses %s\\%s; nothing changed", o->site, acct->domain,
                    acct->name);
         doc = kf_cli_change_doc(NULL, NULL);
-        json_object_set_new(doc, "site", json_string(o.site));
+        json_object_set_new(doc, "site", json_string(o->site));
         json_object_set_new(doc, "account", json_pack("s++", acct->domain, "\\", acct->name));
         return kf_cli_emit(cli, doc);
     }
@@ -843,47 +666,39 @@ assignment_change(struct kf_cli *cli, const struct kf_command *cmd, int argc, ch
         return fail_rollback(cli, rc);
     kf_cli_say("site %s uses %s\\%s; publish its SPNs with `krbfleet topology enable` (after "
                "`krbfleet password set --account %s` on a first deployment)",
-               o.site, acct->domain, acct->name, acct->name);
+               o->site, acct->domain, acct->name, acct->name);
     doc = kf_cli_change_doc(create ? "added" : "changed", object);
-    json_object_set_new(doc, "site", json_string(o.site));
+    json_object_set_new(doc, "site", json_string(o->site));
     json_object_set_new(doc, "account", json_pack("s++", acct->domain, "\\", acct->name));
     return kf_cli_emit(cli, doc);
 }
 
 KF_CMD(kf_cmd_assignment_new)
 {
-    return assignment_change(cli, cmd, argc, argv, true);
+    return assignment_change(cli, a, true);
 }
 
 KF_CMD(kf_cmd_assignment_set)
 {
-    return assignment_change(cli, cmd, argc, argv, false);
+    return assignment_change(cli, a, false);
 }
 
 KF_CMD(kf_cmd_assignment_remove)
 {
-    struct assign_opts o = {0};
+    const struct kf_args *o = a;
     char object[128];
     kf_status rc;
-    int r;
 
-    if ((r = parse(cmd, argc, argv, opts_assign, set_assign, &o)) >= 0 ||
-        (r = positional(cmd, argc, argv, 0)) >= 0)
-        return r;
-    if (o.site == NULL)
-        return kf_cli_usage(cmd, "--site is required");
-    if (o.account != NULL)
-        return kf_cli_usage(cmd, "--account is not used here");
-    kf_cli_object(cli, "assignment:%s", o.site);
+    kf_cli_object(cli, "assignment:%s", o->site);
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
-    snprintf(object, sizeof(object), "assignment:%s", o.site);
-    if ((rc = kf_store_assignment_remove(cli->store, o.site, &cli->err)) != KF_OK ||
+    snprintf(object, sizeof(object), "assignment:%s", o->site);
+    if ((rc = kf_store_assignment_remove(cli->store, o->site, &cli->err)) != KF_OK ||
         (rc = kf_store_audit(cli->store, object, NULL, &cli->err)) != KF_OK ||
         (rc = kf_store_commit(cli->store, &cli->err)) != KF_OK)
         return fail_rollback(cli, rc);
     kf_cli_say("site %s has no Kerberos account now; `krbfleet topology enable` removes its SPNs",
-               o.site);
+               o->site);
     return kf_cli_emit(cli, kf_cli_change_doc("removed", object));
 }
 
@@ -893,16 +708,12 @@ KF_CMD(kf_cmd_assignment_get)
     _cleanup_(kf_table_freep) struct kf_table *t = NULL;
     struct kf_topology *topo = NULL;
     struct kf_account *list = NULL;
-    struct assign_opts o = {0};
+    const struct kf_args *o = a;
     size_t n = 0;
     bool found = false;
     json_t *arr;
     kf_status rc;
-    int r;
 
-    if ((r = parse(cmd, argc, argv, opts_assign, set_assign, &o)) >= 0 ||
-        (r = positional(cmd, argc, argv, 0)) >= 0)
-        return r;
     if ((rc = kf_cli_store(cli)) != KF_OK ||
         (rc = kf_store_topology_load(cli->store, &topo, &cli->err)) != KF_OK ||
         (rc = kf_store_account_list(cli->store, &list, &n, &cli->err)) != KF_OK) {
@@ -914,13 +725,13 @@ KF_CMD(kf_cmd_assignment_get)
     for (size_t i = 0; t && i < topo->n_sites; i++) {
         const char *site = topo->sites[i].name;
         char name[64] = "";
-        if (o.site != NULL && strcasecmp(o.site, site) != 0)
+        if (o->site != NULL && strcasecmp(o->site, site) != 0)
             continue;
         found = true;
-        for (size_t a = 0; a < n && !name[0]; a++)
-            for (size_t s = 0; s < list[a].n_sites; s++)
-                if (strcasecmp(list[a].sites[s], site) == 0)
-                    snprintf(name, sizeof(name), "%s\\%s", list[a].domain, list[a].name);
+        for (size_t k = 0; k < n && !name[0]; k++)
+            for (size_t s = 0; s < list[k].n_sites; s++)
+                if (strcasecmp(list[k].sites[s], site) == 0)
+                    snprintf(name, sizeof(name), "%s\\%s", list[k].domain, list[k].name);
         const char *row[] = {site, name[0] ? name : NULL};
         kf_table_add(t, row);
         json_array_append_new(arr, json_pack("{s:s, s:s?}", "site", site, "account",
@@ -928,10 +739,10 @@ KF_CMD(kf_cmd_assignment_get)
     }
     kf_account_list_free(list, n);
     kf_topology_free(topo);
-    if (o.site != NULL && !found) {
+    if (o->site != NULL && !found) {
         json_decref(arr);
         kf_err_set(&cli->err, KF_ERR_NOT_FOUND,
-                   "site \"%s\" does not exist (see `krbfleet site list`)", o.site);
+                   "site \"%s\" does not exist (see `krbfleet site list`)", o->site);
         return kf_cli_fail(cli, KF_ERR_NOT_FOUND);
     }
     if (cli->json)
@@ -948,14 +759,10 @@ KF_CMD(kf_cmd_spn_list)
     _cleanup_(kf_dir_account_freep) struct kf_dir_account *d = NULL;
     struct kf_account_name an;
     kf_status rc;
-    int r;
 
-    if ((r = parse(cmd, argc, argv, opts_help, set_none, NULL)) >= 0 ||
-        (r = positional(cmd, argc, argv, 1)) >= 0)
-        return r;
     /* Any computer account, managed or not, as setspn -L does. */
-    kf_cli_object(cli, "account:%s", argv[optind]);
-    if (kf_account_name_parse(argv[optind], false, &an, &cli->err) != KF_OK)
+    kf_cli_object(cli, "account:%s", a->operands[0]);
+    if (kf_account_name_parse(a->operands[0], false, &an, &cli->err) != KF_OK)
         return kf_cli_bad_arg(cli);
     if ((rc = kf_cli_dir(cli)) != KF_OK ||
         (an.domain[0] && (rc = check_domain(cli, &an)) != KF_OK) ||
@@ -973,23 +780,6 @@ KF_CMD(kf_cmd_spn_list)
 }
 
 /* ---- topology enable / test ------------------------------------------- */
-
-struct enable_opts {
-    bool dry_run;
-    bool take_over;
-};
-
-static int
-set_enable(int c, void *vctx)
-{
-    struct enable_opts *o = vctx;
-
-    if (c == 'n')
-        o->dry_run = true;
-    else if (c == 't')
-        o->take_over = true;
-    return 0;
-}
 
 /* An object of the plan as JSON: a managed account's short name becomes
  * DOMAIN\name (as everywhere in --json), a DN stays a DN. */
@@ -1077,25 +867,15 @@ print_enable(struct kf_cli *cli, const struct kf_enable_result *res, bool dry_ru
 
 KF_CMD(kf_cmd_topology_enable)
 {
-    static const struct option opts[] = {
-        {"dry-run", no_argument, NULL, 'n'},
-        {"take-over", no_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    struct enable_opts o = {0};
     struct kf_enable_result *res = NULL;
     kf_status rc;
     int r;
 
-    if ((r = parse(cmd, argc, argv, opts, set_enable, &o)) >= 0 ||
-        (r = positional(cmd, argc, argv, 0)) >= 0)
-        return r;
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);
     struct kf_progress_sink progress = kf_cli_progress(cli);
-    rc = kf_enable_run(cli->store, cli->dir, o.dry_run, o.take_over, &progress, &res, &cli->err);
-    r = print_enable(cli, res, o.dry_run, rc);
+    rc = kf_enable_run(cli->store, cli->dir, a->dry_run, a->take_over, &progress, &res, &cli->err);
+    r = print_enable(cli, res, a->dry_run, rc);
     kf_enable_result_free(res);
     return r;
 }
@@ -1145,9 +925,6 @@ KF_CMD(kf_cmd_topology_test)
     kf_status rc;
     int r;
 
-    if ((r = parse(cmd, argc, argv, opts_help, set_none, NULL)) >= 0 ||
-        (r = positional(cmd, argc, argv, 0)) >= 0)
-        return r;
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_cli_dir(cli)) != KF_OK ||
         (rc = kf_topology_test(cli->store, cli->dir, &f, &cli->err)) != KF_OK) {
         kf_findings_done(&f);

@@ -7,12 +7,6 @@
 
 KF_CMD(kf_cmd_audit_list)
 {
-    static const struct option opts[] = {
-        {"since", required_argument, NULL, 's'},
-        {"object", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct kf_audit_filter filter = {0};
     char since[KF_AUDIT_TIME_LEN];
     struct kf_err err = {0};
@@ -22,23 +16,17 @@ KF_CMD(kf_cmd_audit_list)
     struct kf_table *t;
     size_t n = 0;
     kf_status rc;
-    int c;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-        if (c == 's') {
-            if (kf_audit_since(optarg, time(NULL), since, &err) != KF_OK)
-                return kf_cli_usage(cmd, "--since: %s", err.msg);
-            filter.since = since;
-        } else if (c == 'o') {
-            if (*optarg == '\0')
-                return kf_cli_usage(cmd, "--object needs a name, e.g. site:redmond");
-            filter.object = optarg;
-        }
+    if (a->since != NULL) {
+        if (kf_audit_since(a->since, time(NULL), since, &err) != KF_OK)
+            return kf_cli_usage(cmd, "--since: %s", err.msg);
+        filter.since = since;
     }
-    if (optind < argc)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
+    if (a->object != NULL) {
+        if (*a->object == '\0')
+            return kf_cli_usage(cmd, "--object needs a name, e.g. site:redmond");
+        filter.object = a->object;
+    }
     if ((rc = kf_cli_store(cli)) != KF_OK ||
         (rc = kf_store_audit_list(cli->store, &filter, &list, &n, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);

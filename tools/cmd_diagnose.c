@@ -113,31 +113,12 @@ diag_opts(struct kf_cli *cli, struct kf_diag_opts *o)
 
 KF_CMD(kf_cmd_assignment_test)
 {
-    static const struct option opts[] = {
-        {"site", required_argument, NULL, 's'},
-        {"report", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     _cleanup_(kf_diag_report_freep) struct kf_diag_report *r = NULL;
-    const char *site = NULL, *report = NULL;
+    const char *site = a->site, *report = a->report;
     struct kf_diag_opts o = {0};
     bool failed;
     kf_status rc;
-    int c;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-        if (c == 's')
-            site = optarg;
-        else if (c == 'r')
-            report = optarg;
-    }
-    if (optind < argc)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
-    if (site == NULL)
-        return kf_cli_usage(cmd, "--site is required");
     if (report != NULL && *report == '\0')
         return kf_cli_usage(cmd, "--report needs a file name");
     kf_cli_object(cli, "site:%s", site);
@@ -162,28 +143,14 @@ KF_CMD(kf_cmd_assignment_test)
 
 KF_CMD(kf_cmd_doctor)
 {
-    static const struct option opts[] = {
-        {"address", required_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     _cleanup_(kf_diag_report_freep) struct kf_diag_report *r = NULL;
-    const char *address = NULL;
+    const char *address = a->address;
     struct kf_diag_opts o = {0};
     bool login_ok = false;
     kf_status rc;
-    int c;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-        if (c == 'a')
-            address = optarg;
-    }
-    if (argc - optind != 1)
-        return kf_cli_usage(cmd, argc - optind == 0 ? "the URL is missing" : "one URL, please");
-    kf_cli_object(cli, "url:%s", argv[optind]);
-    if (kf_url_check(argv[optind], &cli->err) != KF_OK ||
+    kf_cli_object(cli, "url:%s", a->operands[0]);
+    if (kf_url_check(a->operands[0], &cli->err) != KF_OK ||
         (address != NULL && kf_address_normalize(address, NULL, 0, &cli->err) != KF_OK))
         return kf_cli_bad_arg(cli);
     if ((rc = kf_cli_config(cli)) != KF_OK)
@@ -199,7 +166,7 @@ KF_CMD(kf_cmd_doctor)
         kf_err_clear(&cli->err);
     }
     diag_opts(cli, &o);
-    rc = kf_doctor(cli->store, cli->dir, argv[optind], address, &o, &r, &login_ok, &cli->err);
+    rc = kf_doctor(cli->store, cli->dir, a->operands[0], address, &o, &r, &login_ok, &cli->err);
     if (rc != KF_OK)
         return kf_cli_fail(cli, rc);
     if (cli->json) {

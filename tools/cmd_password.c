@@ -235,20 +235,9 @@ unattended(struct kf_cli *cli, const char *account, long long max_age_s,
 
 KF_CMD(kf_cmd_password_set)
 {
-    static const struct option opts[] = {
-        {"account", required_argument, NULL, 'a'},
-        {"from", required_argument, NULL, 'F'},
-        {"to", required_argument, NULL, 'T'},
-        {"force", no_argument, NULL, 'f'},
-        {"dry-run", no_argument, NULL, 'n'},
-        {"concurrency", required_argument, NULL, 'c'},
-        {"all", no_argument, NULL, 'A'},
-        {"if-older-than", required_argument, NULL, 'O'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *account = NULL, *from = NULL, *to = NULL, *conc = NULL, *older = NULL;
-    bool all = false;
+    const char *account = a->account, *from = a->from, *to = a->to, *conc = a->concurrency;
+    const char *older = a->if_older_than;
+    bool all = a->all;
     long long max_age = 0;
     struct kf_rotate_opts o = {0};
     struct kf_rotate_result *res = NULL;
@@ -257,30 +246,10 @@ KF_CMD(kf_cmd_password_set)
     struct passwd *pw = getpwuid(getuid());
     long long v;
     kf_status rc;
-    int c, r;
+    int r;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-        if (c == 'a')
-            account = optarg;
-        else if (c == 'F')
-            from = optarg;
-        else if (c == 'T')
-            to = optarg;
-        else if (c == 'f')
-            o.force = true;
-        else if (c == 'n')
-            o.dry_run = true;
-        else if (c == 'c')
-            conc = optarg;
-        else if (c == 'A')
-            all = true;
-        else if (c == 'O')
-            older = optarg;
-    }
-    if (optind < argc)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
+    o.force = a->force;
+    o.dry_run = a->dry_run;
     if (all && (account != NULL || from != NULL || to != NULL))
         return kf_cli_usage(cmd, "--all rotates every managed account; it goes without "
                                  "--account, --from and --to");

@@ -7,45 +7,6 @@
 #include "permission.h"
 #include "table.h"
 
-/* --container DN and --group NAME, both required unless NEED_GROUP is
- * false; --reclaim when RECLAIM is non-NULL. Returns -1 to go on, else
- * the exit code. */
-static int
-parse(const struct kf_command *cmd, int argc, char **argv, bool need_group, const char **container,
-      const char **group, bool *reclaim)
-{
-    static const struct option opts[] = {
-        {"container", required_argument, NULL, 'c'},
-        {"group", required_argument, NULL, 'g'},
-        {"reclaim", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-
-    *container = *group = NULL;
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-        if (c == 'c')
-            *container = optarg;
-        else if (c == 'g' && need_group)
-            *group = optarg;
-        else if (c == 'r' && reclaim != NULL)
-            *reclaim = true;
-        else
-            return kf_cli_usage(cmd, "option '%s' is not for this command", argv[optind - 1]);
-    }
-    if (optind < argc)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
-    if (*container == NULL || **container == '\0')
-        return kf_cli_usage(cmd, "--container DN is required (the OU to delegate, e.g. "
-                                 "OU=Web,DC=example,DC=com)");
-    if (need_group && (*group == NULL || **group == '\0'))
-        return kf_cli_usage(cmd, "--group 'DOMAIN\\name' is required (a group, or one account)");
-    return -1;
-}
-
 static int
 fail_rollback(struct kf_cli *cli, kf_status rc)
 {
@@ -73,15 +34,12 @@ perm_changes(const char *container, bool changed)
 
 KF_CMD(kf_cmd_permission_grant)
 {
-    const char *container, *group;
+    const char *container = a->container, *group = a->group;
     struct kf_perm_grant g;
     _cleanup_free_ char *object = NULL;
     char detail[160];
     kf_status rc;
-    int r = parse(cmd, argc, argv, true, &container, &group, NULL);
 
-    if (r >= 0)
-        return r;
     kf_cli_object(cli, "container:%s", container);
     if ((rc = kf_cli_dir(cli)) != KF_OK || (rc = kf_cli_store(cli)) != KF_OK ||
         (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
@@ -117,16 +75,14 @@ KF_CMD(kf_cmd_permission_grant)
 
 KF_CMD(kf_cmd_permission_revoke)
 {
-    const char *container, *group;
-    bool reclaim = false;
+    const char *container = a->container, *group = a->group;
+    bool reclaim = a->reclaim;
     struct kf_perm_revoke rv;
     _cleanup_free_ char *object = NULL;
     char detail[200];
     kf_status rc;
-    int r = parse(cmd, argc, argv, true, &container, &group, &reclaim);
+    int r;
 
-    if (r >= 0)
-        return r;
     kf_cli_object(cli, "container:%s", container);
     if ((rc = kf_cli_dir(cli)) != KF_OK || (rc = kf_cli_store(cli)) != KF_OK ||
         (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
@@ -203,15 +159,12 @@ KF_CMD(kf_cmd_permission_revoke)
 KF_CMD(kf_cmd_permission_list)
 {
     static const char *const hdr[] = {"TRUSTEE", "SID", "COMPLETE", "MISSING", NULL};
-    const char *container, *group;
+    const char *container = a->container;
     struct kf_perm_holder *v = NULL;
     struct kf_table *t;
     size_t n = 0;
     kf_status rc;
-    int r = parse(cmd, argc, argv, false, &container, &group, NULL);
 
-    if (r >= 0)
-        return r;
     kf_cli_object(cli, "container:%s", container);
     if ((rc = kf_cli_dir(cli)) != KF_OK ||
         (rc = kf_perm_list(cli->dir, container, &v, &n, &cli->err)) != KF_OK)
@@ -259,14 +212,12 @@ KF_CMD(kf_cmd_permission_list)
 KF_CMD(kf_cmd_permission_test)
 {
     static const char *const hdr[] = {"OPERATION", "COMMAND", "MAY", "WHY", NULL};
-    const char *container, *group;
+    const char *container = a->container;
     struct kf_perm_test pt;
     struct kf_table *t;
     kf_status rc;
-    int r = parse(cmd, argc, argv, false, &container, &group, NULL);
+    int r;
 
-    if (r >= 0)
-        return r;
     kf_cli_object(cli, "container:%s", container);
     if ((rc = kf_cli_dir(cli)) != KF_OK)
         return kf_cli_fail(cli, rc);

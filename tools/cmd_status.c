@@ -107,32 +107,13 @@ account_text(const struct kf_fleet_account *a, const char *domain, long long max
 
 KF_CMD(kf_cmd_status)
 {
-    static const struct option opts[] = {
-        {"account", required_argument, NULL, 'a'},
-        {"prometheus", no_argument, NULL, 'p'},
-        {"prometheus-file", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct kf_fleet_status_opts o = {0};
     _cleanup_(kf_fleet_status_freep) struct kf_fleet_status *res = NULL;
-    const char *file = NULL, *domain;
-    bool prometheus = false, healthy;
+    const char *file = a->prometheus_file, *domain;
+    bool prometheus = a->prometheus, healthy;
     kf_status rc;
-    int c;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-        if (c == 'a')
-            o.account = optarg;
-        else if (c == 'p')
-            prometheus = true;
-        else if (c == 'f')
-            file = optarg;
-    }
-    if (optind < argc)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
+    o.account = a->account;
     if (prometheus && cli->json)
         return kf_cli_usage(cmd, "--prometheus and --json are two output formats; choose one");
     if (file != NULL && file[0] != '/')

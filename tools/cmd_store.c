@@ -6,18 +6,9 @@
 
 KF_CMD(kf_cmd_store_migrate)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int from, to, c;
+    int from, to;
     kf_status rc;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1)
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-    if (optind < argc)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
     if ((rc = kf_cli_store_for(cli, KF_MIGRATES)) != KF_OK)
         return kf_cli_fail(cli, rc);
     from = kf_store_migrated_from(cli->store);
@@ -36,33 +27,13 @@ KF_CMD(kf_cmd_store_migrate)
 
 KF_CMD(kf_cmd_store_copy)
 {
-    static const struct option opts[] = {
-        {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},
-        {"force", no_argument, NULL, 'F'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct kf_store_count counts[KF_STORE_COPY_TABLES];
     _cleanup_(kf_store_freep) struct kf_store *from = NULL;
     _cleanup_(kf_store_freep) struct kf_store *to = NULL;
-    const char *src = NULL, *dst = NULL;
-    bool force = false;
+    const char *src = a->from, *dst = a->to;
+    bool force = a->force;
     kf_status rc;
-    int c;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-        if (c == 'f')
-            src = optarg;
-        else if (c == 't')
-            dst = optarg;
-        else if (c == 'F')
-            force = true;
-    }
-    if (optind < argc)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
     if (src == NULL || dst == NULL || *src == '\0' || *dst == '\0')
         return kf_cli_usage(cmd, "name both stores: --from PATH|URL --to PATH|URL");
     if (cli->store_opt != NULL)

@@ -103,27 +103,14 @@ print_result(struct kf_cli *cli, const struct kf_sync_result *res, kf_status rc)
 
 KF_CMD(kf_cmd_sync)
 {
-    static const struct option opts[] = {
-        {"account", required_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *account = NULL;
+    const char *account = a->account;
     struct kf_rotate_opts o = {0};
     struct kf_sync_result *res = NULL;
     struct kf_account_name an;
     struct passwd *pw = getpwuid(getuid());
     kf_status rc;
-    int c, r;
+    int r;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-        if (c == 'a')
-            account = optarg;
-    }
-    if (optind < argc)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
     if (account != NULL) {
         if (kf_account_name_parse(account, false, &an, &cli->err) != KF_OK)
             return kf_cli_bad_arg(cli);

@@ -16,41 +16,6 @@
 KF_DEFINE_CLEANUP(struct kf_topology, kf_topology_free)
 KF_DEFINE_CLEANUP(struct kf_table, kf_table_free)
 
-static const struct option opts_none[] = {
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-static const struct option opts_force[] = {
-    {"force", no_argument, NULL, 'f'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-/* Parse options that are only --help (and --force when FORCE is not
- * NULL); then expect exactly NPOS positional arguments (NPOS_MAX at most).
- * Returns -1 to go on, else the exit code. */
-static int
-simple_args(const struct kf_command *cmd, int argc, char **argv, bool *force, int npos,
-            int npos_max)
-{
-    int c;
-
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", force ? opts_force : opts_none)) != -1) {
-        if (c == '?')
-            return 2;
-        if (c == 'h')
-            return 0;
-        if (c == 'f')
-            *force = true;
-    }
-    if (argc - optind < npos)
-        return kf_cli_usage(cmd, "missing argument");
-    if (argc - optind > npos_max)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind + npos_max]);
-    return -1;
-}
-
 /* Run FN inside one transaction with an audit record; print nothing. */
 static kf_status
 commit_change(struct kf_cli *cli, const char *object, const char *detail)
@@ -119,20 +84,17 @@ KF_CMD(kf_cmd_site_add)
 {
     char object[128];
     kf_status rc;
-    int r;
 
-    if ((r = simple_args(cmd, argc, argv, NULL, 1, 1)) >= 0)
-        return r;
-    kf_cli_object(cli, "site:%s", argv[optind]);
-    if (kf_site_name_check(argv[optind], &cli->err) != KF_OK)
+    kf_cli_object(cli, "site:%s", a->operands[0]);
+    if (kf_site_name_check(a->operands[0], &cli->err) != KF_OK)
         return kf_cli_bad_arg(cli);
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
-    snprintf(object, sizeof(object), "site:%s", argv[optind]);
-    if ((rc = kf_store_site_add(cli->store, argv[optind], &cli->err)) != KF_OK ||
+    snprintf(object, sizeof(object), "site:%s", a->operands[0]);
+    if ((rc = kf_store_site_add(cli->store, a->operands[0], &cli->err)) != KF_OK ||
         (rc = commit_change(cli, object, NULL)) != KF_OK)
         return fail_rollback(cli, rc);
-    kf_cli_say("added site %s", argv[optind]);
+    kf_cli_say("added site %s", a->operands[0]);
     return kf_cli_emit(cli, kf_cli_change_doc("added", object));
 }
 
@@ -142,10 +104,7 @@ KF_CMD(kf_cmd_site_list)
     _cleanup_(kf_table_freep) struct kf_table *t = NULL;
     static const char *const hdr[] = {"SITE", "POOLS", "SERVERS", NULL};
     kf_status rc;
-    int r;
 
-    if ((r = simple_args(cmd, argc, argv, NULL, 0, 0)) >= 0)
-        return r;
     if ((rc = load(cli, &topo)) != KF_OK)
         return kf_cli_fail(cli, rc);
     if (cli->json) {
@@ -195,23 +154,20 @@ KF_CMD(kf_cmd_site_remove)
     json_t *doc;
     const struct kf_site *site;
     char object[128];
-    bool force = false;
+    bool force = a->force;
     kf_status rc;
-    int r;
 
-    if ((r = simple_args(cmd, argc, argv, &force, 1, 1)) >= 0)
-        return r;
-    kf_cli_object(cli, "site:%s", argv[optind]);
+    kf_cli_object(cli, "site:%s", a->operands[0]);
     if ((rc = load(cli, &topo)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
-    snprintf(object, sizeof(object), "site:%s", argv[optind]);
-    if ((rc = kf_store_site_remove(cli->store, argv[optind], force, &cli->err)) != KF_OK ||
+    snprintf(object, sizeof(object), "site:%s", a->operands[0]);
+    if ((rc = kf_store_site_remove(cli->store, a->operands[0], force, &cli->err)) != KF_OK ||
         (rc = commit_change(cli, object, NULL)) != KF_OK)
         return fail_rollback(cli, rc);
-    site = find_site(topo, argv[optind]);
-    snprintf(object, sizeof(object), "site:%s", site ? site->name : argv[optind]);
+    site = find_site(topo, a->operands[0]);
+    snprintf(object, sizeof(object), "site:%s", site ? site->name : a->operands[0]);
     doc = kf_cli_change_doc("removed", object);
-    kf_cli_say("removed site %s", site ? site->name : argv[optind]);
+    kf_cli_say("removed site %s", site ? site->name : a->operands[0]);
     for (size_t j = 0; site && j < site->n_pools; j++)
         removed_pool(doc, &site->pools[j], "  ");
     return kf_cli_emit(cli, doc);
@@ -221,71 +177,31 @@ KF_CMD(kf_cmd_site_remove)
 
 KF_CMD(kf_cmd_pool_add)
 {
-    static const struct option opts[] = {
-        {"site", required_argument, NULL, 's'},
-        {"web-fqdn", required_argument, NULL, 'w'},
-        {"probe-url", required_argument, NULL, 'u'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     _cleanup_(kf_topology_freep) struct kf_topology *scratch = kf_topology_new();
     struct kf_site *holder;
     struct kf_pool *pool;
-    const char *site = NULL, *url = NULL;
+    const char *site = a->site, *url = a->probe_url;
     char fqdn[KF_FQDN_MAX + 1], object[KF_FQDN_MAX + 8];
-    char **webs = calloc((size_t)argc, sizeof(char *));
-    size_t n_webs = 0;
     kf_status rc;
-    int c;
 
-    if (scratch == NULL || webs == NULL) {
-        free(webs);
+    if (scratch == NULL)
         return kf_cli_fail(cli, KF_ERR_NOMEM);
-    }
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h') {
-            free(webs);
-            return c == 'h' ? 0 : 2;
-        }
-        if (c == 's')
-            site = optarg;
-        else if (c == 'u')
-            url = optarg;
-        else if (c == 'w')
-            webs[n_webs++] = optarg;
-    }
-    rc = -1;
-    if (argc - optind != 1)
-        rc = kf_cli_usage(cmd, argc - optind < 1 ? "missing FQDN" : "unexpected argument \"%s\"",
-                          argv[optind + 1]);
-    else if (site == NULL)
-        rc = kf_cli_usage(cmd, "--site is required");
-    if ((int)rc >= 0) {
-        free(webs);
-        return (int)rc;
-    }
-    kf_cli_object(cli, "pool:%s", argv[optind]);
+    kf_cli_object(cli, "pool:%s", a->operands[0]);
     holder = kf_topology_add_site(scratch, site);
     if (holder == NULL)
-        goto nomem;
-    if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
-        (url != NULL && kf_url_check(url, &cli->err) != KF_OK)) {
-        free(webs);
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    if (kf_fqdn_normalize(a->operands[0], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
+        (url != NULL && kf_url_check(url, &cli->err) != KF_OK))
         return kf_cli_bad_arg(cli);
-    }
     if ((pool = kf_site_add_pool(holder, fqdn, url)) == NULL)
-        goto nomem;
-    for (size_t i = 0; i < n_webs; i++) {
+        return kf_cli_fail(cli, KF_ERR_NOMEM);
+    for (size_t i = 0; i < a->web_fqdns.n; i++) {
         char web[KF_FQDN_MAX + 1];
-        if (kf_fqdn_normalize(webs[i], web, sizeof(web), &cli->err) != KF_OK) {
-            free(webs);
+        if (kf_fqdn_normalize(a->web_fqdns.v[i], web, sizeof(web), &cli->err) != KF_OK)
             return kf_err_prefix(&cli->err, "--web-fqdn"), kf_cli_bad_arg(cli);
-        }
         if (kf_pool_add_web_fqdn(pool, web) != 0)
-            goto nomem;
+            return kf_cli_fail(cli, KF_ERR_NOMEM);
     }
-    free(webs);
-    webs = NULL;
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
     snprintf(object, sizeof(object), "pool:%s", fqdn);
@@ -294,53 +210,27 @@ KF_CMD(kf_cmd_pool_add)
         return fail_rollback(cli, rc);
     kf_cli_say("added pool %s to site %s", fqdn, site);
     return kf_cli_emit(cli, kf_cli_change_doc("added", object));
-nomem:
-    free(webs);
-    return kf_cli_fail(cli, KF_ERR_NOMEM);
 }
 
 KF_CMD(kf_cmd_pool_set)
 {
-    static const struct option opts[] = {
-        {"web-fqdn", required_argument, NULL, 'w'},
-        {"no-web-fqdns", no_argument, NULL, 'W'},
-        {"probe-url", required_argument, NULL, 'u'},
-        {"default-probe-url", no_argument, NULL, 'U'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    _cleanup_free_ char **webs = calloc((size_t)argc + 1, sizeof(char *));
-    _cleanup_free_ char *buf = NULL;
-    const char *url = NULL;
+    _cleanup_free_ char **webs = calloc(a->web_fqdns.n + 1, sizeof(char *));
+    _cleanup_free_ char *buf = malloc((a->web_fqdns.n + 1) * (KF_FQDN_MAX + 1));
+    const char *url = a->probe_url;
     char fqdn[KF_FQDN_MAX + 1], object[KF_FQDN_MAX + 8];
-    bool set_webs = false, no_webs = false, set_probe = false, default_probe = false;
+    bool set_webs = a->web_fqdns.n > 0, no_webs = a->no_web_fqdns;
+    bool set_probe = url != NULL, default_probe = a->default_probe_url;
     size_t n_webs = 0;
     kf_status rc;
-    int c;
 
-    if (webs == NULL || (buf = malloc(((size_t)argc + 1) * (KF_FQDN_MAX + 1))) == NULL)
+    if (webs == NULL || buf == NULL)
         return kf_cli_fail(cli, KF_ERR_NOMEM);
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-        if (c == 'w') {
-            char *slot = buf + n_webs * (KF_FQDN_MAX + 1);
-            if (kf_fqdn_normalize(optarg, slot, KF_FQDN_MAX + 1, &cli->err) != KF_OK)
-                return kf_err_prefix(&cli->err, "--web-fqdn"), kf_cli_bad_arg(cli);
-            webs[n_webs++] = slot;
-            set_webs = true;
-        } else if (c == 'W') {
-            no_webs = true;
-        } else if (c == 'u') {
-            url = optarg;
-            set_probe = true;
-        } else if (c == 'U') {
-            default_probe = true;
-        }
+    for (size_t i = 0; i < a->web_fqdns.n; i++) {
+        char *slot = buf + n_webs * (KF_FQDN_MAX + 1);
+        if (kf_fqdn_normalize(a->web_fqdns.v[i], slot, KF_FQDN_MAX + 1, &cli->err) != KF_OK)
+            return kf_err_prefix(&cli->err, "--web-fqdn"), kf_cli_bad_arg(cli);
+        webs[n_webs++] = slot;
     }
-    if (argc - optind != 1)
-        return kf_cli_usage(cmd, argc - optind < 1 ? "missing FQDN" : "unexpected argument \"%s\"",
-                            argv[optind + 1]);
     if (no_webs && set_webs)
         return kf_cli_usage(cmd, "--web-fqdn and --no-web-fqdns exclude each other");
     if (default_probe && set_probe)
@@ -348,8 +238,8 @@ KF_CMD(kf_cmd_pool_set)
     if (!set_webs && !no_webs && !set_probe && !default_probe)
         return kf_cli_usage(cmd, "nothing to change: give --web-fqdn, --no-web-fqdns, --probe-url "
                                  "or --default-probe-url");
-    kf_cli_object(cli, "pool:%s", argv[optind]);
-    if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
+    kf_cli_object(cli, "pool:%s", a->operands[0]);
+    if (kf_fqdn_normalize(a->operands[0], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
         (url != NULL && kf_url_check(url, &cli->err) != KF_OK))
         return kf_cli_bad_arg(cli);
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
@@ -383,10 +273,7 @@ KF_CMD(kf_cmd_pool_list)
     static const char *const hdr[] = {"POOL", "SITE", "SERVERS", "WEB FQDNS", "PROBE URL", NULL};
     json_t *arr;
     kf_status rc;
-    int r;
 
-    if ((r = simple_args(cmd, argc, argv, NULL, 0, 0)) >= 0)
-        return r;
     if ((rc = load(cli, &topo)) != KF_OK)
         return kf_cli_fail(cli, rc);
     if ((t = kf_table_new(hdr)) == NULL || (arr = json_array()) == NULL)
@@ -427,15 +314,12 @@ KF_CMD(kf_cmd_pool_remove)
     _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL;
     const struct kf_pool *pool;
     char fqdn[KF_FQDN_MAX + 1], object[KF_FQDN_MAX + 8];
-    bool force = false;
+    bool force = a->force;
     json_t *doc;
     kf_status rc;
-    int r;
 
-    if ((r = simple_args(cmd, argc, argv, &force, 1, 1)) >= 0)
-        return r;
-    kf_cli_object(cli, "pool:%s", argv[optind]);
-    if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK)
+    kf_cli_object(cli, "pool:%s", a->operands[0]);
+    if (kf_fqdn_normalize(a->operands[0], fqdn, sizeof(fqdn), &cli->err) != KF_OK)
         return kf_cli_bad_arg(cli);
     if ((rc = load(cli, &topo)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
@@ -455,37 +339,13 @@ KF_CMD(kf_cmd_pool_remove)
 
 KF_CMD(kf_cmd_server_add)
 {
-    static const struct option opts[] = {
-        {"pool", required_argument, NULL, 'p'},
-        {"address", required_argument, NULL, 'a'},
-        {"agent-port", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *pool_arg = NULL, *addr_arg = NULL, *port_arg = NULL;
+    const char *pool_arg = a->pool, *addr_arg = a->address, *port_arg = a->agent_port;
     char fqdn[KF_FQDN_MAX + 1], pool[KF_FQDN_MAX + 1], addr[64], object[KF_FQDN_MAX + 8];
     struct kf_server srv = {0};
     kf_status rc;
-    int c;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-        if (c == 'p')
-            pool_arg = optarg;
-        else if (c == 'a')
-            addr_arg = optarg;
-        else if (c == 'P')
-            port_arg = optarg;
-    }
-    if (argc - optind < 1)
-        return kf_cli_usage(cmd, "missing FQDN");
-    if (argc - optind > 1)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind + 1]);
-    if (pool_arg == NULL)
-        return kf_cli_usage(cmd, "--pool is required");
-    kf_cli_object(cli, "server:%s", argv[optind]);
-    if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
+    kf_cli_object(cli, "server:%s", a->operands[0]);
+    if (kf_fqdn_normalize(a->operands[0], fqdn, sizeof(fqdn), &cli->err) != KF_OK ||
         kf_fqdn_normalize(pool_arg, pool, sizeof(pool), &cli->err) != KF_OK ||
         (addr_arg && kf_address_normalize(addr_arg, addr, sizeof(addr), &cli->err) != KF_OK) ||
         (port_arg && kf_port_parse(port_arg, &srv.agent_port, &cli->err) != KF_OK))
@@ -504,14 +364,8 @@ KF_CMD(kf_cmd_server_add)
 
 /* One row per server, for `server list` and `service list`. */
 static int
-list_servers(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **argv,
-             bool services)
+list_servers(struct kf_cli *cli, bool services)
 {
-    static const struct option opts[] = {
-        {"webserver", no_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     static const char *const hdr_srv[] = {"SERVER", "POOL", "SITE", "ADDRESS", "AGENT PORT",
                                           NULL};
     static const char *const hdr_svc[] = {"IDENTITY", "SERVER", "POOL", "SITE", NULL};
@@ -519,13 +373,7 @@ list_servers(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **
     _cleanup_(kf_table_freep) struct kf_table *t = NULL;
     json_t *arr;
     kf_status rc;
-    int c;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", services ? opts : opts_none)) != -1)
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-    if (argc - optind > 0)
-        return kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
     if ((rc = load(cli, &topo)) != KF_OK)
         return kf_cli_fail(cli, rc);
     if ((t = kf_table_new(services ? hdr_svc : hdr_srv)) == NULL || (arr = json_array()) == NULL)
@@ -570,24 +418,22 @@ list_servers(struct kf_cli *cli, const struct kf_command *cmd, int argc, char **
 
 KF_CMD(kf_cmd_server_list)
 {
-    return list_servers(cli, cmd, argc, argv, false);
+    return list_servers(cli, false);
 }
 
 KF_CMD(kf_cmd_service_list)
 {
-    return list_servers(cli, cmd, argc, argv, true);
+    (void)a; /* --webserver: the only kind of service there is */
+    return list_servers(cli, true);
 }
 
 KF_CMD(kf_cmd_server_remove)
 {
     char fqdn[KF_FQDN_MAX + 1], object[KF_FQDN_MAX + 8];
     kf_status rc;
-    int r;
 
-    if ((r = simple_args(cmd, argc, argv, NULL, 1, 1)) >= 0)
-        return r;
-    kf_cli_object(cli, "server:%s", argv[optind]);
-    if (kf_fqdn_normalize(argv[optind], fqdn, sizeof(fqdn), &cli->err) != KF_OK)
+    kf_cli_object(cli, "server:%s", a->operands[0]);
+    if (kf_fqdn_normalize(a->operands[0], fqdn, sizeof(fqdn), &cli->err) != KF_OK)
         return kf_cli_bad_arg(cli);
     if ((rc = kf_cli_store(cli)) != KF_OK || (rc = kf_store_begin(cli->store, &cli->err)) != KF_OK)
         return kf_cli_fail(cli, rc);
@@ -646,40 +492,22 @@ import_json(const struct kf_topo_diff *d, const struct kf_topology *topo, size_t
 
 KF_CMD(kf_cmd_topology_import)
 {
-    static const struct option opts[] = {
-        {"force", no_argument, NULL, 'f'},
-        {"dry-run", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     _cleanup_(kf_topology_freep) struct kf_topology *topo = NULL, *old = NULL;
     _cleanup_(kf_topo_diff_freep) struct kf_topo_diff *diff = NULL;
     _cleanup_free_ char *data = NULL;
     char **lost = NULL;
     char detail[160];
-    bool force = false, dry_run = false;
+    bool force = a->force, dry_run = a->dry_run;
     size_t len, n_pools = 0, n_lost = 0;
     json_t *doc;
     kf_status rc;
-    int c;
 
-    while ((c = kf_cli_getopt(cmd, argc, argv, "", opts)) != -1) {
-        if (c == '?' || c == 'h')
-            return c == 'h' ? 0 : 2;
-        if (c == 'f')
-            force = true;
-        else if (c == 'n')
-            dry_run = true;
-    }
-    if (argc - optind != 1)
-        return argc - optind == 0 ? kf_cli_usage(cmd, "missing argument")
-                                  : kf_cli_usage(cmd, "unexpected argument \"%s\"", argv[optind + 1]);
-    kf_cli_object(cli, "file:%s", argv[optind]);
-    if ((rc = kf_cli_read_file(argv[optind], KF_TOPOLOGY_MAX_BYTES, &data, &len, &cli->err)) !=
+    kf_cli_object(cli, "file:%s", a->operands[0]);
+    if ((rc = kf_cli_read_file(a->operands[0], KF_TOPOLOGY_MAX_BYTES, &data, &len, &cli->err)) !=
         KF_OK)
         return kf_cli_fail(cli, rc);
     if ((rc = kf_topology_from_json(data, len, &topo, &cli->err)) != KF_OK) {
-        kf_err_prefix(&cli->err, "%s", argv[optind]);
+        kf_err_prefix(&cli->err, "%s", a->operands[0]);
         return kf_cli_fail(cli, rc);
     }
     for (size_t i = 0; i < topo->n_sites; i++)
@@ -725,12 +553,12 @@ KF_CMD(kf_cmd_topology_import)
                    "Keep them in the document; or take them out of use first (`krbfleet "
                    "assignment remove --site NAME`, then `krbfleet topology enable`); or "
                    "import with --force",
-                   argv[optind], n_lost);
+                   a->operands[0], n_lost);
         return fail_rollback(cli, KF_ERR_CONFLICT);
     }
     if ((rc = kf_store_topology_replace(cli->store, topo, &cli->err)) != KF_OK) {
         kf_strv_free(lost, n_lost);
-        kf_err_prefix(&cli->err, "%s", argv[optind]);
+        kf_err_prefix(&cli->err, "%s", a->operands[0]);
         return fail_rollback(cli, rc);
     }
     if ((rc = commit_change(cli, "topology", detail)) != KF_OK) {
@@ -753,21 +581,18 @@ KF_CMD(kf_cmd_topology_export)
     _cleanup_free_ char *text = NULL;
     char object[4200];
     kf_status rc;
-    int r;
 
-    if ((r = simple_args(cmd, argc, argv, NULL, 0, 1)) >= 0)
-        return r;
     if ((rc = load(cli, &topo)) != KF_OK)
         return kf_cli_fail(cli, rc);
     if ((text = kf_topology_to_json(topo)) == NULL)
         return kf_cli_fail(cli, KF_ERR_NOMEM);
     /* A file is replaced whole (a backup is never half written) and a link
      * at its name is replaced, not followed. */
-    if (optind < argc && strcmp(argv[optind], "-") != 0) {
-        if ((rc = kf_file_replace(argv[optind], text, strlen(text), 0644,
+    if (a->n_operands > 0 && strcmp(a->operands[0], "-") != 0) {
+        if ((rc = kf_file_replace(a->operands[0], text, strlen(text), 0644,
                                   "the topology document", &cli->err)) != KF_OK)
             return kf_cli_fail(cli, rc);
-        snprintf(object, sizeof(object), "file:%s", argv[optind]);
+        snprintf(object, sizeof(object), "file:%s", a->operands[0]);
         return kf_cli_emit(cli, kf_cli_change_doc("written", object));
     }
     /* the document itself is the output, --json or not */
