@@ -255,6 +255,19 @@ int kf_cli_print_json(json_t *root);
 kf_status kf_cli_read_file(const char *path, size_t max, char **data, size_t *len,
                            struct kf_err *err);
 
+/* krbfleet __complete WORDS...: print the candidates for the last of WORDS
+ * (the words after "krbfleet"), one a line: commands, subcommands, the
+ * command's options from its table, names from the store for the values
+ * and operands that take them. Opens only an existing store, for reading;
+ * never prompts, never gets tickets; silent on stderr, exit status 0
+ * whatever happens (complete.c). */
+int kf_cli_complete(int argc, char **argv);
+
+/* krbfleet __options: every command's options as the table has them, and
+ * the options each Lync cmdlet maps onto, tab-separated, for the man page
+ * check (tests/integration/check_man_options.py). */
+int kf_cli_dump_options(void);
+
 /* Commands (tools/cmd_*.c). */
 #define KF_CMD(fn) int fn(struct kf_cli *cli, const struct kf_command *cmd, const struct kf_args *a)
 KF_CMD(kf_cmd_site_add);

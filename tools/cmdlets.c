@@ -579,3 +579,16 @@ kf_cmdlet_print_table(FILE *fp)
                 "usage error (exit status 2) that names it. Global options (--json, --store,\n"
                 "--config) work as with any command.\n");
 }
+
+void
+kf_cmdlet_foreach_option(void (*fn)(const char *cmdlet, const char *command, const char *option,
+                                    bool value, void *ctx),
+                         void *ctx)
+{
+    for (size_t i = 0; i < N_CMDLETS; i++)
+        for (size_t k = 0; k < PARAMS_MAX && cmdlets[i].params[k].name != NULL; k++) {
+            const struct kf_cmdlet_param *p = &cmdlets[i].params[k];
+            if (p->option != NULL)
+                fn(cmdlets[i].name, cmdlets[i].command, p->option, p->kind != P_SWITCH, ctx);
+        }
+}

@@ -58,6 +58,14 @@ void kf_cmdlet_call_done(struct kf_cmdlet_call *call);
  * krbfleet command they become. */
 void kf_cmdlet_print(FILE *fp, const struct kf_cmdlet *cmdlet);
 
+/* Call FN for every krbfleet option a cmdlet parameter becomes: the
+ * cmdlet, its command ("assignment new"), the option ("--site") and
+ * whether it takes a value. For the check that every one is in the
+ * command's option table (krbfleet __options). */
+void kf_cmdlet_foreach_option(void (*fn)(const char *cmdlet, const char *command,
+                                         const char *option, bool value, void *ctx),
+                              void *ctx);
+
 /* Print the whole mapping table and the rules above on FP. */
 void kf_cmdlet_print_table(FILE *fp);
 

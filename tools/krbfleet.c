@@ -204,6 +204,11 @@ main(int argc, char **argv)
     raise_nofile();
     argc--;
     argv++;
+    /* Hidden: what the bash completion and the man page check ask. */
+    if (argc >= 1 && strcmp(argv[0], "__complete") == 0)
+        return kf_cli_complete(argc - 1, argv + 1);
+    if (argc == 1 && strcmp(argv[0], "__options") == 0)
+        return kf_cli_dump_options();
     /* --json first, wherever it stands: even an error in the global
      * options is then one JSON document. */
     for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
