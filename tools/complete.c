@@ -261,8 +261,10 @@ complete(struct ctx *c, int argc, char **argv)
         return;
     }
     if (strcmp(c->words[0], "help") == 0) {
-        if (c->n == 1)
+        if (c->n == 1) {
             offer_commands(c->cur);
+            offer(c->cur, "cmdlets"); /* `krbfleet help cmdlets` */
+        }
         else if (c->n == 2)
             offer_subcommands(c->words[1], c->cur);
         return;

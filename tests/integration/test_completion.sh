@@ -38,6 +38,8 @@ comp "a prefix" si
 expect_set "si -> site" "site"
 comp "subcommands" pool ""
 expect_set "pool -> its subcommands" "add list set remove"
+comp "topics after help" help c
+expect_set "help c -> cmdlets" "cmdlets"
 comp "subcommands after help" help assignment t
 expect_set "help assignment t -> test" "test"
 comp "options of a command" pool add web.x.example.com --
