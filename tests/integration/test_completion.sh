@@ -57,10 +57,14 @@ comp "account names without a store" sync --account ""
 # every option of every command is offered: completion reads the same table
 kf __options >"$T/options" || not_ok "__options failed"
 missing=0
-while IFS=$'\t' read -r kind cmd opt _; do
-  [ "$kind" = option ] || continue
+while IFS=$'\t' read -r kind cmd; do
+  [ "$kind" = command ] || continue
   # shellcheck disable=SC2086
-  kf __complete $cmd -- | grep -qxF -- "$opt" || { missing=1; not_ok "$cmd does not complete $opt"; }
+  kf __complete $cmd -- >"$T/offered"
+  while IFS=$'\t' read -r k c opt _; do
+    [ "$k" = option ] && [ "$c" = "$cmd" ] || continue
+    grep -qxF -- "$opt" "$T/offered" || { missing=1; not_ok "$cmd does not complete $opt"; }
+  done <"$T/options"
 done <"$T/options"
 [ "$missing" = 0 ] && ok "every option of the table completes ($(grep -c '^option' "$T/options") options)"
 kf --help >"$T/help"; kf help >>"$T/help"
