@@ -481,7 +481,7 @@ copy_verify(struct copy *cp, kf_status rc, struct kf_err *err)
         return rc;
     cp->dst->staged = true;
     c->run.kvno = cp->sy.kvno;
-    kf_fleet_phase(&c->run, "verify", kf_fleet_verify);
+    kf_fleet_verify_all(&c->run);
     if (cp->dst->res->state != KF_SERVER_OK)
         return kf_err_set(err, KF_ERR_AGENT, "%s has the keys now, but %s", cp->to,
                           cp->dst->res->error ? cp->dst->res->error : "the login did not verify");

@@ -115,8 +115,11 @@ kf_fleet_verify(size_t i, void *vctx)
         s->res->state = KF_SERVER_OK;
         return;
     }
-    if (kf_probe_login(s->probe_url, s->res->address, run->realm, run->kdc, run->o->probe_ca,
-                       run->o->timeout_s, &pr, &err) != KF_OK) {
+    if ((run->probes != NULL
+             ? kf_probe_login_cached(run->probes, s->probe_url, s->res->address, run->o->probe_ca,
+                                     run->o->timeout_s, &pr, &err)
+             : kf_probe_login(s->probe_url, s->res->address, run->realm, run->kdc, run->o->probe_ca,
+                              run->o->timeout_s, &pr, &err)) != KF_OK) {
         kf_srv_fail(s->res, NULL, "login to %s could not be tried: %s", s->probe_url, err.msg);
         return;
     }
@@ -242,6 +245,21 @@ kf_fleet_phase(struct kf_fleet *run, const char *phase, void (*fn)(size_t, void 
     run->phase = phase;
     run->events = 0;
     kf_parallel_for(run->n, run->o->concurrency, fn, run, progress);
+}
+
+void
+kf_fleet_verify_all(struct kf_fleet *run)
+{
+    struct kf_err err = {0};
+
+    /* Without the cache (no TGT?) every login asks for its own ticket and
+     * reports why it cannot. */
+    if (kf_probe_cache_new(run->realm, run->kdc, &run->probes, &err) != KF_OK)
+        run->probes = NULL;
+    kf_fleet_phase(run, "verify", kf_fleet_verify);
+    run->verify_tickets = kf_probe_cache_requests(run->probes);
+    kf_probe_cache_free(run->probes);
+    run->probes = NULL;
 }
 
 /* ---- planning ---------------------------------------------------------- */

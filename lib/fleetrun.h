@@ -18,6 +18,7 @@
 #include "agent_client.h"
 #include "directory.h"
 #include "keys.h"
+#include "probe.h"
 #include "rotate.h"
 #include "topology.h"
 
@@ -51,6 +52,8 @@ struct kf_fleet {
     int32_t retired[3]; /* krb5 enctypes whose entries of WANT go (prune_retired) */
     size_t n_retired;
     size_t unpruned; /* servers where that could not be done */
+    struct kf_probe_cache *probes; /* verify: one ticket per pool SPN, or NULL */
+    size_t verify_tickets;         /* service tickets the last verify asked the KDC for */
 };
 
 /* Every web server of every site assigned to ACCT, or only those named in
@@ -80,6 +83,12 @@ void kf_fleet_withdraw(size_t i, void *run);
 void kf_fleet_verify(size_t i, void *run);
 void kf_fleet_prune(size_t i, void *run);
 void kf_fleet_prune_retired(size_t i, void *run);
+
+/* The verify phase: one ticket per pool SPN, obtained from the KDC now
+ * (after the commit, so it carries the new kvno), serves every login to
+ * that pool's servers; each login makes its own authenticator and checks
+ * the server's mutual-authentication token. */
+void kf_fleet_verify_all(struct kf_fleet *run);
 
 /* Servers not usable; with FORCE they are marked SKIPPED. */
 size_t kf_fleet_unreachable(struct kf_fleet *run, bool force);

@@ -6,6 +6,7 @@
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
 #include <krb5.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "krb5pin.h"
 #include "mem.h"
 #include "names.h"
+#include "strv.h"
 
 #define TOKEN_MAX 65536 /* base64 characters of a server token we accept */
 
@@ -85,8 +87,8 @@ gss_detail(char *out, size_t size, const char *what, OM_uint32 major, OM_uint32 
     used = (size_t)snprintf(out, size, "%s: ", what);
     gss_display_status(&min2, major, GSS_C_GSS_CODE, GSS_C_NO_OID, &ctx, &msg);
     if (used < size)
-        used += (size_t)snprintf(out + used, size - used, "%.*s", (int)msg.length,
-                                 (char *)msg.value);
+        used +=
+            (size_t)snprintf(out + used, size - used, "%.*s", (int)msg.length, (char *)msg.value);
     gss_release_buffer(&min2, &msg);
     if (minor != 0) {
         ctx = 0;
@@ -111,8 +113,7 @@ fresh_ccache(krb5_context ctx, const char *realm, krb5_ccache *out, char *name, 
     *out = NULL;
     if ((ret = krb5_cc_default(ctx, &def)) != 0 ||
         (ret = krb5_cc_get_principal(ctx, def, &client)) != 0) {
-        rc = kf_krb5_err(ctx, ret, KF_ERR_CREDENTIALS, err,
-                         "no Kerberos ticket (run kinit first)");
+        rc = kf_krb5_err(ctx, ret, KF_ERR_CREDENTIALS, err, "no Kerberos ticket (run kinit first)");
         goto out;
     }
     if ((ret = krb5_build_principal(ctx, &tgs, (unsigned)strlen(realm), realm, "krbtgt", realm,
@@ -258,20 +259,21 @@ ticket_from(const char *realm, const char *kdc, const char *ccname, const char *
 
 kf_status
 kf_probe_login(const char *url, const char *address, const char *realm, const char *kdc,
-               const char *ca_file, int timeout_s, struct kf_probe_result *r,
-               struct kf_err *err)
+               const char *ca_file, int timeout_s, struct kf_probe_result *r, struct kf_err *err)
 {
     return kf_probe_login_spn(url, address, NULL, realm, kdc, ca_file, timeout_s, r, err);
 }
 
-kf_status
-kf_probe_login_spn(const char *url, const char *address, const char *service_host,
-                   const char *realm, const char *kdc, const char *ca_file, int timeout_s,
-                   struct kf_probe_result *r, struct kf_err *err)
+/* The login itself, with the credentials of the ccache CCNAME (CC in
+ * KCTX): a new security context (its own authenticator) for SPN, the
+ * request to URL (sent to ADDRESS when not NULL), the server's
+ * mutual-authentication token checked. */
+static kf_status
+login_with(krb5_context kctx, krb5_ccache cc, char *ccname, const char *url, const char *host,
+           int port, const char *address, char *spn, const char *service_host, const char *ca_file,
+           int timeout_s, struct kf_probe_result *r, struct kf_err *err)
 {
-    krb5_context kctx = NULL;
-    krb5_ccache cc = NULL;
-    char ccname[256], host[KF_FQDN_MAX + 1], spn[KF_FQDN_MAX + 64], resolve[512], *auth = NULL;
+    char resolve[512], *auth = NULL;
     gss_key_value_element_desc elem = {"ccache", ccname};
     gss_key_value_set_desc store = {1, &elem};
     gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
@@ -284,26 +286,10 @@ kf_probe_login_spn(const char *url, const char *address, const char *service_hos
     struct hdrs h = {0};
     CURL *curl = NULL;
     CURLcode cres;
-    int port;
     kf_status rc = KF_OK;
 
-    memset(r, 0, sizeof(*r));
-    r->ticket_kvno = r->ticket_enctype = -1;
-    if (url_host_port(url, host, sizeof(host), &port) != 0)
-        return kf_err_set(err, KF_ERR_INVALID, "\"%s\" is not a valid probe URL", url);
-    if (service_host == NULL)
-        service_host = host;
-    snprintf(spn, sizeof(spn), "HTTP/%s@%s", service_host, realm);
-    if (krb5_init_context(&kctx) != 0)
-        return kf_err_set(err, KF_ERR_CONFIG, "cannot initialise Kerberos (krb5.conf?)");
-    if ((rc = fresh_ccache(kctx, realm, &cc, ccname, sizeof(ccname), err)) != KF_OK)
-        goto out;
-    /* The ticket comes from the DC the operation talks to, so it is sealed
-     * with the key that DC has now (replication cannot make it older). */
-    if (kdc != NULL && ticket_from(realm, kdc, ccname, spn, r) != 0)
-        goto out;
-    major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs,
-                                  GSS_C_INITIATE, &store, &cred, NULL, NULL);
+    major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
+                                  &store, &cred, NULL, NULL);
     if (GSS_ERROR(major)) {
         gss_detail(r->detail, sizeof(r->detail), "no credentials", major, minor);
         rc = kf_err_set(err, KF_ERR_CREDENTIALS, "%s", r->detail);
@@ -313,10 +299,9 @@ kf_probe_login_spn(const char *url, const char *address, const char *service_hos
     namebuf.length = strlen(spn);
     major = gss_import_name(&minor, &namebuf, GSS_KRB5_NT_PRINCIPAL_NAME, &target);
     if (!GSS_ERROR(major))
-        major = gss_init_sec_context(&minor, cred, &gctx, target, &spnego_oid,
-                                     GSS_C_MUTUAL_FLAG | GSS_C_SEQUENCE_FLAG, 0,
-                                     GSS_C_NO_CHANNEL_BINDINGS, GSS_C_NO_BUFFER, NULL, &out,
-                                     &flags, NULL);
+        major = gss_init_sec_context(
+            &minor, cred, &gctx, target, &spnego_oid, GSS_C_MUTUAL_FLAG | GSS_C_SEQUENCE_FLAG, 0,
+            GSS_C_NO_CHANNEL_BINDINGS, GSS_C_NO_BUFFER, NULL, &out, &flags, NULL);
     if (GSS_ERROR(major)) {
         char what[600];
         snprintf(what, sizeof(what), "no service ticket for HTTP/%s", service_host);
@@ -388,8 +373,10 @@ kf_probe_login_spn(const char *url, const char *address, const char *service_hos
                                  GSS_C_NO_CHANNEL_BINDINGS, &in, NULL, &out, &flags, NULL);
     free(in.value);
     if (major != GSS_S_COMPLETE) {
-        gss_detail(r->detail, sizeof(r->detail), "the server's mutual-authentication token "
-                                                 "does not verify", major, minor);
+        gss_detail(r->detail, sizeof(r->detail),
+                   "the server's mutual-authentication token "
+                   "does not verify",
+                   major, minor);
         goto out;
     }
     r->mutual = (flags & GSS_C_MUTUAL_FLAG) != 0;
@@ -409,8 +396,160 @@ out:
     gss_delete_sec_context(&minor, &gctx, GSS_C_NO_BUFFER);
     gss_release_name(&minor, &target);
     gss_release_cred(&minor, &cred);
+    return rc;
+}
+
+kf_status
+kf_probe_login_spn(const char *url, const char *address, const char *service_host,
+                   const char *realm, const char *kdc, const char *ca_file, int timeout_s,
+                   struct kf_probe_result *r, struct kf_err *err)
+{
+    krb5_context kctx = NULL;
+    krb5_ccache cc = NULL;
+    char ccname[256], host[KF_FQDN_MAX + 1], spn[KF_FQDN_MAX + 64];
+    int port;
+    kf_status rc;
+
+    memset(r, 0, sizeof(*r));
+    r->ticket_kvno = r->ticket_enctype = -1;
+    if (url_host_port(url, host, sizeof(host), &port) != 0)
+        return kf_err_set(err, KF_ERR_INVALID, "\"%s\" is not a valid probe URL", url);
+    if (service_host == NULL)
+        service_host = host;
+    snprintf(spn, sizeof(spn), "HTTP/%s@%s", service_host, realm);
+    if (krb5_init_context(&kctx) != 0)
+        return kf_err_set(err, KF_ERR_CONFIG, "cannot initialise Kerberos (krb5.conf?)");
+    rc = fresh_ccache(kctx, realm, &cc, ccname, sizeof(ccname), err);
+    /* The ticket comes from the DC the operation talks to, so it is sealed
+     * with the key that DC has now (replication cannot make it older). */
+    if (rc == KF_OK && (kdc == NULL || ticket_from(realm, kdc, ccname, spn, r) == 0))
+        rc = login_with(kctx, cc, ccname, url, host, port, address, spn, service_host, ca_file,
+                        timeout_s, r, err);
     if (cc != NULL)
         krb5_cc_destroy(kctx, cc);
+    krb5_free_context(kctx);
+    return rc;
+}
+
+/* ---- one ticket per service for many logins ------------------------------ */
+
+struct kf_probe_cache {
+    char ccname[256]; /* the MEMORY ccache: the caller's TGT, then the tickets */
+    char *realm, *kdc;
+    pthread_mutex_t lock; /* one ticket request at a time */
+    char **spns;          /* the services it holds a ticket for */
+    size_t n_spns;
+    size_t requests; /* service tickets asked of the KDC */
+};
+
+kf_status
+kf_probe_cache_new(const char *realm, const char *kdc, struct kf_probe_cache **out,
+                   struct kf_err *err)
+{
+    struct kf_probe_cache *pc = calloc(1, sizeof(*pc));
+    krb5_context kctx = NULL;
+    krb5_ccache cc = NULL;
+    kf_status rc;
+
+    *out = NULL;
+    if (pc == NULL || (pc->realm = strdup(realm)) == NULL || (pc->kdc = strdup(kdc)) == NULL) {
+        if (pc != NULL)
+            free(pc->realm);
+        free(pc);
+        return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    }
+    if (krb5_init_context(&kctx) != 0) {
+        rc = kf_err_set(err, KF_ERR_CONFIG, "cannot initialise Kerberos (krb5.conf?)");
+    } else if ((rc = fresh_ccache(kctx, realm, &cc, pc->ccname, sizeof(pc->ccname), err)) ==
+               KF_OK) {
+        krb5_cc_close(kctx, cc); /* a MEMORY ccache lives on until destroyed */
+        pthread_mutex_init(&pc->lock, NULL);
+        *out = pc;
+    }
+    if (kctx != NULL)
+        krb5_free_context(kctx);
+    if (rc != KF_OK) {
+        free(pc->realm);
+        free(pc->kdc);
+        free(pc);
+    }
+    return rc;
+}
+
+void
+kf_probe_cache_free(struct kf_probe_cache *pc)
+{
+    krb5_context kctx = NULL;
+    krb5_ccache cc = NULL;
+
+    if (pc == NULL)
+        return;
+    if (krb5_init_context(&kctx) == 0) {
+        if (krb5_cc_resolve(kctx, pc->ccname, &cc) == 0)
+            krb5_cc_destroy(kctx, cc);
+        krb5_free_context(kctx);
+    }
+    pthread_mutex_destroy(&pc->lock);
+    kf_strv_free(pc->spns, pc->n_spns);
+    free(pc->realm);
+    free(pc->kdc);
+    free(pc);
+}
+
+size_t
+kf_probe_cache_requests(const struct kf_probe_cache *pc)
+{
+    return pc != NULL ? pc->requests : 0;
+}
+
+/* A ticket for SPN in PC: asked of PC's KDC the first time, then reused.
+ * 0, or -1 with R's detail saying why the KDC issued none. */
+static int
+cache_ticket(struct kf_probe_cache *pc, const char *spn, struct kf_probe_result *r)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&pc->lock);
+    if (!kf_strv_contains_ci(pc->spns, pc->n_spns, spn)) {
+        pc->requests++;
+        rc = ticket_from(pc->realm, pc->kdc, pc->ccname, spn, r);
+        if (rc == 0 && kf_strv_pushf(&pc->spns, &pc->n_spns, "%s", spn) != 0)
+            rc = 0; /* not remembered: the next login asks again */
+    }
+    pthread_mutex_unlock(&pc->lock);
+    return rc;
+}
+
+kf_status
+kf_probe_login_cached(struct kf_probe_cache *pc, const char *url, const char *address,
+                      const char *ca_file, int timeout_s, struct kf_probe_result *r,
+                      struct kf_err *err)
+{
+    krb5_context kctx = NULL;
+    krb5_ccache cc = NULL;
+    char ccname[256], host[KF_FQDN_MAX + 1], spn[KF_FQDN_MAX + 64];
+    int port;
+    kf_status rc = KF_OK;
+
+    memset(r, 0, sizeof(*r));
+    r->ticket_kvno = r->ticket_enctype = -1;
+    if (url_host_port(url, host, sizeof(host), &port) != 0)
+        return kf_err_set(err, KF_ERR_INVALID, "\"%s\" is not a valid probe URL", url);
+    snprintf(spn, sizeof(spn), "HTTP/%s@%s", host, pc->realm);
+    kf_strlcpy(ccname, pc->ccname, sizeof(ccname));
+    if (cache_ticket(pc, spn, r) != 0)
+        return KF_OK; /* a verdict: the KDC issued no ticket (R says why) */
+    /* A context per login: krb5 contexts are not shared between threads;
+     * the MEMORY ccache is, under its own lock. */
+    if (krb5_init_context(&kctx) != 0)
+        return kf_err_set(err, KF_ERR_CONFIG, "cannot initialise Kerberos (krb5.conf?)");
+    if (krb5_cc_resolve(kctx, ccname, &cc) != 0)
+        rc = kf_err_set(err, KF_ERR_UNEXPECTED, "the private ticket cache is gone");
+    else
+        rc = login_with(kctx, cc, ccname, url, host, port, address, spn, host, ca_file, timeout_s,
+                        r, err);
+    if (cc != NULL)
+        krb5_cc_close(kctx, cc);
     krb5_free_context(kctx);
     return rc;
 }

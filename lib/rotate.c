@@ -309,7 +309,7 @@ rotate_verify(struct rotation *rt, kf_status rc, struct kf_err *err)
     for (size_t i = 0; i < c->run.n; i++)
         c->res->servers[i].published = kf_fleet_has_spn(rt->after, c->run.srv[i].probe_host);
     c->run.kvno = rt->actual;
-    kf_fleet_phase(&c->run, "verify", kf_fleet_verify);
+    kf_fleet_verify_all(&c->run);
     record(c, rt->actual);
     kf_rotctx_journal(c->st, c->res->run_id, c->acct->name, "verified", "kvno %u", rt->actual);
     return KF_OK;

@@ -370,7 +370,7 @@ sync_converge(struct syncing *sg, kf_status rc, struct kf_err *err)
     for (size_t i = 0; i < c->run.n; i++)
         c->res->servers[i].published = kf_fleet_has_spn(c->dacct, c->run.srv[i].probe_host);
     c->run.kvno = sg->d;
-    kf_fleet_phase(&c->run, "verify", kf_fleet_verify);
+    kf_fleet_verify_all(&c->run);
     return KF_OK;
 }
 

@@ -72,6 +72,47 @@ for s in $SERVERS; do
 done
 all_logins && ok "logins after the rotation" || not_ok "logins after the rotation"
 
+# -- one verification ticket per pool ---------------------------------------------------
+# libkrb5's trace lists every request the CLI sends to the KDC: the logins
+# of the verify phase use one HTTP/<pool> ticket per pool (2), obtained after
+# the commit, not one per server (4); the agents' host/ tickets at most one
+# each (none when [rotation] ticket_cache still has them).
+rm -f "$T/trace"
+run_ok "password set with the KDC traffic traced" env KRB5_TRACE="$T/trace" "$KRBFLEET" password set --account kerbauth --json
+K3=$(dir_kvno)
+tgs_http=$(grep -c 'Requesting tickets for HTTP/' "$T/trace" || true)
+tgs_host=$(grep -c 'Requesting tickets for host/' "$T/trace" || true)
+pools=$(grep -o 'Requesting tickets for HTTP/[^ ,]*' "$T/trace" | sort -u | wc -l)
+[ "$tgs_http" = 2 ] && [ "$pools" = 2 ] && ok "one HTTP ticket per pool: 2 TGS requests for 4 logins" ||
+  not_ok "HTTP TGS requests: $tgs_http for $pools pools: $(grep 'Requesting tickets for HTTP/' "$T/trace")"
+[ "$tgs_host" -le 4 ] && ok "at most one host ticket per agent ($tgs_host: the rest from the ticket cache)" || not_ok "host TGS requests: $tgs_host"
+if jq -e --argjson k "$K3" '[.servers[] | select(.result == "OK" and .kvno == $k and (.login | test("mutual authentication verified \\(ticket kvno " + ($k | tostring))))] | length == 4' "$T/out" >/dev/null
+then ok "all 4 logins verified mutual auth with the pools' kvno $K3 tickets"; else not_ok "json: $(cat "$T/out")"; fi
+
+# -- a server that rejects the pool's ticket still fails -------------------------------
+# At the pause after the commit, fe02.redmond's keytab is put back to its
+# old keys: its login with the pool's new ticket fails, fe01.redmond's (the
+# same ticket) works.
+if grep -qa KRBFLEET_PAUSE_FILE "$KRBFLEET"; then
+  cp "$(kt fe02.redmond.lab.test)" "$T/old.keytab"
+  rm -f "$T/go"
+  KRBFLEET_PAUSE=after-commit KRBFLEET_PAUSE_FILE=$T/go "$KRBFLEET" password set --account kerbauth --json >"$T/out" 2>"$T/err" &
+  pid=$!
+  wait_until 120 grep -q "paused at after-commit" "$T/err" && ok "paused after the commit" || not_ok "no pause: $(cat "$T/err")"
+  cat "$T/old.keytab" >"$(kt fe02.redmond.lab.test)"
+  touch "$T/go"
+  rc=0; wait $pid || rc=$?
+  K4=$(dir_kvno)
+  [ $rc = 1 ] && ok "the rotation fails when one server rejects the ticket" || not_ok "exit $rc: $(cat "$T/err")"
+  if jq -e '[.servers[] | select(.server == "fe02.redmond.lab.test" and .result == "FAILED" and (.error | test("a real login to")))] | length == 1' "$T/out" >/dev/null &&
+     jq -e '[.servers[] | select(.server != "fe02.redmond.lab.test" and .result == "OK")] | length == 3' "$T/out" >/dev/null
+  then ok "fe02.redmond FAILED its login, the other three (fe01.redmond: same pool ticket) OK"; else not_ok "json: $(cat "$T/out")"; fi
+  run_ok "repair: password set --from fe01.redmond --to fe02.redmond" kf password set --from fe01.redmond.lab.test --to fe02.redmond.lab.test
+  [ "$(kvnos fe02.redmond.lab.test | awk '{ print $NF }')" = "$K4" ] && ok "fe02.redmond has kvno $K4 again" || not_ok "fe02.redmond: $(kvnos fe02.redmond.lab.test)"
+else
+  echo "# SKIP a server that rejects the pool's ticket: $KRBFLEET was built without pause points"
+fi
+
 # -- the lock ------------------------------------------------------------------------
 sqlite3 "$KRBFLEET_STORE" "INSERT INTO rotation_lock(account_id, holder, host, pid, since) SELECT id, 'bob', '$(hostname)', $$, 'now' FROM account WHERE name = 'kerbauth'"
 expect_fail 1 "account kerbauth is being rotated by bob" kf password set --account kerbauth
