@@ -676,7 +676,6 @@ static kf_status
 publish(struct deploy *d, struct kf_err *err)
 {
     struct kf_enable_result *res = NULL;
-    _cleanup_(kf_dir_account_freep) struct kf_dir_account *da = NULL;
     kf_status rc;
 
     kf_pause_at("deploy-before-publish");
@@ -692,10 +691,9 @@ publish(struct deploy *d, struct kf_err *err)
         kf_store_state_set(d->st, KF_STATE_ENABLE_NEEDED, NULL, NULL);
     journal(d, "published", "%zu SPNs", d->n_spns);
     kf_fault("deploy-publish", 1);
-    if ((rc = kf_dir_account_get(d->dir, d->o->account, &da, err)) != KF_OK)
-        return rc;
+    /* the account holds every implied SPN now (enable wrote or found them) */
     for (size_t i = 0; i < d->n; i++)
-        d->srv[i].res->published = has_spn(da->spns, da->n_spns, d->srv[i].probe_host);
+        d->srv[i].res->published = has_spn(d->spns, d->n_spns, d->srv[i].probe_host);
     return KF_OK;
 }
 

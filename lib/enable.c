@@ -109,7 +109,7 @@ states_free(struct acct_state *states, size_t n)
 /* Read everything enable and test need: topology, accounts, their directory
  * objects, owned and implied SPNs. */
 static kf_status
-gather(struct kf_store *st, struct kf_dir *dir, struct kf_topology **topo,
+gather(struct kf_store *st, struct kf_dir *dir, const char *only, struct kf_topology **topo,
        struct kf_account **accounts, size_t *n_accounts, struct acct_state **states,
        struct kf_findings *missing, struct kf_err *err)
 {
@@ -125,6 +125,15 @@ gather(struct kf_store *st, struct kf_dir *dir, struct kf_topology **topo,
     for (size_t i = 0; i < *n_accounts; i++) {
         struct acct_state *s = &(*states)[i];
         s->acct = &(*accounts)[i];
+        if (only != NULL && strcasecmp(only, s->acct->name) != 0) {
+            /* planned as it is: only its DN is needed, to recognise it as
+             * the holder of an SPN that moves to ONLY (the store's, so a
+             * fleet of accounts costs no directory read each) */
+            s->dir = calloc(1, sizeof(*s->dir));
+            if (s->dir == NULL || (s->dir->dn = strdup(s->acct->dn ? s->acct->dn : "")) == NULL)
+                return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+            continue;
+        }
         rc = kf_dir_account_get(dir, s->acct->name, &s->dir, err);
         if (rc == KF_ERR_NOT_FOUND && missing != NULL) {
             char object[64];
@@ -364,7 +373,7 @@ enable_run(struct kf_store *st, struct kf_dir *dir, const char *only, bool dry_r
     *result = NULL;
     if (res == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
-    if ((rc = gather(st, dir, &topo, &accounts, &n_accounts, &states, NULL, err)) != KF_OK)
+    if ((rc = gather(st, dir, only, &topo, &accounts, &n_accounts, &states, NULL, err)) != KF_OK)
         goto out;
     if (only == NULL && unassigned_sites(topo, accounts, n_accounts, &res->warnings,
                                          &res->n_warnings, NULL) != KF_OK)
@@ -390,9 +399,9 @@ enable_run(struct kf_store *st, struct kf_dir *dir, const char *only, bool dry_r
         input[i].implied = (const char *const *)states[i].implied;
         input[i].n_implied = states[i].n_implied;
         if (only != NULL && strcasecmp(only, states[i].acct->name) != 0) {
-            input[i].implied = input[i].current; /* keep what it has */
-            input[i].n_implied = input[i].n_current;
-            input[i].owned = NULL; /* so nothing of it is removed */
+            input[i].current = input[i].implied = NULL; /* nothing added to it */
+            input[i].n_current = input[i].n_implied = 0;
+            input[i].owned = NULL; /* nothing removed from it but what moves */
             input[i].n_owned = 0;
         }
     }
@@ -586,7 +595,7 @@ kf_topology_test(struct kf_store *st, struct kf_dir *dir, struct kf_findings *ou
     kf_status rc;
 
     memset(out, 0, sizeof(*out));
-    rc = gather(st, dir, &topo, &accounts, &n_accounts, &states, out, err);
+    rc = gather(st, dir, NULL, &topo, &accounts, &n_accounts, &states, out, err);
     if (rc == KF_OK && unassigned_sites(topo, accounts, n_accounts, NULL, NULL, out) != KF_OK)
         rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; rc == KF_OK && i < n_accounts; i++)

@@ -39,7 +39,8 @@ void kf_enable_result_free(struct kf_enable_result *res);
 
 /* The same for ACCOUNT alone (`account new --site`): its implied SPNs are
  * added (or moved to it from another managed account) and its stale owned
- * ones removed; every other account is left as the directory has it, and
+ * ones removed; every other account is left as it is (and not read: its
+ * DN as the store has it tells it apart as a holder), and
  * a pending `topology enable` stays pending. No --take-over, and no warning
  * about servers without recorded keys: the caller staged them. */
 kf_status kf_enable_account(struct kf_store *st, struct kf_dir *dir, const char *account,
