@@ -8,7 +8,9 @@
 #       writes the keytab Apache reads; password set also verifies it with a
 #       real SPNEGO login);
 #   (b) reset the password and refresh that keytab: msktutil update,
-#       adcli update --computer-password-lifetime=0, krbfleet password set.
+#       adcli update --computer-password-lifetime=0, krbfleet password set;
+#   (c) the same as (a) in one krbfleet command: `account new --site`
+#       (another site and agent per repetition), against msktutil create.
 # REPS repetitions (fresh account names each time; the tools take turns so
 # background load hits all alike); prints each tool's median and the ratios,
 # and checks every keytab with `kvno -k` (untimed). Needs root (the lab).
@@ -49,10 +51,13 @@ DC=$LAB_DC_NAME
 # ---- krbfleet's web servers: one site, pool and agent per repetition --------
 : >"$T/hosts.in"
 : >"$T/servers"
-for i in $(seq 1 "$REPS"); do
-  a=$("$LAB_SH" addr "$LAB_DIR" "$i")
-  echo "kfs$i.lab.test $a" >>"$T/servers"
-  echo "kfs$i.lab.test $P/kfs$i.lab.test.host.keytab" >>"$T/hosts.in"
+for i in $(seq 1 "$REPS"); do   # kfs: (a) and (b); kfq: (c)
+  for k in s q; do
+    n=$i; [ $k = q ] && n=$((REPS + i))
+    a=$("$LAB_SH" addr "$LAB_DIR" "$n")
+    echo "kf$k$i.lab.test $a" >>"$T/servers"
+    echo "kf$k$i.lab.test $P/kf$k$i.lab.test.host.keytab" >>"$T/hosts.in"
+  done
 done
 "$KF_LAB_HOSTS" <"$T/hosts.in" >/dev/null
 mkdir -p "$LAB_DIR/web"
@@ -66,13 +71,15 @@ while read -r s a; do
 done <"$T/servers"
 "$ROOT/tests/lab/web.sh" up "$LAB_DIR" 2>/dev/null
 for _ in $(seq 200); do
-  [ "$(cat "$T"/*.log | grep -c listening)" -ge "$REPS" ] && break
+  [ "$(cat "$T"/*.log | grep -c listening)" -ge $((2 * REPS)) ] && break
   sleep 0.05
 done
-[ "$(cat "$T"/*.log | grep -c listening)" -ge "$REPS" ] || { cat "$T"/*.log >&2; exit 1; }
-jq -Rn '{sites: [inputs | split(" ") as [$s, $a] | ($s | ltrimstr("kfs") | split(".")[0]) as $i |
-  {name: "p\($i)", pools: [{fqdn: "web\($i).kf.lab.test", web_fqdns: ["lb\($i).kf.lab.test"],
-    probe_url: "http://web\($i).kf.lab.test:8080/",
+[ "$(cat "$T"/*.log | grep -c listening)" -ge $((2 * REPS)) ] || { cat "$T"/*.log >&2; exit 1; }
+jq -Rn '{sites: [inputs | split(" ") as [$s, $a] | ($s | split(".")[0] | .[3:]) as $i |
+  (if ($s | startswith("kfs")) then "" else "q" end) as $q |
+  {name: (if $q == "" then "p\($i)" else "q\($i)" end),
+   pools: [{fqdn: "web\($q)\($i).kf.lab.test", web_fqdns: ["lb\($q)\($i).kf.lab.test"],
+    probe_url: "http://web\($q)\($i).kf.lab.test:8080/",
     servers: [{fqdn: $s, address: $a, agent_port: 7390}]}]}]}' <"$T/servers" >"$T/topo.json"
 kf topology import "$T/topo.json" >/dev/null
 
@@ -121,11 +128,14 @@ for i in $(seq 1 "$REPS"); do
   t0=$EPOCHREALTIME
   kf_create "$i"
   awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "krbfleet-create %.4f\n", b - a }' >>"$T/times"
+  # (c) the same in one command
+  timed "krbfleet-deploy" kf account new "LAB\\kfd$i" --site "q$i"
 done
 for i in $(seq 1 "$REPS"); do
   check "msktutil create" "$P/mk$i.keytab" "HTTP/mklb$i.lab.test"
   check "adcli join" "$P/ad$i.keytab" "HTTP/adlb$i.lab.test"
   check "krbfleet create" "$P/kfs$i.lab.test.http.keytab" "HTTP/lb$i.kf.lab.test"
+  check "krbfleet account new --site" "$P/kfq$i.lab.test.http.keytab" "HTTP/lbq$i.kf.lab.test"
 done
 for i in $(seq 1 "$REPS"); do
   # (b) reset the password, refresh the keytab
@@ -147,16 +157,19 @@ ms() { awk -v s="$1" 'BEGIN { printf "%6.0f ms", s * 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 kc=$(med krbfleet-create) mc=$(med msktutil-create) ac=$(med adcli-join)
 kr=$(med krbfleet-reset) mr=$(med msktutil-update) ar=$(med adcli-update)
+kd=$(med krbfleet-deploy)
 echo "peers: medians of $REPS repetitions, DC $DC, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo ""
 printf '%-44s %10s %10s %10s   %s\n' "" krbfleet msktutil adcli "krbfleet/msktutil  krbfleet/adcli"
 printf '%-44s %10s %10s %10s   %8s %17s\n' "(a) create, 2 SPNs, keys in a keytab" "$(ms "$kc")" "$(ms "$mc")" "$(ms "$ac")" \
   "$(ratio "$kc" "$mc")" "$(ratio "$kc" "$ac")"
+printf '%-44s %10s %10s %10s   %8s %17s\n' "(c) (a) in one command: account new --site" "$(ms "$kd")" "$(ms "$mc")" "$(ms "$ac")" \
+  "$(ratio "$kd" "$mc")" "$(ratio "$kd" "$ac")"
 printf '%-44s %10s %10s %10s   %8s %17s\n' "(b) reset the password, refresh the keytab" "$(ms "$kr")" "$(ms "$mr")" "$(ms "$ar")" \
   "$(ratio "$kr" "$mr")" "$(ratio "$kr" "$ar")"
 echo ""
 echo "krbfleet (a) by command (medians): account new $(ms "$(med kf-account-new)")," \
   "assignment new $(ms "$(med kf-assignment-new)"), topology enable $(ms "$(med kf-topology-enable)")," \
   "password set $(ms "$(med kf-password-set)")"
-echo "every keytab checked with kvno -k after (a) and after (b): $([ "$FAILED" = 0 ] && echo ok || echo FAILED)"
+echo "every keytab checked with kvno -k after (a), (c) and after (b): $([ "$FAILED" = 0 ] && echo ok || echo FAILED)"
 [ "$FAILED" = 0 ]
