@@ -65,6 +65,7 @@ enum value_kind {
     V_CONCURRENCY,     /* 1..4096 */
     V_GRACE,           /* duration */
     V_MAX_AGE,         /* duration, at least 1s */
+    V_TRUSTEE,         /* 'DOMAIN\\name', name@REALM or name; spaces allowed */
 };
 
 struct key_def {
@@ -102,12 +103,13 @@ static const struct key_def keys[] = {
     {"rotation", "max_age", V_MAX_AGE, 0},
     {"probe", "ca_file", V_PATH, FIELD(probe.ca_file)},
     {"status", "prometheus_file", V_PATH, FIELD(status.prometheus_file)},
+    {"permission", "group", V_TRUSTEE, FIELD(permission.group)},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"directory", "store", "agent", "rotation", "probe",
-                                       "status"};
-#define SECTIONS_TEXT "[directory], [store], [agent], [rotation], [probe] or [status]"
+static const char *const sections[] = {"directory", "store",  "agent",     "rotation",
+                                       "probe",     "status", "permission"};
+#define SECTIONS_TEXT "[directory], [store], [agent], [rotation], [probe], [status] or [permission]"
 
 /* State of one parse, shared by the line reader and the key handler. */
 struct parse_ctx {
@@ -463,6 +465,7 @@ static const char *const expected_what[] = {
     [V_CONCURRENCY] = "a number from 1 to 4096",
     [V_GRACE] = "a duration",
     [V_MAX_AGE] = "a duration of at least 1s",
+    [V_TRUSTEE] = "a group as 'DOMAIN\\name', name@REALM or name",
 };
 
 static int
@@ -569,6 +572,8 @@ set_value(struct parse_ctx *c, const struct key_def *k, const char *value)
             goto expected;
         cfg->rotation.max_age_s = n;
         return 1;
+    case V_TRUSTEE: /* resolved in the directory when used */
+        return set_string(c, k, value);
     }
     return fail(c, KF_ERR_UNEXPECTED, "no rule for key '%s'", k->name);
 
@@ -699,6 +704,7 @@ kf_config_free(struct kf_config *cfg)
     free(cfg->store.url);
     free(cfg->status.prometheus_file);
     free(cfg->rotation.ticket_cache);
+    free(cfg->permission.group);
     free(cfg->directory.client_keytab);
     free(cfg->directory.client_principal);
     free(cfg->agent.listen);

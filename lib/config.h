@@ -11,6 +11,7 @@
  *   [rotation]  concurrency, grace, max_age, ticket_cache
  *   [probe]     ca_file
  *   [status]    prometheus_file
+ *   [permission] group
  *
  * Unknown sections or keys, a key given twice (except `allow`), an empty
  * value, a malformed value, an indented continuation line, a line longer
@@ -84,6 +85,9 @@ struct kf_config {
     struct {
         char *prometheus_file; /* NULL: `status --prometheus` writes stdout */
     } status;
+    struct {
+        char *group; /* the trustee of `permission grant/revoke` without --group */
+    } permission;
 };
 
 /* Load PATH into a new configuration stored in *OUT (free it with

@@ -7,6 +7,26 @@
 #include "permission.h"
 #include "table.h"
 
+/* The trustee: --group, else the configuration's [permission] group.
+ * Returns -1 to go on (*GROUP set), else the exit code. */
+static int
+trustee(struct kf_cli *cli, const struct kf_command *cmd, const char **group)
+{
+    kf_status rc;
+
+    if (*group != NULL && **group == '\0')
+        return kf_cli_usage(cmd, "--group needs a value: 'DOMAIN\\name' (a group, or one account)");
+    if (*group != NULL)
+        return -1;
+    if ((rc = kf_cli_config(cli)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if (cli->cfg->permission.group == NULL)
+        return kf_cli_usage(cmd, "no trustee: give --group 'DOMAIN\\name' (a group, or one "
+                                 "account) or set [permission] group in the configuration");
+    *group = cli->cfg->permission.group;
+    return -1;
+}
+
 static int
 fail_rollback(struct kf_cli *cli, kf_status rc)
 {
@@ -39,6 +59,10 @@ KF_CMD(kf_cmd_permission_grant)
     _cleanup_free_ char *object = NULL;
     char detail[160];
     kf_status rc;
+    int r = trustee(cli, cmd, &group);
+
+    if (r >= 0)
+        return r;
 
     kf_cli_object(cli, "container:%s", container);
     if ((rc = kf_cli_dir(cli)) != KF_OK || (rc = kf_cli_store(cli)) != KF_OK ||
@@ -81,7 +105,10 @@ KF_CMD(kf_cmd_permission_revoke)
     _cleanup_free_ char *object = NULL;
     char detail[200];
     kf_status rc;
-    int r;
+    int r = trustee(cli, cmd, &group);
+
+    if (r >= 0)
+        return r;
 
     kf_cli_object(cli, "container:%s", container);
     if ((rc = kf_cli_dir(cli)) != KF_OK || (rc = kf_cli_store(cli)) != KF_OK ||

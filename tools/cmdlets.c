@@ -61,6 +61,9 @@ static const struct kf_cmdlet cmdlets[] = {
     {"Enable-CsTopology", "topology enable", NULL, {WHATIF}},
     {"Get-CsService", "service list", NULL,
      {{"WebServer", P_SWITCH, "--webserver", NULL, false, false}}},
+    {"Grant-CsSetupPermission", "permission grant",
+     "the trustee is [permission] group of the configuration (required)",
+     {{"ComputerOU", P_OPTION, "--container", "DN", true, false}}},
 };
 
 /* clang-format on */
@@ -425,11 +428,6 @@ kf_cmdlet_translate(int argc, const char *const *argv, struct kf_cmdlet_call *ca
     size_t n;
 
     *call = (struct kf_cmdlet_call){0};
-    if (argc >= 1 && strcasecmp(argv[0], "Grant-CsSetupPermission") == 0)
-        return kf_err_set(err, KF_ERR_USAGE,
-                          "Grant-CsSetupPermission is not accepted: it names no trustee, and "
-                          "krbfleet's grant needs one; run `krbfleet permission grant "
-                          "--container DN --group 'DOMAIN\\name'`");
     if (argc < 1 || (c = kf_cmdlet_find(argv[0])) == NULL)
         return kf_err_set(err, KF_ERR_USAGE,
                           "%s is not a cmdlet krbfleet knows; `krbfleet help cmdlets` lists "

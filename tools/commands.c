@@ -413,8 +413,8 @@ const struct kf_command kf_commands[] = {
      .opts = OPTS(
          OPT_CONTAINER("the container (an OU) to delegate",
                        .required = "the OU to delegate, e.g. OU=Web,DC=example,DC=com"),
-         KF_VALUE("group", "'DOMAIN\\name'", group, "the trustee: a group, or one account",
-                  .required = "a group, or one account")),
+         KF_VALUE("group", "'DOMAIN\\name'", group,
+                  "the trustee: a group, or one account; default [permission] group")),
      .help =
      "Writes, on the container's DACL only, the object ACEs krbfleet's commands need\n"
      "and no more (Grant-CsSetupPermission):\n"
@@ -431,8 +431,8 @@ const struct kf_command kf_commands[] = {
      .opts = OPTS(
          OPT_CONTAINER("the container",
                        .required = "the OU to delegate, e.g. OU=Web,DC=example,DC=com"),
-         KF_VALUE("group", "'DOMAIN\\name'", group, "the trustee the ACEs were granted to",
-                  .required = "a group, or one account"),
+         KF_VALUE("group", "'DOMAIN\\name'", group,
+                  "the trustee the ACEs were granted to; default [permission] group"),
          KF_FLAG("reclaim", reclaim,
                  "make Domain Admins their owner and remove the explicit ACEs of\n"
                  "the creator and the trustee on them")),

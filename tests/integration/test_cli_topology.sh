@@ -299,7 +299,7 @@ if grep -q cfgsite "$T/out"; then not_ok "--store ignored"; else ok "--store win
 printf '[store]\npath = /x.db\n[rotation]\ngrace = 10 hours\n' >"$T/bad.conf"
 expect_fail 1 "bad.conf:4:" kf --config "$T/bad.conf" site list
 printf '[stor]\n' >"$T/bad2.conf"
-expect_fail 1 "bad2.conf:1: unknown section [stor]; the sections are [directory], [store], [agent], [rotation], [probe] or [status]; did you mean [store]?" kf --config "$T/bad2.conf" site list
+expect_fail 1 "bad2.conf:1: unknown section [stor]; the sections are [directory], [store], [agent], [rotation], [probe], [status] or [permission]; did you mean [store]?" kf --config "$T/bad2.conf" site list
 printf '[store]\npaht = /x.db\n' >"$T/bad3.conf"
 expect_fail 1 "bad3.conf:2: unknown key 'paht' in section [store]; did you mean 'path'?" kf --config "$T/bad3.conf" site list
 expect_fail 1 "$T/missing.conf" kf --config "$T/missing.conf" site list

@@ -13,11 +13,11 @@ MAN="$(dirname "$0")/../../man/krbfleet.1"
 run_ok "help cmdlets" kf help cmdlets
 cp "$T/out" "$T/table"
 mapfile -t names < <(sed -n 's/^  \([A-Za-z]*-Cs[A-Za-z]*\).*/\1/p' "$T/table")
-[ "${#names[@]}" -eq 10 ] && ok "help cmdlets lists 10 cmdlets" || not_ok "help cmdlets lists ${#names[@]}: ${names[*]}"
+[ "${#names[@]}" -eq 11 ] && ok "help cmdlets lists 11 cmdlets" || not_ok "help cmdlets lists ${#names[@]}: ${names[*]}"
 for c in New-CsKerberosAccount New-CsKerberosAccountAssignment Set-CsKerberosAccountAssignment \
          Get-CsKerberosAccountAssignment Remove-CsKerberosAccountAssignment \
          Set-CsKerberosAccountPassword Test-CsKerberosAccountAssignment Test-CsTopology \
-         Enable-CsTopology Get-CsService; do
+         Enable-CsTopology Get-CsService Grant-CsSetupPermission; do
   grep -q "^  $c " "$T/table" || grep -qx "  $c" "$T/table" && ok "help cmdlets has $c" || not_ok "help cmdlets lacks $c"
 done
 # krbfleet(1) lists every cmdlet and krbfleet line of the table (source with
@@ -28,14 +28,15 @@ while IFS= read -r line; do
   if grep -qxF -- "$line" "$T/man.txt"; then ok "krbfleet(1) has: ${line:0:60}"
   else not_ok "krbfleet(1) lacks the table line: $line"; fi
 done < <(grep -E '^  [A-Za-z]+-Cs|^      krbfleet ' "$T/table")
-grep -q 'Grant-CsSetupPermission' "$T/table" && not_ok "help cmdlets lists Grant-CsSetupPermission" \
-  || ok "Grant-CsSetupPermission is not in the table (it names no trustee)"
+grep -q 'the trustee is \[permission\] group' "$T/table" && ok "Grant-CsSetupPermission's line names [permission] group" \
+  || not_ok "Grant-CsSetupPermission's note lacks [permission] group"
 run_ok "help Get-CsService (any case)" kf help get-csservice
 expect_out "help CMDLET prints its line" "krbfleet service list [--webserver]"
 expect_out "help CMDLET points to the command's help" "krbfleet help service list"
 run_ok "New-CsKerberosAccount --help shows the cmdlet without needing its parameters" kf New-CsKerberosAccount --help
 expect_out "--help on a cmdlet prints its line" "New-CsKerberosAccount -UserAccount 'DOMAIN\\name' [-ContainerDN DN]"
-expect_fail 2 'no cmdlet "Grant-CsSetupPermission"' kf help Grant-CsSetupPermission
+run_ok "help Grant-CsSetupPermission" kf help Grant-CsSetupPermission
+expect_out "its line: -ComputerOU is --container" "krbfleet permission grant --container DN"
 run_ok "krbfleet --help names help cmdlets" kf --help
 expect_out "the overview points to the cmdlets" "krbfleet help cmdlets"
 
@@ -103,8 +104,12 @@ expect_fail 2 'Set-CsKerberosAccountPassword: parameters -UserAccount and -FromC
 expect_fail 2 'Set-CsKerberosAccountPassword: parameter -ToComputer is required with -FromComputer' \
   kf Set-CsKerberosAccountPassword -FromComputer fe01.redmond.lab.test
 expect_fail 2 'Get-CsService: parameter -WebServer is a switch' kf Get-CsService -WebServer:maybe
-expect_fail 2 "Grant-CsSetupPermission is not accepted: it names no trustee, and krbfleet's grant needs one; run \`krbfleet permission grant --container DN --group 'DOMAIN\\name'\`" \
-  kf Grant-CsSetupPermission -ComputerOU 'OU=Web,DC=lab,DC=test'
+# without [permission] group it has no trustee: exit 2 naming the key,
+# before any directory or store is opened (test_permission.sh: with it)
+printf '[store]\npath = %s\n' "$KRBFLEET_STORE" >"$T/nogroup.conf"
+expect_fail 2 "no trustee: give --group 'DOMAIN\\name' (a group, or one account) or set [permission] group in the configuration" \
+  kf --config "$T/nogroup.conf" Grant-CsSetupPermission -ComputerOU 'OU=Web,DC=lab,DC=test'
+expect_fail 2 'Grant-CsSetupPermission: parameter -ComputerOU is required' kf Grant-CsSetupPermission
 # with --json a refusal is one JSON document too, as for any command
 rc=0; kf --json Get-CsService -Frob >"$T/out" 2>"$T/err" || rc=$?
 if [ "$rc" = 2 ] && jq -e '.error.code == "usage" and (.error.message | contains("Get-CsService: parameter -Frob is unknown"))' "$T/out" >/dev/null

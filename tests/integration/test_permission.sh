@@ -126,6 +126,14 @@ run_ok "a third grant --json" kf --json permission grant --container "$OU" --gro
 json_valid permission_grant
 if jq -e '.written == false and .changes == [] and .added == 0' "$T/out" >/dev/null
 then ok "grant --json: nothing written, no changes"; else not_ok "grant --json: $(cat "$T/out")"; fi
+# the cmdlet form: its trustee is [permission] group; without it, exit 2
+printf '[permission]\ngroup = LAB\\webadmins\n' >"$T/group.conf"
+run_ok "Grant-CsSetupPermission -ComputerOU with [permission] group" kf --config "$T/group.conf" Grant-CsSetupPermission -ComputerOU "$OU"
+expect_out "the cmdlet grants to [permission] group (already there)" "LAB\\webadmins already holds krbfleet's permissions on $OU; nothing written"
+[ "$(usn "$OU")" = "$u1" ] && ok "the cmdlet's grant wrote nothing either" || not_ok "the cmdlet wrote"
+printf '[rotation]\nmax_age = 30d\n' >"$T/nogroup.conf"
+expect_fail 2 "or set [permission] group in the configuration" kf --config "$T/nogroup.conf" Grant-CsSetupPermission -ComputerOU "$OU"
+[ "$(usn "$OU")" = "$u1" ] && ok "without [permission] group nothing is written" || not_ok "the refused cmdlet wrote"
 
 run_ok "permission list" kf permission list --container "$OU" --json
 if jq -e --arg s "$GSID" '[.trustees[] | select(.sid == $s)] == [{"trustee":"webadmins","sid":$s,"complete":true,"missing":[]}]' "$T/out" >/dev/null
@@ -269,7 +277,7 @@ cmp -s "$T/dacl2.before" "$T/dacl2.after" && ok "revoke left the hand-written AC
 
 # -- bad input ----------------------------------------------------------------------------
 expect_fail 2 "--container DN is required" kf permission grant --group 'LAB\webadmins'
-expect_fail 2 "--group 'DOMAIN\\name' is required" kf permission grant --container "$OU"
+expect_fail 2 "no trustee: give --group 'DOMAIN\\name' (a group, or one account) or set [permission] group" kf permission grant --container "$OU"
 expect_fail 2 "is not for this command" kf permission list --container "$OU" --group x
 expect_fail 1 "the domain OTHER is not the directory's" kf permission grant --container "$OU" --group 'OTHER\webadmins'
 expect_fail 1 "no user, group or computer nosuch" kf permission grant --container "$OU" --group 'LAB\nosuch'

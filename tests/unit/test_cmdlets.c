@@ -85,6 +85,10 @@ test_issue_examples(void **state)
     CALL("topology enable", "Enable-CsTopology");
     CALL("service list --webserver", "Get-CsService", "-WebServer");
     CALL("service list", "Get-CsService");
+    CALL("permission grant --container OU=Web,DC=lab,DC=test", "Grant-CsSetupPermission",
+         "-ComputerOU", "OU=Web,DC=lab,DC=test");
+    CALL("permission grant --container OU=Web,DC=lab,DC=test", "grant-cssetuppermission",
+         "-computer:OU=Web,DC=lab,DC=test", "-Verbose");
 }
 
 static void
@@ -225,11 +229,12 @@ test_errors(void **state)
     USAGE("parameter -Identity is \"service:WebServer:x\"", "Remove-CsKerberosAccountAssignment",
           "service:WebServer:x");
     USAGE("parameter -Identity is \"site:\"", "Remove-CsKerberosAccountAssignment", "site:");
-    /* Grant-CsSetupPermission names no trustee: refused, pointing to the
-     * command that takes one */
-    USAGE("Grant-CsSetupPermission is not accepted: it names no trustee, and krbfleet's grant "
-          "needs one; run `krbfleet permission grant --container DN --group 'DOMAIN\\name'`",
-          "grant-cssetuppermission", "-ComputerOU", "OU=x");
+    /* Grant-CsSetupPermission needs its OU (the trustee comes from
+     * [permission] group when `permission grant` runs) */
+    USAGE("Grant-CsSetupPermission: parameter -ComputerOU is required (-ComputerOU DN)",
+          "Grant-CsSetupPermission");
+    USAGE("Grant-CsSetupPermission: parameter -Group is unknown; it takes -ComputerOU, -Verbose",
+          "Grant-CsSetupPermission", "-ComputerOU", "OU=x", "-Group", "LAB\\g");
     /* cmdlets that do not exist */
     USAGE("New-CsKerberosAccounts is not a cmdlet", "New-CsKerberosAccounts");
 }
@@ -276,7 +281,8 @@ test_cmdlet_words(void **state)
     assert_false(kf_cmdlet_word("new-cskerberos account"));
     assert_non_null(kf_cmdlet_find("ENABLE-CSTOPOLOGY"));
     assert_string_equal(kf_cmdlet_command(kf_cmdlet_find("enable-cstopology")), "topology enable");
-    assert_null(kf_cmdlet_find("Grant-CsSetupPermission"));
+    assert_string_equal(kf_cmdlet_command(kf_cmdlet_find("grant-cssetuppermission")),
+                        "permission grant");
 }
 
 /* The help table lists every cmdlet the translation accepts, each with its
@@ -295,6 +301,7 @@ test_table(void **state)
         "Test-CsTopology",
         "Enable-CsTopology",
         "Get-CsService",
+        "Grant-CsSetupPermission",
     };
     char *text = NULL, line[128];
     size_t len = 0, listed = 0;

@@ -105,6 +105,7 @@ check_defaults(const struct kf_config *cfg)
     assert_int_equal(cfg->rotation.grace_s, 36000);
     assert_int_equal(cfg->rotation.max_age_s, 30 * 86400);
     assert_null(cfg->status.prometheus_file);
+    assert_null(cfg->permission.group);
     assert_null(cfg->probe.ca_file);
 }
 
@@ -195,7 +196,10 @@ test_every_key(void **state)
                                "ca_file = /etc/ssl/certs/web-ca.pem\n"
                                "\n"
                                "[status]\n"
-                               "prometheus_file = /var/lib/node_exporter/krbfleet.prom\n";
+                               "prometheus_file = /var/lib/node_exporter/krbfleet.prom\n"
+                               "\n"
+                               "[permission]\n"
+                               "group = CONTOSO\\Web Fleet Admins\n";
     struct kf_config *cfg;
 
     (void)state;
@@ -224,6 +228,7 @@ test_every_key(void **state)
     assert_int_equal(cfg->rotation.max_age_s, 7 * 86400);
     assert_string_equal(cfg->probe.ca_file, "/etc/ssl/certs/web-ca.pem");
     assert_string_equal(cfg->status.prometheus_file, "/var/lib/node_exporter/krbfleet.prom");
+    assert_string_equal(cfg->permission.group, "CONTOSO\\Web Fleet Admins");
     kf_config_free(cfg);
 }
 
@@ -344,6 +349,7 @@ static const struct bad_case bad_values[] = {
     {"[store]\npath =\n", "t.conf:2: empty value for 'path' in section [store]"},
     {"[store]\npath =   ; a comment\n", "t.conf:2: empty value for 'path'"},
     {"[agent]\nkeytab-group = a\vb\n", "t.conf:2: control character in the value of"},
+    {"[permission]\ngroup =\n", "t.conf:2: empty value for 'group' in section [permission]"},
 };
 
 /* [store] url: a PostgreSQL store instead of the file. */
@@ -396,7 +402,7 @@ static const struct bad_case bad_structure[] = {
     {"[agent]\nalow = a@X\n", "t.conf:2: unknown key 'alow' in section [agent]; did you mean "
                               "'allow'?"},
     {"[stor]\n", "t.conf:1: unknown section [stor]; the sections are [directory], [store], "
-                 "[agent], [rotation], [probe] or [status]; did you mean [store]?"},
+                 "[agent], [rotation], [probe], [status] or [permission]; did you mean [store]?"},
     {"[Store]\n", "did you mean [store]?"},
     /* duplicates */
     {"[store]\npath = /x\n\npath = /y\n",
