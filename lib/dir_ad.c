@@ -376,20 +376,6 @@ wait_connected(LDAP *ld, const struct timeval *tv)
     return e;
 }
 
-/* The DN of DN's parent: what follows its first unescaped comma; NULL
- * when there is none. Points into DN. */
-static const char *
-parent_dn(const char *dn)
-{
-    for (const char *p = dn; *p != '\0'; p++) {
-        if (*p == '\\' && p[1] != '\0')
-            p++;
-        else if (*p == ',')
-            return p[1] != '\0' ? p + 1 : NULL;
-    }
-    return NULL;
-}
-
 static kf_status
 ad_fail(struct kf_dir *dir, const struct conn *c, int rc, const struct req *rq, struct kf_err *err)
 {
@@ -452,13 +438,11 @@ ad_fail(struct kf_dir *dir, const struct conn *c, int rc, const struct req *rq, 
                           "to %s",
                           server, c->uri, (long long)ad->tv.tv_sec, rq->what);
     case LDAP_INSUFFICIENT_ACCESS:
-        if (rq->grant && rq->object != NULL && parent_dn(rq->object) != NULL)
-            return kf_err_set(err, KF_ERR_PERMISSION,
-                              "%s may not %s (directory server %s: %s); a domain admin can "
-                              "delegate it: krbfleet permission grant --container '%s' --group "
-                              "'%s\\GROUP'",
-                              who(ad), right, server, detail, parent_dn(rq->object),
-                              dir->netbios != NULL ? dir->netbios : "DOMAIN");
+        if (rq->grant && rq->object != NULL) {
+            char said[sizeof(detail) + 128];
+            snprintf(said, sizeof(said), "directory server %s: %s", server, detail);
+            return kf_dir_refused(dir, who(ad), right, rq->object, said, err);
+        }
         return kf_err_set(err, KF_ERR_PERMISSION, "%s may not %s (directory server %s: %s)",
                           who(ad), right, server, detail);
     case LDAP_INVALID_CREDENTIALS:
@@ -1839,13 +1823,14 @@ set_password_kpasswd(struct kf_dir *dir, const char *sam, const char *dn, const 
                                                                   : KF_ERR_KDC;
         if (krb5_chpw_message(ctx, &result, &m) != 0)
             m = NULL;
-        if (code == KF_ERR_PERMISSION)
-            st = kf_err_set(
-                err, code, "%s may not reset the password on %s (kpasswd at %s: %.*s%s%s)",
-                AD(dir)->principal != NULL ? AD(dir)->principal : "the caller", dn, dir->server,
-                (int)code_string.length, code_string.data != NULL ? code_string.data : "",
-                m != NULL ? ": " : "", m != NULL ? m : "");
-        else
+        if (code == KF_ERR_PERMISSION) {
+            char right[1024], said[512];
+            snprintf(right, sizeof(right), "reset the password on %s", dn);
+            snprintf(said, sizeof(said), "kpasswd at %s: %.*s%s%s", dir->server,
+                     (int)code_string.length, code_string.data != NULL ? code_string.data : "",
+                     m != NULL ? ": " : "", m != NULL ? m : "");
+            st = kf_dir_refused(dir, who(AD(dir)), right, dn, said, err);
+        } else
             st = kf_err_set(err, code, "kpasswd at %s refused the new password of %s: %.*s%s%s",
                             dir->server, dn, (int)code_string.length,
                             code_string.data != NULL ? code_string.data : "", m != NULL ? ": " : "",

@@ -112,6 +112,38 @@ kf_dir_netbios(const struct kf_dir *dir)
     return dir->netbios;
 }
 
+/* The DN of DN's parent: what follows its first unescaped comma; NULL
+ * when there is none. Points into DN. */
+static const char *
+parent_dn(const char *dn)
+{
+    for (const char *p = dn; *p != '\0'; p++) {
+        if (*p == '\\' && p[1] != '\0')
+            p++;
+        else if (*p == ',')
+            return p[1] != '\0' ? p + 1 : NULL;
+    }
+    return NULL;
+}
+
+kf_status
+kf_dir_refused(const struct kf_dir *dir, const char *who, const char *right, const char *object,
+               const char *said, struct kf_err *err)
+{
+    const char *container = object != NULL ? parent_dn(object) : NULL;
+
+    if (container == NULL)
+        return kf_err_set(err, KF_ERR_PERMISSION, "%s may not %s%s%s%s", who, right,
+                          said != NULL ? " (" : "", said != NULL ? said : "",
+                          said != NULL ? ")" : "");
+    return kf_err_set(err, KF_ERR_PERMISSION,
+                      "%s may not %s%s%s%s; a domain admin can delegate it: krbfleet permission "
+                      "grant --container '%s' --group '%s\\GROUP'",
+                      who, right, said != NULL ? " (" : "", said != NULL ? said : "",
+                      said != NULL ? ")" : "", container,
+                      dir->netbios != NULL ? dir->netbios : "DOMAIN");
+}
+
 const char *
 kf_dir_base_dn(const struct kf_dir *dir)
 {

@@ -123,6 +123,14 @@ const char *kf_dir_domain(const struct kf_dir *dir);
 const char *kf_dir_netbios(const struct kf_dir *dir);
 const char *kf_dir_base_dn(const struct kf_dir *dir);
 
+/* A directory write on OBJECT (a DN) refused for lack of RIGHT ("reset the
+ * password on DN"), seen by the write itself or by a check before any
+ * write: KF_ERR_PERMISSION, the message naming WHO, the right, what was
+ * said (SAID, may be NULL) and the `krbfleet permission grant` on OBJECT's
+ * container that gives the right. The one wording of every such refusal. */
+kf_status kf_dir_refused(const struct kf_dir *dir, const char *who, const char *right,
+                         const char *object, const char *said, struct kf_err *err);
+
 /* Read an account. KF_ERR_NOT_FOUND when there is none. */
 kf_status kf_dir_account_get(struct kf_dir *dir, const char *name, struct kf_dir_account **out,
                              struct kf_err *err);

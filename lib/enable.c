@@ -10,6 +10,7 @@
 
 #include "eligibility.h"
 #include "mem.h"
+#include "permission.h"
 #include "strv.h"
 
 kf_status
@@ -234,6 +235,28 @@ forget_intents(struct kf_store *st, const struct kf_spn_plan *plan, size_t from,
         kf_store_rollback(st); /* the intents stay: an SPN never written is harmless */
 }
 
+/* Before the first write: the ticket may write servicePrincipalName on
+ * every object of the plan, so a missing right leaves all of them (and the
+ * store) as they were, not half a move. */
+static kf_status
+may_write_all(struct kf_dir *dir, const struct kf_spn_plan *plan, struct kf_err *err)
+{
+    for (size_t w = 0; w < plan->n_writes; w++) {
+        const struct kf_spn_write *wr = &plan->writes[w];
+        struct kf_dir_account *a = NULL;
+        kf_status rc = KF_OK;
+
+        if (wr->account != NULL)
+            rc = kf_dir_account_get(dir, wr->account, &a, err);
+        if (rc == KF_OK)
+            rc = kf_perm_require(dir, a != NULL ? a->dn : wr->dn, KF_PERM_NEED_SPN, err);
+        kf_dir_account_free(a);
+        if (rc != KF_OK)
+            return rc;
+    }
+    return KF_OK;
+}
+
 static kf_status
 apply(struct kf_store *st, struct kf_dir *dir, struct kf_enable_result *res, bool whole,
       const struct kf_progress_sink *progress, struct kf_err *err)
@@ -250,6 +273,8 @@ apply(struct kf_store *st, struct kf_dir *dir, struct kf_enable_result *res, boo
     fresh = calloc(n_intents ? n_intents : 1, sizeof(*fresh));
     if (fresh == NULL)
         return kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+    if ((rc = may_write_all(dir, plan, err)) != KF_OK)
+        return rc;
     /* Record what we are about to add before writing it, so a crash in
      * between never leaves an SPN krbfleet does not know it owns. */
     if ((rc = kf_store_begin(st, err)) != KF_OK)

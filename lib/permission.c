@@ -654,3 +654,80 @@ out:
     kf_dir_principal_free(me);
     return rc;
 }
+
+/* The caller's token as the DACL is judged against it: its SID, Everyone,
+ * Authenticated Users and its tokenGroups (new, *N entries). */
+static struct kf_sid *
+caller_token(const struct kf_dir_principal *me, size_t *n)
+{
+    static const struct kf_sid everyone = {.revision = 1, .authority = 1, .n_sub = 1, .sub = {0}};
+    static const struct kf_sid authenticated = {
+        .revision = 1, .authority = 5, .n_sub = 1, .sub = {11}};
+    struct kf_sid *token = calloc(me->n_groups + 3, sizeof(*token));
+
+    if (token == NULL)
+        return NULL;
+    token[0] = me->sid;
+    token[1] = everyone;
+    token[2] = authenticated;
+    memcpy(token + 3, me->groups, me->n_groups * sizeof(*token));
+    *n = me->n_groups + 3;
+    return token;
+}
+
+kf_status
+kf_perm_require(struct kf_dir *dir, const char *dn, unsigned need, struct kf_err *err)
+{
+    struct kf_dir_principal *me = NULL;
+    struct kf_sd *sd = NULL;
+    _cleanup_free_ struct kf_sid *token = NULL;
+    _cleanup_free_ char *who = NULL, *right = NULL;
+    char **cls = NULL, **attrs = NULL;
+    size_t n_cls = 0, n_attrs = 0, n_token = 0;
+    struct kf_guid reset = guid(G_RESET_PW);
+    kf_status rc;
+
+    if ((rc = kf_dir_whoami(dir, &me, err)) != KF_OK)
+        return kf_err_prefix(err, "cannot tell whether the ticket may write %s", dn);
+    token = caller_token(me, &n_token);
+    if (asprintf(&who, "%s@%s", me->name, kf_dir_realm(dir)) < 0)
+        who = NULL;
+    if (token == NULL || who == NULL) {
+        rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (need & KF_PERM_NEED_SPN) {
+        if ((rc = kf_dir_effective(dir, dn, &cls, &n_cls, &attrs, &n_attrs, err)) != KF_OK)
+            goto out;
+        if (!strv_has(attrs, n_attrs, "servicePrincipalName")) {
+            if (asprintf(&right, "write servicePrincipalName on %s", dn) < 0)
+                right = NULL;
+            rc = right == NULL ? kf_err_set(err, KF_ERR_NOMEM, "out of memory")
+                               : kf_dir_refused(dir, who, right, dn,
+                                                "servicePrincipalName is not in its "
+                                                "allowedAttributesEffective; nothing was written",
+                                                err);
+            goto out;
+        }
+    }
+    if (need & KF_PERM_NEED_RESET) {
+        if ((rc = read_dacl(dir, dn, KF_SD_DACL, &sd, NULL, err)) != KF_OK)
+            goto out;
+        if (!kf_sd_grants(sd, token, n_token, KF_RIGHT_CONTROL_ACCESS, &reset, NULL)) {
+            if (asprintf(&right, "reset the password on %s", dn) < 0)
+                right = NULL;
+            rc = right == NULL ? kf_err_set(err, KF_ERR_NOMEM, "out of memory")
+                               : kf_dir_refused(dir, who, right, dn,
+                                                "no ACE of its DACL gives the ticket's groups "
+                                                "Reset Password; nothing was written",
+                                                err);
+            goto out;
+        }
+    }
+out:
+    kf_strv_free(cls, n_cls);
+    kf_strv_free(attrs, n_attrs);
+    kf_sd_free(sd);
+    kf_dir_principal_free(me);
+    return rc;
+}

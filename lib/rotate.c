@@ -13,6 +13,7 @@
 #include "keys.h"
 #include "mem.h"
 #include "password.h"
+#include "permission.h"
 #include "rotctx.h"
 #include "strv.h"
 
@@ -373,6 +374,21 @@ rotate_report(struct rotation *rt, kf_status rc, struct kf_err *err)
                                  bad, c->run.n);
 }
 
+/* Before any key is staged: the ticket may reset the password, so a
+ * refusal leaves the servers, the store and the directory as they were. */
+static kf_status
+rotate_may(struct rotation *rt, kf_status rc, struct kf_err *err)
+{
+    struct kf_rotctx *c = &rt->c;
+
+    if (rc != KF_OK)
+        return rc;
+    rc = kf_perm_require(c->dir, c->dacct->dn, KF_PERM_NEED_RESET, err);
+    if (rc != KF_OK && c->o->dry_run)
+        kf_err_prefix(err, "dry run: nothing was changed, and this would be refused");
+    return rc;
+}
+
 kf_status
 kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *o,
           struct kf_rotate_result **result, struct kf_err *err)
@@ -383,6 +399,7 @@ kf_rotate(struct kf_store *st, struct kf_dir *dir, const struct kf_rotate_opts *
 
     *result = NULL;
     rc = kf_rotctx_begin(c, NULL, 0, err);
+    rc = rotate_may(&rt, rc, err);
     rc = rotate_plan(&rt, rc, err);
     rc = rotate_stage(&rt, rc, err);
     rc = rotate_commit(&rt, rc, err);

@@ -18,6 +18,7 @@
 #include "enable.h"
 #include "mem.h"
 #include "names.h"
+#include "permission.h"
 #include "table.h"
 
 KF_DEFINE_CLEANUP(struct kf_table, kf_table_free)
@@ -306,6 +307,11 @@ account_create_or_adopt(struct kf_cli *cli, const struct kf_command *cmd, const 
         }
         enctypes = dacct->enctypes ? dacct->enctypes : KF_ENCTYPES_DEFAULT;
         if ((rc = adopt_check(cli, &an, a->allow_foreign_spns, &managed)) != KF_OK)
+            return fail_rollback(cli, rc);
+        /* Managing it means resetting its password and writing its SPNs:
+         * a ticket that may not is refused now, not at its first rotation. */
+        if ((rc = kf_perm_require(cli->dir, dacct->dn, KF_PERM_NEED_RESET | KF_PERM_NEED_SPN,
+                                  &cli->err)) != KF_OK)
             return fail_rollback(cli, rc);
         if (managed)
             return readopt(cli, &an, a->allow_foreign_spns);

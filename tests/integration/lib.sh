@@ -40,6 +40,31 @@ ldap_attr() {
     sed -n "s/^$2: //p"
 }
 
+# ldif: apply the LDIF on stdin to the lab DC with the admin's ticket
+ldif() { ldapmodify -Q -Y GSSAPI -H "$LAB_LDAP_URI" >/dev/null 2>"$T/ldif.err"; }
+
+# delegation_setup: what the admin prepares in a delegation test (issue 10),
+# before `permission grant`: the dedicated OU $OU (OU=WebFleet; not
+# CN=Computers, where ms-DS-MachineAccountQuota is another path), an
+# ordinary user webop (its password in a file, never on argv) in a group
+# webadmins, and webop's ticket in $WEBOP_CC.
+delegation_setup() {
+  local upw
+  OU="OU=WebFleet,$LAB_BASE_DN"
+  WEBOP_CC=$T/webop.ccache
+  printf 'dn: %s\nchangetype: add\nobjectClass: organizationalUnit\nou: WebFleet\n' "$OU" | ldif &&
+    ok "OU=WebFleet created" || not_ok "OU: $(cat "$T/ldif.err")"
+  ( umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$T/webop.pw" )
+  upw=$(python3 -c 'import base64,sys; p=open(sys.argv[1]).read(); print(base64.b64encode(("\"%s\"" % p).encode("utf-16-le")).decode())' "$T/webop.pw")
+  printf 'dn: CN=webop,CN=Users,%s\nchangetype: add\nobjectClass: user\nsAMAccountName: webop\nuserPrincipalName: webop@%s\nunicodePwd:: %s\nuserAccountControl: 512\n' \
+    "$LAB_BASE_DN" "$LAB_REALM" "$upw" | ldif && ok "user webop created over LDAP" || not_ok "webop: $(cat "$T/ldif.err")"
+  samba-tool group add webadmins -s "$LAB_SMB_CONF" >/dev/null 2>&1 &&
+    samba-tool group addmembers webadmins webop -s "$LAB_SMB_CONF" >/dev/null 2>&1 &&
+    ok "group webadmins with member webop" || not_ok "group webadmins"
+  KRB5CCNAME=$WEBOP_CC kinit "webop@$LAB_REALM" <"$T/webop.pw" >/dev/null 2>&1 &&
+    ok "kinit webop (password from a file)" || not_ok "kinit webop"
+}
+
 # dump_store FILE: every table's rows (schema included), to compare states;
 # "no store" when there is none (the sqlite3 shell would create an empty one).
 dump_store() {

@@ -10,7 +10,6 @@
 in_lab "$0" "$@"
 : "${KF_SD_DUMP:?}" "${KF_DIR_PROBE:?}"
 BASE=$LAB_BASE_DN
-OU="OU=WebFleet,$BASE"
 G_COMPUTER=bf967a86-0de6-11d0-a285-00aa003049e2
 DATA="$(cd "$(dirname "$0")/../data" && pwd)"
 
@@ -34,23 +33,9 @@ auth = int.from_bytes(b[2:8], "big")
 subs = struct.unpack("<%dI" % n, b[8:8 + 4 * n])
 print("S-%d-%d" % (b[0], auth) + "".join("-%d" % s for s in subs))'
 }
-ldif() { ldapmodify -Q -Y GSSAPI -H "$LAB_LDAP_URI" >/dev/null 2>"$T/ldif.err"; }
 
-# -- the OU, an ordinary user (password in a file, never on argv) and a group
-printf 'dn: %s\nchangetype: add\nobjectClass: organizationalUnit\nou: WebFleet\n' "$OU" | ldif &&
-  ok "OU=WebFleet created" || not_ok "OU: $(cat "$T/ldif.err")"
-umask 077
-head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$T/webop.pw"
-upw=$(python3 -c 'import base64,sys; p=open(sys.argv[1]).read(); print(base64.b64encode(("\"%s\"" % p).encode("utf-16-le")).decode())' "$T/webop.pw")
-printf 'dn: CN=webop,CN=Users,%s\nchangetype: add\nobjectClass: user\nsAMAccountName: webop\nuserPrincipalName: webop@%s\nunicodePwd:: %s\nuserAccountControl: 512\n' \
-  "$BASE" "$LAB_REALM" "$upw" | ldif && ok "user webop created over LDAP" || not_ok "webop: $(cat "$T/ldif.err")"
-unset upw
-samba-tool group add webadmins -s "$LAB_SMB_CONF" >/dev/null 2>&1 &&
-  samba-tool group addmembers webadmins webop -s "$LAB_SMB_CONF" >/dev/null 2>&1 &&
-  ok "group webadmins with member webop" || not_ok "group webadmins"
-WEBOP_CC=$T/webop.ccache
-KRB5CCNAME=$WEBOP_CC kinit "webop@$LAB_REALM" <"$T/webop.pw" >/dev/null 2>&1 &&
-  ok "kinit webop (password from a file)" || not_ok "kinit webop"
+# -- the OU, an ordinary user webop (password in a file, never on argv) and a group
+delegation_setup
 GSID=$(sid_of webadmins); WSID=$(sid_of webop); ASID=$(sid_of alice)
 DOMSID=${GSID%-*}
 case "$GSID" in S-1-5-21-*) ok "webadmins has SID $GSID";; *) not_ok "webadmins SID: '$GSID'";; esac
