@@ -128,6 +128,14 @@ const struct kf_command *kf_command_find(int argc, char *const *argv, int *words
 /* " NAME [--force]": CMD's synopsis, derived from its table, in BUF;
  * each part starts with a space ("" for a command without arguments). */
 const char *kf_cli_synopsis(const struct kf_command *cmd, char *buf, size_t size);
+
+struct kf_fleet_status;
+/* Write RES in Prometheus' text format to FILE (a temporary file beside
+ * it, renamed; mode 0644), as `status` does with [status] prometheus_file
+ * (cmd_status.c). The directory must be open. */
+kf_status kf_cli_metrics_write(struct kf_cli *cli, const struct kf_fleet_status *res,
+                               const char *file);
+
 /* Load the configuration once (--config, $KRBFLEET_CONFIG, default). */
 kf_status kf_cli_config(struct kf_cli *cli);
 

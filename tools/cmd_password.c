@@ -178,6 +178,26 @@ unattended_account(struct kf_cli *cli, const struct kf_fleet_account *a, long lo
     return ok;
 }
 
+/* After an unattended run, with [status] prometheus_file set: the metrics
+ * as they are now (the new kvnos, this run's results), read afresh. */
+static kf_status
+write_metrics(struct kf_cli *cli, const struct kf_fleet_status_opts *so)
+{
+    _cleanup_(kf_fleet_status_freep) struct kf_fleet_status *now = NULL;
+    struct kf_fleet_status_opts o = *so;
+    const char *file = cli->cfg->status.prometheus_file;
+    kf_status rc;
+
+    if (file == NULL)
+        return KF_OK;
+    o.max_age_s = cli->cfg->rotation.max_age_s; /* "due" as `status` reports it */
+    if ((rc = kf_fleet_status_collect(cli->store, cli->dir, &o, &now, &cli->err)) != KF_OK ||
+        (rc = kf_cli_metrics_write(cli, now, file)) != KF_OK)
+        return kf_err_prefix(&cli->err, "the run is over, but its metrics were not written");
+    printf("metrics written to %s\n", file);
+    return KF_OK;
+}
+
 /* password set --all [--if-older-than AGE]: every managed account, as the
  * timer runs it. */
 /* Servers in flight, within the open-file limit: each holds its agent's
@@ -225,6 +245,8 @@ unattended(struct kf_cli *cli, const char *account, long long max_age_s,
     for (size_t i = 0; i < st->n; i++)
         if (!unattended_account(cli, &st->v[i], max_age_s, *o))
             bad++;
+    if ((rc = write_metrics(cli, &so)) != KF_OK)
+        return kf_cli_fail(cli, rc);
     if (bad == 0)
         return 0;
     return kf_cli_fail(cli, kf_err_set(&cli->err, KF_ERR_AGENT,

@@ -105,6 +105,20 @@ account_text(const struct kf_fleet_account *a, const char *domain, long long max
            a->count[KF_FRESH_STALE], a->count[KF_FRESH_UNREACHABLE]);
 }
 
+kf_status
+kf_cli_metrics_write(struct kf_cli *cli, const struct kf_fleet_status *res, const char *file)
+{
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    kf_status rc;
+
+    if ((rc = kf_fleet_status_prometheus(res, kf_dir_netbios(cli->dir), &text, &len, &cli->err)) !=
+        KF_OK)
+        return rc;
+    kf_cli_object(cli, "file:%s", file);
+    return kf_file_replace(file, text, len, 0644, "the metrics file", &cli->err);
+}
+
 KF_CMD(kf_cmd_status)
 {
     struct kf_fleet_status_opts o = {0};
@@ -135,24 +149,18 @@ KF_CMD(kf_cmd_status)
         return kf_cli_fail(cli, rc);
     domain = kf_dir_netbios(cli->dir);
     healthy = kf_fleet_status_healthy(res);
-    if (prometheus || file != NULL) {
+    if (file != NULL && (rc = kf_cli_metrics_write(cli, res, file)) != KF_OK)
+        return kf_cli_fail(cli, rc);
+    if (prometheus && file == NULL) {
         _cleanup_free_ char *text = NULL;
         size_t len;
         if ((rc = kf_fleet_status_prometheus(res, domain, &text, &len, &cli->err)) != KF_OK)
             return kf_cli_fail(cli, rc);
-        if (file != NULL) {
-            kf_cli_object(cli, "file:%s", file);
-            if ((rc = kf_file_replace(file, text, len, 0644, "the metrics file", &cli->err)) !=
-                KF_OK)
-                return kf_cli_fail(cli, rc);
-        }
-        if (prometheus && file == NULL) {
-            fwrite(text, 1, len, stdout);
-            return healthy ? 0 : 1;
-        }
-        if (prometheus)
-            return healthy ? 0 : 1; /* written to the file instead of stdout */
+        fwrite(text, 1, len, stdout);
+        return healthy ? 0 : 1;
     }
+    if (prometheus)
+        return healthy ? 0 : 1; /* written to the file instead of stdout */
     if (cli->json) {
         json_t *arr = json_array();
         char now[32];

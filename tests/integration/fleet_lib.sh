@@ -154,10 +154,11 @@ has_fault_points() {
   [ "$rc" = 137 ]
 }
 
-# fleet_setup: the account, its assignments, a first rotation, the SPNs
+# fleet_setup [CONTAINER]: the account (in CONTAINER, default the domain's
+# Computers container), its assignments, a first rotation, the SPNs
 fleet_setup() {
   run_ok "import the fleet's topology" kf topology import "$TOPO"
-  run_ok "account new" kf account new 'LAB\kerbauth'
+  run_ok "account new${1:+ in $1}" kf account new 'LAB\kerbauth' ${1:+--container "$1"}
   run_ok "assignment redmond" kf assignment new --site redmond --account kerbauth
   run_ok "assignment dublin" kf assignment new --site dublin --account kerbauth
   run_ok "first password set" kf password set --account kerbauth

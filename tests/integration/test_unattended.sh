@@ -1,27 +1,44 @@
 #!/usr/bin/env bash
-# Unattended runs (issue 10, item 3): krbfleet's own credentials from a
+# Unattended runs (issue 10, items 3-5): krbfleet's own credentials from a
 # computer account's keytab ([directory] client_keytab, client_principal)
 # when the ticket cache is empty, into a private memory cache; with a bad
 # keytab a clear error and nothing written; krbfleet-rotate.service run
 # through its own Environment= and ExecStart= lines, the units verified by
-# systemd-analyze. Needs root.
+# systemd-analyze. The principal, ADMINHOST$, is only a member of a group
+# granted a dedicated OU (`permission grant`), no admin; the service's run
+# writes the Prometheus file of [status] prometheus_file. Needs root.
 . "$(dirname "$0")/lib.sh"
 in_lab "$0" "$@"
 # the agents admit the lab's admin and the admin host's machine account
 export FLEET_ALLOW="$LAB_ADMIN_PRINCIPAL ADMINHOST\$@$LAB_REALM"
 . "$(dirname "$0")/fleet_lib.sh"
 
-fleet_setup
+# -- delegation: the account in a dedicated OU granted to a group -------------------
+# ADMINHOST$ is a member of that group and of no admin group: the timer's
+# runs below work with the grant alone (issue 10, items 2 and 5).
+delegation_setup
+dir_kvno() { ldap_attr "CN=${1:-kerbauth},$OU" msDS-KeyVersionNumber; }
+run_ok "admin: permission grant" kf permission grant --container "$OU" --group 'LAB\webadmins'
+fleet_setup "$OU"
 K=$(dir_kvno)
 
 # -- the admin host's machine account and its keytab ---------------------------------
-# (a member of Domain Admins here: what it may do is test_delegation's subject)
 samba-tool computer create ADMINHOST -s "$LAB_SMB_CONF" >/dev/null 2>&1 &&
   samba-tool user setpassword 'ADMINHOST$' --random-password -s "$LAB_SMB_CONF" >/dev/null 2>&1 &&
-  samba-tool group addmembers "Domain Admins" 'ADMINHOST$' -s "$LAB_SMB_CONF" >/dev/null 2>&1 &&
+  samba-tool group addmembers webadmins 'ADMINHOST$' -s "$LAB_SMB_CONF" >/dev/null 2>&1 &&
   samba-tool domain exportkeytab "$T/adminhost.keytab" --principal='ADMINHOST$' -s "$LAB_SMB_CONF" >/dev/null 2>&1 &&
   klist -k "$T/adminhost.keytab" | grep -q 'ADMINHOST\$@' &&
-  ok "computer ADMINHOST\$ with its keytab" || not_ok "ADMINHOST\$ and its keytab"
+  ok "computer ADMINHOST\$ in group webadmins, with its keytab" || not_ok "ADMINHOST\$ and its keytab"
+# its groups, as the DC computes them (tokenGroups): webadmins, no admin group
+KRB5CCNAME=FILE:$T/adminhost.ccache kinit -k -t "$T/adminhost.keytab" 'ADMINHOST$' >/dev/null 2>&1 &&
+  KRB5CCNAME=FILE:$T/adminhost.ccache "$KRBFLEET" permission test --container "$OU" --json >"$T/out" 2>"$T/err" &&
+  jq -e '(.principal | ascii_downcase | startswith("adminhost")) and ([.operations[] | select(.may | not)] | length == 0)' "$T/out" >/dev/null &&
+  ok "permission test: ADMINHOST\$ may do all of krbfleet's work in $OU" || not_ok "permission test as ADMINHOST\$: $(cat "$T/out" "$T/err")"
+for g in "Domain Admins" "Enterprise Admins" "Administrators" "Account Operators"; do
+  samba-tool group listmembers "$g" -s "$LAB_SMB_CONF" 2>/dev/null | grep -qix 'ADMINHOST\$' &&
+    not_ok "ADMINHOST\$ is a member of $g" || ok "ADMINHOST\$ is not a member of $g"
+done
+rm -f "$T/adminhost.ccache"
 printf '[directory]\nclient_keytab = %s\nclient_principal = ADMINHOST$\n' "$T/adminhost.keytab" >"$T/kt.conf"
 EMPTY=FILE:$T/empty.ccache
 
@@ -46,9 +63,9 @@ grep -q 'ADMINHOST\$@' "$T/out" && ok "the audit log names ADMINHOST\$ as the pr
 # -- a bad keytab: a clear error, nothing written -------------------------------------
 : >"$T/bad.keytab"
 printf '[directory]\nclient_keytab = %s\nclient_principal = ADMINHOST$\n' "$T/bad.keytab" >"$T/bad.conf"
-u=$(ldap_attr "CN=kerbauth,CN=Computers,$LAB_BASE_DN" uSNChanged)
+u=$(ldap_attr "CN=kerbauth,$OU" uSNChanged)
 KRB5CCNAME=$EMPTY expect_fail 1 "none for ADMINHOST\$@$LAB_REALM from [directory] client_keytab $T/bad.keytab" kf --config "$T/bad.conf" password set --all
-[ "$(ldap_attr "CN=kerbauth,CN=Computers,$LAB_BASE_DN" uSNChanged)" = "$u" ] && ok "the directory is unchanged" || not_ok "uSNChanged moved"
+[ "$(ldap_attr "CN=kerbauth,$OU" uSNChanged)" = "$u" ] && ok "the directory is unchanged" || not_ok "uSNChanged moved"
 printf '[directory]\nclient_keytab = %s\n' "$T/adminhost.keytab" >"$T/noprinc.conf"
 KRB5CCNAME=$EMPTY expect_fail 1 "needs [directory] client_principal" kf --config "$T/noprinc.conf" status
 # -- krbfleet-rotate.service, run as its unit file says -------------------------------
@@ -73,8 +90,11 @@ read -ra argv <<<"$(sed -n 's/^ExecStart=//p' "$UNITS/krbfleet-rotate.service")"
   not_ok "unit lines: ${argv[*]} / ${envs[*]}"
 argv[0]=$KRBFLEET
 envs=("${envs[@]/#KRBFLEET_CONFIG=\/etc\/krbfleet\/krbfleet.conf/KRBFLEET_CONFIG=$T/etc.conf}")
-printf '[store]\npath = %s\n[directory]\nclient_keytab = %s\nclient_principal = ADMINHOST$\n[rotation]\nmax_age = 1s\n' \
-  "$KRBFLEET_STORE" "$T/adminhost.keytab" >"$T/etc.conf"
+mkdir -p "$T/textfile"
+PROM=$T/textfile/krbfleet.prom
+printf '[store]\npath = %s\n[directory]\nclient_keytab = %s\nclient_principal = ADMINHOST$\n[rotation]\nmax_age = 1s\n[status]\nprometheus_file = %s\n' \
+  "$KRBFLEET_STORE" "$T/adminhost.keytab" "$PROM" >"$T/etc.conf"
+metric() { grep -F "$1 " "$PROM" | awk '{ print $NF }'; }
 K=$(dir_kvno)
 sleep 2
 rc=0; env -u KRBFLEET_STORE -u KRB5CCNAME "${envs[@]}" "${argv[@]}" >"$T/out" 2>"$T/err" </dev/null || rc=$?
@@ -82,12 +102,24 @@ rc=0; env -u KRBFLEET_STORE -u KRB5CCNAME "${envs[@]}" "${argv[@]}" >"$T/out" 2>
 expect_out "it rotated the due account" "account kerbauth: rotating: password "
 [ "$(dir_kvno)" = $((K + 1)) ] && ok "as ADMINHOST\$ from its keytab: kvno $K -> $((K + 1))" || not_ok "kvno $(dir_kvno)"
 all_logins && ok "alice logs in to every server after the timer's run" || not_ok "logins after the timer's run"
+expect_out "it says where the metrics went" "metrics written to $PROM"
+[ "$(stat -c %a "$PROM" 2>/dev/null)" = 644 ] && ! ls "$T/textfile" | grep -qv '^krbfleet.prom$' &&
+  ok "the metrics file is there (0644, no temporary file left)" || not_ok "textfile dir: $(ls -l "$T/textfile")"
+[ "$(metric 'krbfleet_account_kvno{account="LAB\\kerbauth"}')" = $((K + 1)) ] &&
+  [ "$(metric 'krbfleet_servers{account="LAB\\kerbauth",state="current"}')" = 4 ] &&
+  [ "$(metric 'krbfleet_last_rotation_success{account="LAB\\kerbauth"}')" = 1 ] &&
+  age=$(metric 'krbfleet_account_password_age_seconds{account="LAB\\kerbauth"}') && [ "$age" -lt 60 ] &&
+  ok "the metrics are those after the run: kvno $((K + 1)), 4 current, last rotation 1, password ${age}s old" ||
+  not_ok "metrics: $(cat "$PROM" 2>&1 | head -c 1500)"
 # a server down: the run fails (exit non-zero), so systemctl --failed sees it
 "$FLEET" stop-agent fe02.dublin.lab.test
 sed -i 's/^max_age = 1s$/max_age = 30d/' "$T/etc.conf"
 rc=0; env -u KRBFLEET_STORE -u KRB5CCNAME "${envs[@]}" "${argv[@]}" >"$T/out" 2>"$T/err" </dev/null || rc=$?
 [ $rc != 0 ] && grep -q "accounts did not end with every web server healthy" "$T/err" &&
   ok "with an agent down the service's command fails (exit $rc)" || not_ok "exit $rc: $(cat "$T/out" "$T/err")"
+[ "$(metric 'krbfleet_servers{account="LAB\\kerbauth",state="unreachable"}')" = 1 ] &&
+  [ "$(metric 'krbfleet_servers{account="LAB\\kerbauth",state="current"}')" = 3 ] &&
+  ok "a failed run writes its metrics too: 3 current, 1 unreachable" || not_ok "metrics after the failed run: $(grep servers "$PROM")"
 "$FLEET" start-agent fe02.dublin.lab.test
 sanitizer_clean
 finish
