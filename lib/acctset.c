@@ -8,6 +8,7 @@
 
 #include "account.h"
 #include "mem.h"
+#include "permission.h"
 
 #define KNOWN_TYPES (KF_ENCTYPE_RC4_HMAC | KF_ENCTYPE_AES128 | KF_ENCTYPE_AES256)
 #define AES_TYPES (KF_ENCTYPE_AES128 | KF_ENCTYPE_AES256)
@@ -183,6 +184,15 @@ kf_account_set(struct kf_store *st, struct kf_dir *dir, const struct kf_account_
         if (!o->dry_run && acct->enctypes != o->enctypes)
             return kf_store_account_set_enctypes(st, o->account, o->enctypes, err);
         return KF_OK;
+    }
+    /* Before the rotation it may need: the ticket may write the types (and
+     * reset the password), so a refusal comes with nothing written. */
+    if ((rc = kf_perm_require(dir, dacct->dn,
+                              KF_PERM_NEED_ENCTYPES | (r->plan.rotate ? KF_PERM_NEED_RESET : 0),
+                              err)) != KF_OK) {
+        if (o->dry_run)
+            kf_err_prefix(err, "dry run: nothing was changed, and this would be refused");
+        return rc;
     }
     if (r->plan.rotate && (rc = rotate_union(st, dir, o, r, err)) != KF_OK)
         return rc;

@@ -696,17 +696,25 @@ kf_perm_require(struct kf_dir *dir, const char *dn, unsigned need, struct kf_err
         rc = kf_err_set(err, KF_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (need & KF_PERM_NEED_SPN) {
+    if (need & (KF_PERM_NEED_SPN | KF_PERM_NEED_ENCTYPES)) {
+        static const struct {
+            unsigned bit;
+            const char *attr;
+        } wanted[] = {{KF_PERM_NEED_SPN, "servicePrincipalName"},
+                      {KF_PERM_NEED_ENCTYPES, "msDS-SupportedEncryptionTypes"}};
+        char said[160];
         if ((rc = kf_dir_effective(dir, dn, &cls, &n_cls, &attrs, &n_attrs, err)) != KF_OK)
             goto out;
-        if (!strv_has(attrs, n_attrs, "servicePrincipalName")) {
-            if (asprintf(&right, "write servicePrincipalName on %s", dn) < 0)
+        for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+            if (!(need & wanted[i].bit) || strv_has(attrs, n_attrs, wanted[i].attr))
+                continue;
+            if (asprintf(&right, "write %s on %s", wanted[i].attr, dn) < 0)
                 right = NULL;
+            snprintf(said, sizeof(said),
+                     "%s is not in its allowedAttributesEffective; nothing was written",
+                     wanted[i].attr);
             rc = right == NULL ? kf_err_set(err, KF_ERR_NOMEM, "out of memory")
-                               : kf_dir_refused(dir, who, right, dn,
-                                                "servicePrincipalName is not in its "
-                                                "allowedAttributesEffective; nothing was written",
-                                                err);
+                               : kf_dir_refused(dir, who, right, dn, said, err);
             goto out;
         }
     }

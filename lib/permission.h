@@ -118,9 +118,10 @@ kf_status kf_perm_test(struct kf_dir *dir, struct kf_store *st, const char *cont
 /* What a command is about to write on a computer object. */
 #define KF_PERM_NEED_RESET 0x1u /* Reset Password (password set) */
 #define KF_PERM_NEED_SPN 0x2u   /* write servicePrincipalName (topology enable) */
+#define KF_PERM_NEED_ENCTYPES 0x4u /* write msDS-SupportedEncryptionTypes (account set) */
 
 /* Before any write: may the caller's ticket do NEED on the computer object
- * DN? SPN writes from the DC-computed allowedAttributesEffective, Reset
+ * DN? Attribute writes from the DC-computed allowedAttributesEffective, Reset
  * Password from the DACL with the ticket's tokenGroups (as kf_perm_test).
  * KF_OK, or KF_ERR_PERMISSION worded as a refused write (kf_dir_refused:
  * the right, the object, the `permission grant` on its container). */

@@ -80,6 +80,19 @@ keytabs_match kerbauth && ok "after two rotations every keytab is at the directo
 run_ok "webop: sync" "${W[@]}" sync --account kerbauth
 expect_out "sync as webop: every server in sync" "in sync"
 
+# -- account set --enctypes: a type removed (a write), then added back (a
+# rotation to keys of both types, then the write), as webop; alice refused
+refused "account set" "write msDS-SupportedEncryptionTypes on CN=kerbauth,$OU" "CN=kerbauth,$OU" account set kerbauth --enctypes aes256
+run_ok "webop: account set --enctypes aes256" "${W[@]}" account set kerbauth --enctypes aes256
+[ "$(ldap_attr "CN=kerbauth,$OU" msDS-SupportedEncryptionTypes)" = 16 ] && ok "webop wrote msDS-SupportedEncryptionTypes 16" ||
+  not_ok "enctypes $(ldap_attr "CN=kerbauth,$OU" msDS-SupportedEncryptionTypes)"
+refused "account set adding a type" "write msDS-SupportedEncryptionTypes on CN=kerbauth,$OU" "CN=kerbauth,$OU" account set kerbauth --enctypes aes256,aes128
+k=$(acct_kvno)
+run_ok "webop: account set --enctypes aes256,aes128 (rotates first)" "${W[@]}" account set kerbauth --enctypes aes256,aes128
+[ "$(ldap_attr "CN=kerbauth,$OU" msDS-SupportedEncryptionTypes)" = 24 ] && [ "$(acct_kvno)" = $((k + 1)) ] &&
+  ok "webop: enctypes 24 after a rotation to kvno $((k + 1))" || not_ok "enctypes $(ldap_attr "CN=kerbauth,$OU" msDS-SupportedEncryptionTypes), kvno $(acct_kvno)"
+keytabs_match kerbauth && ok "after account set every keytab is at the directory's kvno, logins work" || not_ok "keytabs after account set"
+
 # -- account adopt: an account the admin made in the OU ----------------------------------
 samba-tool computer create kerbadopt --computerou="OU=WebFleet" -s "$LAB_SMB_CONF" >/dev/null 2>&1 &&
   [ -n "$(ldap_attr "CN=kerbadopt,$OU" cn)" ] && ok "the admin created kerbadopt in the OU" || not_ok "kerbadopt"
