@@ -26,12 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agentstate.h"
 #include "buf.h"
 #include "config.h"
 #include "errors.h"
@@ -86,6 +88,7 @@ struct agent {
     size_t n_conns;
     uint64_t accepted;     /* connections accepted so far */
     krb5_context kctx;
+    char *state_path;      /* the committed state beside the keytab (agentstate.h) */
 };
 
 static bool log_stderr = true;
@@ -449,6 +452,24 @@ start_acceptor(struct agent *ag)
     return 0;
 }
 
+/* The committed state beside the keytab: its path, and a look at it now so
+ * that a damaged file is reported at start (it is then written afresh by
+ * the next COMMIT; until then peers are served nothing from it). */
+static int
+prepare_state(struct agent *ag)
+{
+    _cleanup_(kf_agent_state_freep) struct kf_agent_state *s = NULL;
+    struct kf_err err = {0};
+
+    if (kf_agent_state_path(ag->o.keytab, &ag->state_path, &err) != KF_OK) {
+        logmsg(LOG_ERR, "%s", err.msg);
+        return -1;
+    }
+    if (kf_agent_state_load(ag->state_path, &s, &err) != KF_OK)
+        logmsg(LOG_WARNING, "%s; the next rotation or sync writes it again", err.msg);
+    return 0;
+}
+
 /* Canonicalise principal entries of the allow list (default realm). */
 static int
 prepare_allow(struct agent *ag)
@@ -761,10 +782,58 @@ status_op(struct agent *ag, struct kf_proto_response *r, struct kf_err *err)
         explicit_bzero(s->entries->v[i].key, sizeof(s->entries->v[i].key));
         s->entries->v[i].key_len = 0;
     }
+    if (kf_agent_state_load(ag->state_path, &s->committed, err) != KF_OK) {
+        /* the keytab's answer still stands; nothing counts as committed */
+        logmsg(LOG_WARNING, "%s; STATUS reports no committed kvno", err->msg);
+        kf_err_clear(err);
+    }
     gr = s->file.exists ? getgrgid(s->file.gid) : NULL;
     s->group = strdup(gr != NULL ? gr->gr_name : "");
     if (s->version == NULL || s->principal == NULL || s->keytab == NULL || s->group == NULL)
         kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+}
+
+/* COMMIT: the account's set at REQ->kvno is the directory's. Every managed
+ * principal must have an entry at that kvno here: a set is committed only
+ * where it is whole. */
+static void
+commit_op(struct agent *ag, const struct kf_proto_request *req, struct kf_proto_response *r,
+          struct kf_err *err)
+{
+    _cleanup_(kf_keyset_freep) struct kf_keyset *ks = NULL;
+    _cleanup_(kf_agent_state_freep) struct kf_agent_state *state = NULL;
+    const struct kf_committed_account *a;
+
+    if (kf_keytab_load(ag->o.keytab, &ks, err) != KF_OK)
+        return;
+    for (size_t i = 0; i < req->n_principals; i++) {
+        bool found = false;
+        for (size_t k = 0; k < ks->n && !found; k++)
+            found = ks->v[k].kvno == req->kvno &&
+                    strcasecmp(ks->v[k].principal, req->principals[i]) == 0;
+        if (!found) {
+            kf_err_set(err, KF_ERR_INVALID,
+                       "the keytab holds no key of %s at kvno %u; only a set staged here "
+                       "can be committed",
+                       req->principals[i], (unsigned)req->kvno);
+            return;
+        }
+    }
+    if (kf_agent_state_load(ag->state_path, &state, err) != KF_OK) {
+        logmsg(LOG_WARNING, "%s; starting it again", err->msg);
+        kf_err_clear(err);
+        if ((state = kf_agent_state_new()) == NULL) {
+            kf_err_set(err, KF_ERR_NOMEM, "out of memory");
+            return;
+        }
+    }
+    if (kf_agent_state_commit(state, req->account, req->kvno, (int64_t)time(NULL), req->grace_s,
+                              req->members_group, req->principals, req->n_principals, req->servers, req->n_servers,
+                              err) != KF_OK ||
+        kf_agent_state_save(ag->state_path, state, err) != KF_OK)
+        return;
+    a = kf_agent_state_find(state, req->account);
+    r->count = a != NULL ? (uint32_t)a->n_commits : 0;
 }
 
 /* Carry out REQ for C into R; logs what was done (never keys). */
@@ -813,6 +882,9 @@ do_request(struct agent *ag, struct conn *c, const struct kf_proto_request *req,
         if (kf_keytab_load(ag->o.keytab, &ks, &err) == KF_OK)
             kf_keytab_check_apreq(ks, req->principal, apreq, apreq_len, &r->check, &err);
         break;
+    case KF_OP_COMMIT:
+        commit_op(ag, req, r, &err);
+        break;
     default: /* version 2 on: an operation of a newer protocol */
         r->result = KF_RES_UNSUPPORTED;
         r->message = strdup("operation not supported by krbfleetd " KF_VERSION);
@@ -843,6 +915,13 @@ do_request(struct agent *ag, struct conn *c, const struct kf_proto_request *req,
         break;
     case KF_OP_EXPORT:
         logmsg(LOG_NOTICE, "%s (%s): exported %zu entries", c->client, c->peer, n);
+        break;
+    case KF_OP_COMMIT:
+        logmsg(LOG_NOTICE,
+               "%s (%s): committed kvno %u of %s (%zu principals, %zu servers; %u committed "
+               "kvnos kept)",
+               c->client, c->peer, (unsigned)req->kvno, req->account, req->n_principals,
+               req->n_servers, (unsigned)r->count);
         break;
     case KF_OP_CHECK:
         if (r->check.accepted)
@@ -1216,6 +1295,8 @@ main(int argc, char **argv)
         }
         free(dir);
     }
+    if (prepare_state(&ag) != 0)
+        goto out;
     if (start_acceptor(&ag) != 0)
         goto out;
     rc = open_listener(&ag);
@@ -1246,6 +1327,7 @@ out:
         gss_release_cred(&min, &ag.cred);
     }
     free(ag.principal);
+    free(ag.state_path);
     krb5_free_context(ag.kctx);
     options_done(&ag.o);
     return rc;

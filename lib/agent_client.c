@@ -914,6 +914,37 @@ kf_agent_check(struct kf_agent *a, const char *principal, const void *token, siz
     return KF_OK;
 }
 
+bool
+kf_agent_has_commit(const struct kf_agent *a)
+{
+    return a != NULL && a->version >= kf_proto_op_since(KF_OP_COMMIT);
+}
+
+kf_status
+kf_agent_commit(struct kf_agent *a, const char *account, uint32_t kvno, uint32_t grace_s,
+                const char *members_group, char *const *principals, size_t n_principals, char *const *servers,
+                size_t n_servers, size_t *kept, struct kf_err *err)
+{
+    struct kf_proto_request req = {.op = KF_OP_COMMIT,
+                                   .account = (char *)(uintptr_t)account,
+                                   .kvno = kvno,
+                                   .grace_s = grace_s,
+                                   .members_group = (char *)(uintptr_t)(members_group ? members_group : ""),
+                                   .principals = (char **)(uintptr_t)principals,
+                                   .n_principals = n_principals,
+                                   .servers = (char **)(uintptr_t)servers,
+                                   .n_servers = n_servers};
+    struct kf_proto_response *r = NULL;
+    kf_status st = call(a, &req, &r, err);
+
+    if (st != KF_OK)
+        return st;
+    if (kept != NULL)
+        *kept = r->count;
+    kf_proto_response_free(r);
+    return KF_OK;
+}
+
 kf_status
 kf_agent_ticket_token(const char *service_principal, const char *kdc, uint8_t **token,
                       size_t *len, uint32_t *ticket_kvno, struct kf_err *err)

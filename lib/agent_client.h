@@ -105,6 +105,21 @@ kf_status kf_agent_export(struct kf_agent *a, struct kf_keyset **out, struct kf_
 kf_status kf_agent_check(struct kf_agent *a, const char *principal, const void *token,
                          size_t token_len, struct kf_keytab_check *out, struct kf_err *err);
 
+/* COMMIT: tell the agent that ACCOUNT's (NAME$@REALM) KVNO is the one the
+ * directory uses. PRINCIPALS are the account's managed principals (each
+ * must have an entry at KVNO in the keytab, else KF_ERR_INVALID), SERVERS
+ * its servers ("fqdn" or "fqdn:port"), MEMBERS_GROUP the "DOMAIN\\group"
+ * whose computers may fetch its sets from peers ("" or NULL: none), GRACE_S how long the agent keeps
+ * older committed sets fetchable. The agent records it in its committed
+ * state (agentstate.h); peers are served only committed sets. *KEPT (may
+ * be NULL) gets the committed kvnos it keeps for the account. Ask only
+ * agents for which kf_agent_has_commit is true (older ones do not know the
+ * operation). */
+bool kf_agent_has_commit(const struct kf_agent *a);
+kf_status kf_agent_commit(struct kf_agent *a, const char *account, uint32_t kvno, uint32_t grace_s,
+                          const char *members_group, char *const *principals, size_t n_principals, char *const *servers,
+                          size_t n_servers, size_t *kept, struct kf_err *err);
+
 /* Get a fresh service ticket for SERVICE_PRINCIPAL (e.g. HTTP/web.example.com,
  * realm optional) from the KDC with the caller's TGT (never a service
  * ticket cached earlier, which could carry a kvno from before a rotation;

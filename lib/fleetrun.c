@@ -436,3 +436,21 @@ kf_srv_action(struct kf_server_result *r, const char *fmt, ...)
     free(r->action);
     r->action = strdup(all);
 }
+
+void
+kf_fleet_commit(size_t i, void *vctx)
+{
+    struct kf_fleet *run = vctx;
+    struct kf_srv *s = &run->srv[i];
+    struct kf_err err = {0};
+    char fix[160];
+
+    if (!s->commit || s->agent == NULL || !kf_agent_has_commit(s->agent))
+        return;
+    if (kf_agent_commit(s->agent, run->account, run->kvno, run->grace_s, "", run->want,
+                        run->n_want, run->servers, run->n_servers, NULL, &err) != KF_OK) {
+        snprintf(fix, sizeof(fix), "krbfleet sync --account %.*s",
+                 (int)strcspn(run->account, "$"), run->account);
+        kf_srv_fail(s->res, fix, "marking kvno %u committed: %s", run->kvno, err.msg);
+    }
+}

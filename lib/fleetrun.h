@@ -32,6 +32,7 @@ struct kf_srv {
     bool skip;   /* not to be reached in this run */
     bool usable; /* reached and allowed (or --force skipped it) */
     bool staged; /* has the new key set */
+    bool commit; /* to be told (COMMIT) that the directory uses run->kvno */
 };
 
 /* The run: its servers and what the current phase works with. */
@@ -54,6 +55,11 @@ struct kf_fleet {
     size_t unpruned; /* servers where that could not be done */
     struct kf_probe_cache *probes; /* verify: one ticket per pool SPN, or NULL */
     size_t verify_tickets;         /* service tickets the last verify asked the KDC for */
+    /* commit: the account as NAME$@REALM, its servers, the grace */
+    const char *account;
+    char **servers;
+    size_t n_servers;
+    uint32_t grace_s;
 };
 
 /* Every web server of every site assigned to ACCT, or only those named in
@@ -83,6 +89,10 @@ void kf_fleet_withdraw(size_t i, void *run);
 void kf_fleet_verify(size_t i, void *run);
 void kf_fleet_prune(size_t i, void *run);
 void kf_fleet_prune_retired(size_t i, void *run);
+/* commit   COMMIT RUN->kvno of RUN->account (RUN->want, RUN->servers,
+ *           RUN->grace_s) on every server marked commit whose agent knows
+ *           the operation; a refusal fails the server (fix: sync). */
+void kf_fleet_commit(size_t i, void *run);
 
 /* The verify phase: one ticket per pool SPN, obtained from the KDC now
  * (after the commit, so it carries the new kvno), serves every login to

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "strv.h"
 
 const char *
 kf_proto_op_name(unsigned op)
@@ -19,6 +20,7 @@ kf_proto_op_name(unsigned op)
     case KF_OP_PRUNE: return "PRUNE";
     case KF_OP_EXPORT: return "EXPORT";
     case KF_OP_CHECK: return "CHECK";
+    case KF_OP_COMMIT: return "COMMIT";
     }
     return "unknown operation";
 }
@@ -27,7 +29,7 @@ unsigned
 kf_proto_op_since(unsigned op)
 {
     /* A new operation takes the next version and says so here. */
-    return op <= KF_OP_CHECK ? 1 : 0;
+    return op <= KF_OP_CHECK ? 1 : op == KF_OP_COMMIT ? 3 : 0;
 }
 
 /* --- frames ----------------------------------------------------------- */
@@ -209,6 +211,44 @@ version_of(unsigned v)
     return v == 0 ? KF_PROTO_VERSION_MIN : v;
 }
 
+static kf_status
+put_names(struct kf_buf *b, char *const *v, size_t n, size_t max)
+{
+    kf_status st = KF_OK;
+
+    if (n > max)
+        return KF_ERR_INVALID;
+    PUT(kf_buf_put_u32(b, (uint32_t)n));
+    for (size_t i = 0; i < n; i++)
+        PUT(put_str(b, v[i], KF_AGENTSTATE_NAME_MAX));
+    return st;
+}
+
+/* STATUS's committed kvnos: u32 accounts, each string account, u32 n,
+ * n x (u32 kvno, u64 at). */
+static kf_status
+put_committed(struct kf_buf *b, const struct kf_agent_state *s)
+{
+    size_t n = s == NULL ? 0 : s->n;
+    kf_status st = KF_OK;
+
+    if (n > KF_AGENTSTATE_ACCOUNTS_MAX)
+        return KF_ERR_INVALID;
+    PUT(kf_buf_put_u32(b, (uint32_t)n));
+    for (size_t i = 0; i < n; i++) {
+        const struct kf_committed_account *a = &s->v[i];
+        if (a->n_commits > KF_AGENTSTATE_COMMITS_MAX)
+            return KF_ERR_INVALID;
+        PUT(put_str(b, a->account, KF_AGENTSTATE_NAME_MAX));
+        PUT(kf_buf_put_u32(b, (uint32_t)a->n_commits));
+        for (size_t k = 0; k < a->n_commits; k++) {
+            PUT(kf_buf_put_u32(b, a->commits[k].kvno));
+            PUT(kf_buf_put_u64(b, (uint64_t)a->commits[k].at));
+        }
+    }
+    return st;
+}
+
 kf_status
 kf_proto_request_encode(const struct kf_proto_request *r, struct kf_buf *out, struct kf_err *err)
 {
@@ -242,6 +282,16 @@ kf_proto_request_encode(const struct kf_proto_request *r, struct kf_buf *out, st
         PUT(put_str(out, r->principal, KF_KEYTAB_PRINCIPAL_MAX));
         PUT(kf_buf_put_string(out, r->token, r->token_len));
         break;
+    case KF_OP_COMMIT:
+        if (r->n_principals == 0 || r->kvno == 0)
+            return kf_err_set(err, KF_ERR_INVALID, "COMMIT without a kvno or principals");
+        PUT(put_str(out, r->account, KF_AGENTSTATE_NAME_MAX));
+        PUT(kf_buf_put_u32(out, r->kvno));
+        PUT(kf_buf_put_u32(out, r->grace_s));
+        PUT(put_str(out, r->members_group, KF_AGENTSTATE_NAME_MAX));
+        PUT(put_names(out, r->principals, r->n_principals, KF_AGENTSTATE_PRINCIPALS_MAX));
+        PUT(put_names(out, r->servers, r->n_servers, KF_AGENTSTATE_SERVERS_MAX));
+        break;
     default:
         break;
     }
@@ -252,7 +302,7 @@ kf_proto_request_encode(const struct kf_proto_request *r, struct kf_buf *out, st
 }
 
 static kf_status
-put_status(struct kf_buf *b, const struct kf_agent_status *s)
+put_status(struct kf_buf *b, const struct kf_agent_status *s, unsigned v)
 {
     kf_status st = KF_OK;
 
@@ -268,6 +318,8 @@ put_status(struct kf_buf *b, const struct kf_agent_status *s)
     PUT(kf_buf_put_u64(b, (uint64_t)s->file.mtime));
     PUT(kf_buf_put_u64(b, (uint64_t)s->file.size));
     PUT(put_entries(b, s->entries, false));
+    if (v >= 3)
+        PUT(put_committed(b, s->committed));
     return st;
 }
 
@@ -305,11 +357,12 @@ kf_proto_response_encode(const struct kf_proto_response *r, struct kf_buf *out,
         case KF_OP_STATUS:
             if (r->status == NULL)
                 return kf_err_set(err, KF_ERR_INVALID, "STATUS response without a status");
-            PUT(put_status(out, r->status));
+            PUT(put_status(out, r->status, v));
             break;
         case KF_OP_STAGE:
         case KF_OP_WITHDRAW:
         case KF_OP_PRUNE:
+        case KF_OP_COMMIT:
             PUT(kf_buf_put_u32(out, r->count));
             break;
         case KF_OP_EXPORT:
@@ -448,6 +501,62 @@ get_entries(struct dec *d, bool with_keys)
     return ks;
 }
 
+/* A list of at most MAX names, each 1..KF_AGENTSTATE_NAME_MAX bytes. */
+static void
+get_names(struct dec *d, size_t max, char ***out, size_t *n, const char *field)
+{
+    uint32_t count = get_u32(d, field);
+
+    if (d->st == KF_OK && count > max)
+        fail(d, KF_ERR_INVALID, field);
+    for (uint32_t i = 0; i < count && d->st == KF_OK; i++) {
+        char *s = get_str(d, KF_AGENTSTATE_NAME_MAX, field);
+        if (d->st == KF_OK && s[0] == '\0')
+            fail(d, KF_ERR_INVALID, field);
+        if (d->st == KF_OK && kf_strv_push(out, n, s) != 0)
+            fail(d, KF_ERR_NOMEM, field);
+        free(s);
+    }
+}
+
+static struct kf_agent_state *
+get_committed(struct dec *d)
+{
+    struct kf_agent_state *s = kf_agent_state_new();
+    uint32_t n = get_u32(d, "committed accounts");
+
+    if (s == NULL) {
+        fail(d, KF_ERR_NOMEM, "committed");
+        return NULL;
+    }
+    if (d->st == KF_OK && n > KF_AGENTSTATE_ACCOUNTS_MAX)
+        fail(d, KF_ERR_INVALID, "committed accounts");
+    if (d->st == KF_OK && n > 0 && (s->v = calloc(n, sizeof(*s->v))) == NULL)
+        fail(d, KF_ERR_NOMEM, "committed");
+    for (uint32_t i = 0; i < n && d->st == KF_OK; i++) {
+        struct kf_committed_account *a = &s->v[i];
+        uint32_t k;
+
+        s->n = i + 1;
+        a->account = get_str(d, KF_AGENTSTATE_NAME_MAX, "committed account");
+        k = get_u32(d, "committed kvnos");
+        if (d->st == KF_OK && (k == 0 || k > KF_AGENTSTATE_COMMITS_MAX))
+            fail(d, KF_ERR_INVALID, "committed kvnos");
+        if (d->st == KF_OK && (a->commits = calloc(k, sizeof(*a->commits))) == NULL)
+            fail(d, KF_ERR_NOMEM, "committed");
+        for (uint32_t j = 0; j < k && d->st == KF_OK; j++) {
+            a->commits[j].kvno = get_u32(d, "committed kvno");
+            a->commits[j].at = (int64_t)get_u64(d, "committed time");
+            a->n_commits = j + 1;
+        }
+    }
+    if (d->st != KF_OK) {
+        kf_agent_state_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 /* Start decoding: version (into *VERSION) and op. An op this build does
  * not know is let through from version 2 on (the caller decides). */
 static unsigned
@@ -486,6 +595,10 @@ kf_proto_request_free(struct kf_proto_request *r)
     kf_keyset_free(r->keys);
     free(r->principal);
     free(r->token);
+    free(r->account);
+    free(r->members_group);
+    kf_strv_free(r->principals, r->n_principals);
+    kf_strv_free(r->servers, r->n_servers);
     free(r);
 }
 
@@ -532,6 +645,17 @@ kf_proto_request_decode(const uint8_t *p, size_t len, struct kf_proto_request **
             if (d.st == KF_OK && r->token_len == 0)
                 fail(&d, KF_ERR_INVALID, "token (empty)");
             break;
+        case KF_OP_COMMIT:
+            r->account = get_str(&d, KF_AGENTSTATE_NAME_MAX, "account");
+            r->kvno = get_u32(&d, "kvno");
+            r->grace_s = get_u32(&d, "grace");
+            r->members_group = get_str(&d, KF_AGENTSTATE_NAME_MAX, "members group");
+            get_names(&d, KF_AGENTSTATE_PRINCIPALS_MAX, &r->principals, &r->n_principals,
+                      "principals");
+            get_names(&d, KF_AGENTSTATE_SERVERS_MAX, &r->servers, &r->n_servers, "servers");
+            if (d.st == KF_OK && (r->account[0] == '\0' || r->kvno == 0 || r->n_principals == 0))
+                fail(&d, KF_ERR_INVALID, "COMMIT (account, kvno and principals are required)");
+            break;
         default:
             break;
         }
@@ -553,6 +677,7 @@ kf_agent_status_free(struct kf_agent_status *s)
     free(s->keytab);
     free(s->group);
     kf_keyset_free(s->entries);
+    kf_agent_state_free(s->committed);
     free(s);
 }
 
@@ -572,7 +697,7 @@ kf_proto_response_free(struct kf_proto_response *r)
 }
 
 static struct kf_agent_status *
-get_status(struct dec *d)
+get_status(struct dec *d, unsigned version)
 {
     struct kf_agent_status *s = calloc(1, sizeof(*s));
     uint8_t exists;
@@ -598,6 +723,8 @@ get_status(struct dec *d)
     s->file.mtime = (int64_t)get_u64(d, "keytab mtime");
     s->file.size = (int64_t)get_u64(d, "keytab size");
     s->entries = get_entries(d, false);
+    if (d->st == KF_OK && version >= 3)
+        s->committed = get_committed(d);
     if (d->st != KF_OK) {
         kf_agent_status_free(s);
         return NULL;
@@ -642,11 +769,12 @@ kf_proto_response_decode(const uint8_t *p, size_t len, struct kf_proto_response 
     } else if (d.st == KF_OK && r->result == KF_RES_OK) {
         switch (r->op) {
         case KF_OP_STATUS:
-            r->status = get_status(&d);
+            r->status = get_status(&d, r->version);
             break;
         case KF_OP_STAGE:
         case KF_OP_WITHDRAW:
         case KF_OP_PRUNE:
+        case KF_OP_COMMIT:
             r->count = get_u32(&d, "count");
             if (d.st == KF_OK && r->count > KF_KEYTAB_ENTRIES_MAX)
                 fail(&d, KF_ERR_INVALID, "count");

@@ -64,7 +64,11 @@
  *                                              u8 exists, u32 uid, u32 gid,
  *                                              string group name, u32 mode,
  *                                              u64 mtime (s), u64 size,
- *                                              entries without keys
+ *                                              entries without keys,
+ *                                              (version 3 on) u32 accounts,
+ *                                              each string account, u32 n,
+ *                                              n x (u32 kvno, u64 time):
+ *                                              the committed kvnos
  *   STAGE     u32 kvno, entries with keys      u32 entries in the keytab now
  *   WITHDRAW  u32 kvno                         u32 entries removed
  *   PRUNE     u32 kvno (remove those below)    u32 entries removed
@@ -73,6 +77,15 @@
  *             string token (AP-REQ or GSS      u32 ticket kvno, u32 enctype,
  *             krb5 initial context token)      string server, string client,
  *                                              string reason
+ *
+ *   COMMIT    (version 3 on)
+ *             string account (NAME$@REALM),    u32 committed kvnos the agent
+ *             u32 kvno, u32 grace (s),         now keeps for the account
+ *             string members group ("" none)
+ *             u32 n, n x string principal
+ *             (the managed ones, 1..512),
+ *             u32 m, m x string server
+ *             ("fqdn" or "fqdn:port", 0..4096)
  *
  *   entries:  u32 count (<= KF_KEYTAB_ENTRIES_MAX), then each
  *             string principal (<= KF_KEYTAB_PRINCIPAL_MAX), u32 kvno,
@@ -91,6 +104,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agentstate.h"
 #include "buf.h"
 #include "errors.h"
 #include "keys.h"
@@ -98,7 +112,7 @@
 
 /* The highest protocol version this build speaks, and the lowest (the
  * first agents and CLIs, which open with KF_HS_TOKEN). */
-#define KF_PROTO_VERSION 2
+#define KF_PROTO_VERSION 3
 #define KF_PROTO_VERSION_MIN 1
 #define KF_PROTO_PORT 7390
 #define KF_PROTO_FRAME_MAX (1024 * 1024)
@@ -127,6 +141,7 @@ enum kf_proto_op {
     KF_OP_PRUNE = 4,
     KF_OP_EXPORT = 5,
     KF_OP_CHECK = 6,
+    KF_OP_COMMIT = 7,
 };
 
 enum kf_proto_result {
@@ -191,6 +206,14 @@ struct kf_proto_request {
     char *principal;         /* CHECK: "" for any */
     uint8_t *token;          /* CHECK */
     size_t token_len;
+    /* COMMIT: ACCOUNT's KVNO is the directory's (kvno above) */
+    char *account;           /* NAME$@REALM */
+    uint32_t grace_s;        /* keep older committed sets this long */
+    char *members_group;     /* "DOMAIN\\group" whose computers may fetch; "" none */
+    char **principals;       /* the account's managed principals */
+    size_t n_principals;
+    char **servers;          /* the account's servers, "fqdn" or "fqdn:port" */
+    size_t n_servers;
 };
 
 /* The agent's STATUS answer. */
@@ -202,6 +225,8 @@ struct kf_agent_status {
     struct kf_keytab_info file; /* exists, uid, gid, mode, mtime, size */
     char *group;            /* name of the file's group, "" if unknown */
     struct kf_keyset *entries; /* principal, kvno, enctype, timestamp; key_len 0 */
+    struct kf_agent_state *committed; /* COMMITs kept (accounts, kvnos, times; no principals
+                                       * or servers); NULL from agents before COMMIT */
     int64_t skew_ms;        /* filled by the client: agent clock minus ours */
 };
 void kf_agent_status_free(struct kf_agent_status *s); /* accepts NULL */
@@ -219,7 +244,8 @@ struct kf_proto_response {
     uint32_t agent_proto;   /* the agent's highest protocol version (1 before 2) */
     /* STATUS */
     struct kf_agent_status *status;
-    /* STAGE: entries in the keytab now; WITHDRAW, PRUNE: entries removed */
+    /* STAGE: entries in the keytab now; WITHDRAW, PRUNE: entries removed;
+     * COMMIT: committed kvnos kept for the account */
     uint32_t count;
     /* EXPORT */
     struct kf_keyset *keys;

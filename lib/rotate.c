@@ -313,6 +313,10 @@ rotate_verify(struct rotation *rt, kf_status rc, struct kf_err *err)
     kf_fleet_verify_all(&c->run);
     record(c, rt->actual);
     kf_rotctx_journal(c->st, c->res->run_id, c->acct->name, "verified", "kvno %u", rt->actual);
+    /* 4'. The directory uses K': tell every staged server (issue 11) */
+    for (size_t i = 0; i < c->run.n; i++)
+        c->run.srv[i].commit = c->run.srv[i].staged;
+    kf_rotctx_mark_committed(c, rt->actual);
     return KF_OK;
 }
 

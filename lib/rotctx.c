@@ -12,9 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
+#include "agentstate.h"
 #include "eligibility.h"
 #include "enable.h"
 #include "mem.h"
+#include "names.h"
 #include "proc.h"
 #include "strv.h"
 
@@ -372,4 +375,45 @@ void
 kf_rotate_unlock(struct kf_store *st, const char *account)
 {
     kf_store_lock_release(st, account, (long)getpid(), NULL);
+}
+
+void
+kf_rotctx_mark_committed(struct kf_rotctx *c, uint32_t kvno)
+{
+    char account[KF_ACCOUNT_NAME_MAX + KF_FQDN_MAX + 8];
+    char **servers = NULL, **implied = NULL, **want = NULL;
+    size_t n_servers = 0, n_implied = 0, n_want = 0;
+    struct kf_err e2 = {0};
+    int r = 0;
+
+    if (kf_rotctx_managed(c, &implied, &n_implied, &want, &n_want, &e2) != KF_OK)
+        r = -1;
+    for (size_t i = 0; r == 0 && i < c->run.n; i++) {
+        const struct kf_server_result *x = &c->res->servers[i];
+        r = x->port == 0 || x->port == c->o->agent_port
+                ? kf_strv_push(&servers, &n_servers, x->server)
+                : kf_strv_pushf(&servers, &n_servers, "%s:%d", x->server, x->port);
+    }
+    snprintf(account, sizeof(account), "%s$@%s", c->acct->name, c->run.realm);
+    if (r == 0 && n_want > 0) {
+        c->run.account = account;
+        c->run.servers = servers;
+        c->run.n_servers = n_servers;
+        c->run.grace_s = c->o->grace_s < 0 ? 0
+                         : c->o->grace_s > (long long)KF_AGENTSTATE_GRACE_MAX
+                             ? KF_AGENTSTATE_GRACE_MAX
+                             : (uint32_t)c->o->grace_s;
+        c->run.kvno = kvno;
+        c->run.want = want;
+        c->run.n_want = n_want;
+        kf_fleet_phase(&c->run, "commit", kf_fleet_commit);
+        c->run.account = NULL;
+        c->run.servers = NULL;
+        c->run.n_servers = 0;
+        c->run.want = NULL;
+        c->run.n_want = 0;
+    }
+    kf_strv_free(servers, n_servers);
+    kf_strv_free(implied, n_implied);
+    kf_strv_free(want, n_want);
 }

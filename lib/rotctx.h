@@ -65,6 +65,11 @@ unsigned kf_rotctx_staged_types(const struct kf_rotctx *c);
  * clean (docs/design.md, "Changing enctypes safely"). */
 void kf_rotctx_prune_retired(struct kf_rotctx *c, unsigned current);
 
+/* COMMIT KVNO on every server marked (srv.commit), naming the account's
+ * managed principals and its servers ("fqdn", or "fqdn:port" when the port
+ * is not the default one) and the grace (issue 11). */
+void kf_rotctx_mark_committed(struct kf_rotctx *c, uint32_t kvno);
+
 /* When a run failed and the caller's ticket has expired meanwhile, or is
  * so close to its end that the KDC no longer honours it, say so first in
  * ERR: that is what the admin must fix. */

@@ -74,6 +74,13 @@ ask_server(size_t i, void *vctx)
                 s->kvno = (int)e->kvno;
         }
         s->state = s->kvno >= 0 && s->kvno == k->a->kvno ? KF_FRESH_CURRENT : KF_FRESH_STALE;
+        for (size_t j = 0; as->committed != NULL && j < as->committed->n; j++) {
+            const struct kf_committed_account *c = &as->committed->v[j];
+            size_t len = strlen(k->a->account);
+            if (strncasecmp(c->account, k->a->account, len) == 0 &&
+                strncmp(c->account + len, "$@", 2) == 0 && c->n_commits > 0)
+                s->committed = (int)c->commits[c->n_commits - 1].kvno;
+        }
     }
     kf_agent_status_free(as);
     kf_agent_free(agent);
@@ -117,6 +124,7 @@ list_servers(const struct kf_topology *topo, const struct kf_account *acct,
                     v = &a->servers[a->n_servers];
                     memset(v, 0, sizeof(*v));
                     v->kvno = -1;
+                    v->committed = -1;
                     w[a->n_servers++] = sv;
                     v->server = strdup(sv->fqdn);
                     v->pool = strdup(site->pools[j].fqdn);

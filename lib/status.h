@@ -32,6 +32,7 @@ struct kf_fleet_server {
     char *server, *pool, *site;
     enum kf_server_freshness state;
     int kvno;    /* the newest kvno of the account's principals in its keytab; -1: none/unknown */
+    int committed; /* the newest kvno its agent holds as committed (COMMIT); -1: none/unknown */
     char *error; /* why it is unreachable; NULL otherwise */
 };
 

@@ -371,6 +371,11 @@ sync_converge(struct syncing *sg, kf_status rc, struct kf_err *err)
         c->res->servers[i].published = kf_fleet_has_spn(c->dacct, c->run.srv[i].probe_host);
     c->run.kvno = sg->d;
     kf_fleet_verify_all(&c->run);
+    /* D is the directory's: say so where it is whole (this also repairs a
+     * rotation that died between its directory write and its COMMIT) */
+    for (size_t i = 0; i < c->run.n; i++)
+        c->run.srv[i].commit = c->res->servers[i].state == KF_SERVER_OK;
+    kf_rotctx_mark_committed(c, sg->d);
     return KF_OK;
 }
 

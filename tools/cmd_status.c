@@ -40,10 +40,11 @@ account_json(const struct kf_fleet_account *a, const char *domain)
     for (size_t i = 0; i < a->n_servers; i++) {
         const struct kf_fleet_server *s = &a->servers[i];
         json_array_append_new(servers,
-                              json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?}", "server", s->server,
-                                        "pool", s->pool, "site", s->site, "state",
+                              json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s?}", "server",
+                                        s->server, "pool", s->pool, "site", s->site, "state",
                                         kf_server_freshness_name(s->state), "kvno",
-                                        kf_cli_int_or_null(s->kvno), "error", s->error));
+                                        kf_cli_int_or_null(s->kvno), "committed_kvno",
+                                        kf_cli_int_or_null(s->committed), "error", s->error));
     }
     if (a->last.run != NULL) {
         json_decref(last);
@@ -65,7 +66,8 @@ account_json(const struct kf_fleet_account *a, const char *domain)
 static void
 account_text(const struct kf_fleet_account *a, const char *domain, long long max_age_s)
 {
-    static const char *const hdr[] = {"SERVER", "POOL", "SITE", "STATE", "KVNO", "DETAIL", NULL};
+    static const char *const hdr[] = {"SERVER", "POOL", "SITE", "STATE", "KVNO", "COMMITTED",
+                                      "DETAIL", NULL};
     char t1[32], t2[32], t3[32], t4[32];
     struct kf_table *t;
 
@@ -87,15 +89,17 @@ account_text(const struct kf_fleet_account *a, const char *domain, long long max
     t = kf_table_new(hdr);
     for (size_t i = 0; t != NULL && i < a->n_servers; i++) {
         const struct kf_fleet_server *s = &a->servers[i];
-        char kvno[16], detail[600] = "";
+        char kvno[16], committed[16], detail[600] = "";
         snprintf(kvno, sizeof(kvno), "%d", s->kvno);
+        snprintf(committed, sizeof(committed), "%d", s->committed);
         if (s->error != NULL)
             snprintf(detail, sizeof(detail), "%s", s->error);
         else if (s->state == KF_FRESH_STALE)
             snprintf(detail, sizeof(detail), "the directory has kvno %d -> run: krbfleet sync "
                      "--account %s", a->kvno, a->account);
         const char *row[] = {s->server, s->pool, s->site, kf_server_freshness_name(s->state),
-                             s->kvno >= 0 ? kvno : NULL, detail};
+                             s->kvno >= 0 ? kvno : NULL, s->committed >= 0 ? committed : NULL,
+                             detail};
         kf_table_add(t, row);
     }
     if (t != NULL && kf_table_rows(t) > 0)

@@ -96,7 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(req->keys == NULL && req->token == NULL && req->principal == NULL);
         kf_proto_request_free(req);
     } else if (st == KF_OK) {
-        check(req != NULL && req->op >= KF_OP_STATUS && req->op <= KF_OP_CHECK);
+        check(req != NULL && req->op >= KF_OP_STATUS && req->op <= KF_OP_COMMIT);
         check(req->version >= KF_PROTO_VERSION_MIN && req->version <= KF_PROTO_VERSION);
         if (req->op == KF_OP_STAGE)
             check_keys(req->keys, true);

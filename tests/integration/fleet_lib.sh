@@ -76,6 +76,23 @@ keytabs_match() {
   return $bad
 }
 
+# committed SERVER [ACCOUNT]: the newest kvno the server's agent holds as
+# committed for ACCOUNT (default kerbauth; its committed-state file beside
+# the keytab), empty if none
+committed() {
+  jq -r --arg a "${2:-kerbauth}" '.accounts[] | select(.account | ascii_downcase | startswith(($a | ascii_downcase) + "$@")) | .committed[-1].kvno' \
+    "$(kt "$1").committed" 2>/dev/null
+}
+# committed_match [KVNO]: every server's agent holds KVNO (default: the
+# directory's) as kerbauth's newest committed kvno
+committed_match() {
+  local s k=${1:-$(dir_kvno)} bad=0
+  for s in $SERVERS; do
+    [ "$(committed "$s")" = "$k" ] || { bad=1; echo "  $s: committed '$(committed "$s")', want $k" >&2; }
+  done
+  return $bad
+}
+
 # the pause points (KRBFLEET_PAUSE) are compiled in with the fault points
 has_pause_points() { grep -qa KRBFLEET_PAUSE_FILE "$KRBFLEET"; }
 

@@ -11,6 +11,8 @@
  *   export                     entries with a SHA-256-free key fingerprint
  *                              (first 4 bytes of the key, hex)
  *   check SPN [PRINCIPAL]      a fresh service ticket for SPN, checked
+ *   commit KVNO ACCOUNT GRACE PRINCIPAL... [-- SERVER...]
+ *                              COMMIT: ACCOUNT's KVNO is the directory's
  *   repeat N                   N x (connect + status), prints timings
  *
  * Credentials: KRB5CCNAME. Prints "timing connect_ms=X op_ms=Y protocol=N"
@@ -47,7 +49,7 @@ static int
 usage(void)
 {
     fprintf(stderr, "usage: kf-agent-probe ADDRESS PORT FQDN status|stage|stage-random|"
-                    "withdraw|prune|export|check|repeat [ARG]...\n");
+                    "withdraw|prune|export|check|commit|repeat [ARG]...\n");
     return 2;
 }
 
@@ -195,6 +197,11 @@ main(int argc, char **argv)
                st->file.exists ? "yes" : "no", (unsigned)st->file.mode, (unsigned)st->file.uid,
                (unsigned)st->file.gid, st->group, st->entries->n);
         print_entries("entry", st->entries);
+        for (size_t i = 0; st->committed != NULL && i < st->committed->n; i++)
+            for (size_t k = 0; k < st->committed->v[i].n_commits; k++)
+                printf("committed %s kvno %u at %lld\n", st->committed->v[i].account,
+                       (unsigned)st->committed->v[i].commits[k].kvno,
+                       (long long)st->committed->v[i].commits[k].at);
         kf_agent_status_free(st);
     } else if ((strcmp(cmd, "stage") == 0 && argc >= 8) ||
                (strcmp(cmd, "stage-random") == 0 && argc >= 7)) {
@@ -244,6 +251,21 @@ main(int argc, char **argv)
                            : kf_agent_prune(a, kvno, &n, &err)) != KF_OK)
             return fail(&err);
         printf("%s %u removed %zu\n", cmd, (unsigned)kvno, n);
+    } else if (strcmp(cmd, "commit") == 0 && argc >= 9) {
+        uint32_t kvno, grace;
+        size_t kept = 0;
+        int sep = argc;
+        for (int i = 8; i < argc; i++)
+            if (strcmp(argv[i], "--") == 0 && sep == argc)
+                sep = i;
+        if (parse_u32(argv[5], &kvno) != 0 || parse_u32(argv[7], &grace) != 0 || sep == 8)
+            return usage();
+        if (kf_agent_commit(a, argv[6], kvno, grace, getenv("KF_PROBE_MEMBERS_GROUP"), argv + 8, (size_t)(sep - 8),
+                            argv + (sep < argc ? sep + 1 : argc),
+                            (size_t)(sep < argc ? argc - sep - 1 : 0), &kept, &err) != KF_OK)
+            return fail(&err);
+        printf("committed kvno %u of %s; %zu committed kvnos kept\n", (unsigned)kvno, argv[6],
+               kept);
     } else if (strcmp(cmd, "export") == 0 && argc == 5) {
         struct kf_keyset *ks = NULL;
         if (kf_agent_export(a, &ks, &err) != KF_OK)

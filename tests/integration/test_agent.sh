@@ -7,7 +7,9 @@
 # Verifies: start-up refusals (bad flag: exit 2; unreadable host keytab:
 # exit 1); status of an empty keytab; stage (file root:www-data 0640, klist
 # -k), restage replaces, a second kvno keeps the first, withdraw, prune,
-# export; check with a real service ticket reports the kvno whose key
+# export; COMMIT (refused for a set not staged or incomplete; the state
+# file 0600 beside the keytab; STATUS shows staged vs committed; a damaged
+# state file is rewritten); check with a real service ticket reports the kvno whose key
 # accepts it and refuses a wrong key; an unauthorised principal is refused
 # and the keytab unchanged; garbage and oversized frames are dropped while
 # the agent keeps serving; with every slot held by idle clients an admin
@@ -247,6 +249,39 @@ check "prune below $((K + 1)) removes kvno $K (2 entries)" grep -q "prune $((K +
 probe "${A[@]}" status >"$W/out"
 check "status after prune: only kvno $((K + 1)), 4 entries, group www-data" sh -c \
   "grep -q 'mode 0640 .* group www-data entries 4' '$W/out' && ! grep -q ' kvno $K ' '$W/out'"
+
+# --- COMMIT: which kvno the directory uses (issue 11), kept beside the keytab
+K1=$((K + 1))
+rc=0; probe "${A[@]}" commit $((K + 5)) "$ACC" 36000 "$SPN" "$ACC" >"$W/out" 2>&1 || rc=$?
+check "commit of a kvno not staged here: refused, naming the principal, no state file written" sh -c \
+  "[ $rc = 1 ] && grep -q 'the keytab holds no key of $SPN at kvno $((K + 5)); only a set staged here can be committed' '$W/out' &&
+   [ ! -e '$KT.committed' ]"
+KF_PROBE_MEMBERS_GROUP='LAB\web-servers' probe "${A[@]}" commit "$K1" "$ACC" 36000 "$SPN" "$ACC" -- fe01.lab.test fe02.lab.test:7391 >"$W/out" 2>&1
+check "commit of kvno $K1: kept, the state file root:root 0600 beside the keytab" sh -c \
+  "grep -q 'committed kvno $K1 of $ACC; 1 committed kvnos kept' '$W/out' &&
+   [ \"\$(stat -c '%U:%G %a' '$KT.committed')\" = 'root:root 600' ] &&
+   jq -e '.accounts[0].servers == [\"fe01.lab.test\", \"fe02.lab.test:7391\"] and .accounts[0].members_group == \"LAB\\\\web-servers\" and .accounts[0].committed[0].kvno == $K1' '$KT.committed' >/dev/null"
+check "... and the agent logs it" grep -q "committed kvno $K1 of $ACC (2 principals, 2 servers" "$W/agentA.log"
+printf '%s\n' "$PW1" | probe "${A[@]}" stage $((K + 2)) webpool "$SPN" "$ACC" >/dev/null
+probe "${A[@]}" status >"$W/out"
+check "status: kvno $((K + 2)) is staged (entries) but only kvno $K1 committed" sh -c \
+  "grep -q ' kvno $((K + 2)) ' '$W/out' && grep -q '^committed $ACC kvno $K1 at ' '$W/out' &&
+   [ \$(grep -c '^committed ' '$W/out') = 1 ]"
+state_sha=$(sha256sum <"$KT.committed")
+probe "${A[@]}" withdraw $((K + 2)) >/dev/null
+printf '%s\n' "$PW1" | probe "${A[@]}" stage $((K + 2)) webpool "$SPN" >/dev/null
+rc=0; probe "${A[@]}" commit $((K + 2)) "$ACC" 36000 "$SPN" "$ACC" >"$W/out" 2>&1 || rc=$?
+check "commit of a set lacking one principal's entries: refused, the state file unchanged" sh -c \
+  "[ $rc = 1 ] && grep -q 'no key of $ACC at kvno $((K + 2))' '$W/out' &&
+   [ \"\$(sha256sum <'$KT.committed')\" = '$state_sha' ]"
+probe "${A[@]}" withdraw $((K + 2)) >/dev/null
+printf 'not json' >"$KT.committed"
+probe "${A[@]}" status >"$W/out" 2>&1
+check "a damaged state file: STATUS still answers (no committed kvno) and the agent says why" sh -c \
+  "grep -q 'entries 4' '$W/out' && ! grep -q '^committed ' '$W/out' &&
+   grep -q 'committed state is not JSON' '$W/agentA.log'"
+probe "${A[@]}" commit "$K1" "$ACC" 36000 "$SPN" "$ACC" >/dev/null 2>&1
+check "... and the next COMMIT writes it afresh" jq -e ".accounts[0].committed[0].kvno == $K1" "$KT.committed"
 
 # --- authorisation
 sha_before=$(sha256sum "$KTB" 2>/dev/null)

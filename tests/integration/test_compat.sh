@@ -96,8 +96,8 @@ check_ok "... on protocol version 1 (the old agent closed at KF_HS_OPEN; connect
   sh -c "grep -q 'protocol=1' '$T/p.err' && ! grep -q 'protocol=2' '$T/p.err'"
 check_ok "... the old agent logged the refused open, not an error" \
   grep -q "malformed handshake (handshake frame of unknown kind)" "$(alog fe01.redmond.lab.test)"
-check_ok "new probe -> new agent: version 2" sh -c \
-  "'$KF_AGENT_PROBE' '$(addr_of fe02.dublin.lab.test)' 7390 fe02.dublin.lab.test status 2>&1 >/dev/null | grep -q 'protocol=2'"
+check_ok "new probe -> new agent: version 3" sh -c \
+  "'$KF_AGENT_PROBE' '$(addr_of fe02.dublin.lab.test)' 7390 fe02.dublin.lab.test status 2>&1 >/dev/null | grep -q 'protocol=3'"
 
 # -- new CLI on the old CLI's store ---------------------------------------------
 KRBFLEET=$NEW_KF
@@ -106,8 +106,14 @@ check_ok "new CLI: every server verified with a real login" jq -e \
   '[.servers[] | select(.result == "OK" and (.login | test("mutual authentication verified")))] | length == 4' "$T/out"
 check_ok "new CLI: keytabs match" keytabs_match
 for s in $NEW_AGENTS; do
-  check_ok "new agent $s spoke protocol version 2 to the new CLI" \
-    grep -q "authenticated as .*(protocol version 2)" "$(alog "$s")"
+  check_ok "new agent $s spoke protocol version 3 to the new CLI" \
+    grep -q "authenticated as .*(protocol version 3)" "$(alog "$s")"
+  check_ok "new agent $s was told the directory's kvno (COMMIT, version 3)" \
+    test "$(committed "$s")" = "$(dir_kvno)"
+done
+for s in $OLD_AGENTS; do
+  check_ok "old agent $s was not sent COMMIT (it predates it): no committed state there" \
+    test ! -e "$(kt "$s").committed"
 done
 run_ok "new CLI: copy from an old agent to a new one" \
   kf password set --from fe01.dublin.lab.test --to fe02.dublin.lab.test

@@ -55,7 +55,10 @@ crash() {
       case "$steps" in
         "plan staged written "*) ok "$what: journal: keys staged before the directory write ($steps)" ;;
         *) not_ok "$what: journal: $steps" ;;
-      esac ;;
+      esac
+      [ "$point" != commit ] || { committed_match "$k0" 2>"$T/cm.err" &&
+        ok "$what: kvno $k1 is in the directory but committed on no agent (killed before COMMIT)" ||
+        not_ok "$what: committed state after the kill: $(cat "$T/cm.err")"; } ;;
   esac
   if [ "$(lock_row)" = "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
     ok "$what: the lock is left behind with the dead pid $pid"
@@ -71,6 +74,8 @@ crash() {
   echo "  $what: $repair took $(since "$t0") s" >>"$T/timings"
   if keytabs_match 2>"$T/match.err"; then ok "$what: every keytab's newest kvno is the directory's ($(dir_kvno)); new tickets log in everywhere"
   else not_ok "$what: keytabs do not match: $(cat "$T/match.err")"; fi
+  committed_match 2>"$T/cm.err" && ok "$what: every agent holds the directory's kvno as committed" ||
+    not_ok "$what: committed state after the repair: $(cat "$T/cm.err")"
   [ -z "$(lock_row)" ] && ok "$what: the lock is free again" || not_ok "$what: lock row $(lock_row)"
 }
 

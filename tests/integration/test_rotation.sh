@@ -71,6 +71,10 @@ for s in $SERVERS; do
   [ "$(kvnos "$s")" = "$K1 $K2 " ] && ok "$s keeps kvno $K1 for grace and has $K2" || not_ok "$s holds: $(kvnos "$s")"
 done
 all_logins && ok "logins after the rotation" || not_ok "logins after the rotation"
+for s in $SERVERS; do # issue 11: COMMIT after the directory write and read-back
+  c=$(jq -c '[.accounts[] | select(.account == "kerbauth$@LAB.TEST") | .committed[].kvno]' "$(kt "$s").committed" 2>&1)
+  [ "$c" = "[$K1,$K2]" ] && ok "$s: its agent holds kvnos $K1 and $K2 as committed" || not_ok "$s: committed state $c"
+done
 
 # -- one verification ticket per pool ---------------------------------------------------
 # libkrb5's trace lists every request the CLI sends to the KDC: the logins

@@ -68,8 +68,8 @@ jq -e --argjson k "$K" '.result == "ok" and (.accounts | length) == 1 and
     (.accounts[0] | .account == "LAB\\kerbauth" and .kvno == $k and .servers_current == 4 and
      .servers_stale == 0 and .servers_unreachable == 0 and .password_age >= 0 and
      .password_age < 3600 and .due == false and .last_rotation.result == "ok" and
-     ([.servers[] | select(.state == "current" and .kvno == $k)] | length) == 4)' "$T/out" >/dev/null &&
-  ok "--json: kvno $K, 4 current, password fresh, last rotation ok" || not_ok "json: $(head -c 600 "$T/out")"
+     ([.servers[] | select(.state == "current" and .kvno == $k and .committed_kvno == $k)] | length) == 4)' "$T/out" >/dev/null &&
+  ok "--json: kvno $K (committed on every agent), 4 current, password fresh, last rotation ok" || not_ok "json: $(head -c 600 "$T/out")"
 # pwdLastSet as the DC has it, to the second
 pls=$(ldap_attr "CN=kerbauth,CN=Computers,$LAB_BASE_DN" pwdLastSet)
 want=$(( pls / 10000000 - 11644473600 ))
@@ -147,8 +147,8 @@ prom_ok "$T/out" && [ "$(metric 'state="stale"}')" = 1 ] &&
 rc=0; kf --json status >"$T/out" 2>"$T/err" || rc=$?
 json_valid status
 jq -e --argjson k "$K" '.accounts[0] | .kvno == $k and .servers_stale == 1 and .last_rotation.result == "failed" and
-    .last_rotation.step == "done" and ([.servers[] | select(.state == "stale") | .kvno] == [$k - 1])' "$T/out" >/dev/null &&
-  ok "--json: stale server at kvno $((K - 1)), rotation failed" || not_ok "$(head -c 600 "$T/out")"
+    .last_rotation.step == "done" and ([.servers[] | select(.state == "stale") | [.kvno, .committed_kvno]] == [[$k - 1, $k - 1]])' "$T/out" >/dev/null &&
+  ok "--json: stale server at kvno $((K - 1)) (committed $((K - 1))), rotation failed" || not_ok "$(head -c 600 "$T/out")"
 
 # -- unattended rotation (password set --all) ----------------------------------------------------
 usn() { ldap_attr "CN=kerbauth,CN=Computers,$LAB_BASE_DN" uSNChanged; }

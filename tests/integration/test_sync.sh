@@ -50,9 +50,12 @@ rc=0; kf password set --account kerbauth --force >"$T/out" 2>"$T/err" || rc=$?
 "$FLEET" start-agent fe02.dublin.lab.test
 K=$(dir_kvno)
 [ "$(top_kvno fe02.dublin.lab.test)" = $((K - 1)) ] && ok "fe02.dublin missed kvno $K" || not_ok "fe02.dublin: $(kvnos fe02.dublin.lab.test)"
+[ "$(committed fe02.dublin.lab.test)" = $((K - 1)) ] && ok "... its agent holds kvno $((K - 1)) as committed, not $K" ||
+  not_ok "fe02.dublin committed: $(committed fe02.dublin.lab.test)"
 run_ok "sync gives it the keys" kf sync --account kerbauth
 expect_out "fe02.dublin is given them" "given kvno $K (it held no key the directory uses)"
 keytabs_match 2>"$T/m" && ok "every keytab matches kvno $K; new tickets log in" || not_ok "$(cat "$T/m")"
+committed_match "$K" 2>"$T/m" && ok "sync COMMITs kvno $K on every agent (fe02.dublin included)" || not_ok "$(cat "$T/m")"
 
 # -- keys under a wrong label: don't trust labels -------------------------------------------
 if has_pause_points; then

@@ -246,6 +246,95 @@ test_responses(void **state)
     kf_proto_response_free(out);
 }
 
+/* COMMIT (issue 11) and the committed kvnos of STATUS. */
+static void
+test_commit(void **state)
+{
+    char p1[] = "KERBAUTH$@LAB.TEST", p2[] = "HTTP/web.lab.test@LAB.TEST", s1[] = "fe01.lab.test";
+    char *princ[] = {p1, p2}, *srvs[] = {s1}, empty[] = "";
+    char *bad[] = {p1, empty};
+    struct kf_proto_request in = {0}, *out;
+    struct kf_proto_response rin = {0}, *rout;
+    struct kf_agent_status st = {0};
+    struct kf_agent_state *cs = kf_agent_state_new();
+    _cleanup_(kf_buf_freep) struct kf_buf *b = kf_buf_new(KF_PROTO_PLAIN_MAX);
+    struct kf_err err = {0};
+
+    (void)state;
+    in.op = KF_OP_COMMIT;
+    in.version = 2; /* COMMIT came with version 3 */
+    in.account = p1;
+    in.kvno = 9;
+    in.principals = princ;
+    in.n_principals = 2;
+    assert_int_equal(kf_proto_request_encode(&in, b, &err), KF_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "COMMIT needs protocol version 3"));
+    kf_buf_reset(b);
+    in.version = 3;
+    in.kvno = 9;
+    in.grace_s = 36000;
+    in.members_group = (char *)(uintptr_t)"LAB\\web-servers";
+    in.principals = princ;
+    in.n_principals = 2;
+    in.servers = srvs;
+    in.n_servers = 1;
+    out = request_round_trip(&in);
+    assert_string_equal(out->account, p1);
+    assert_int_equal(out->kvno, 9);
+    assert_int_equal(out->grace_s, 36000);
+    assert_string_equal(out->members_group, "LAB\\web-servers");
+    assert_int_equal(out->n_principals, 2);
+    assert_string_equal(out->principals[1], p2);
+    assert_int_equal(out->n_servers, 1);
+    assert_string_equal(out->servers[0], s1);
+    kf_proto_request_free(out);
+    /* no principals, kvno 0: the encoder refuses; an empty name: the decoder */
+    in.n_principals = 0;
+    assert_int_equal(kf_proto_request_encode(&in, b, &err), KF_ERR_INVALID);
+    in.n_principals = 2;
+    in.principals = bad;
+    kf_buf_reset(b);
+    assert_int_equal(kf_proto_request_encode(&in, b, &err), KF_OK);
+    out = (void *)1;
+    assert_int_equal(kf_proto_request_decode(kf_buf_ptr(b), kf_buf_len(b), &out, &err),
+                     KF_ERR_INVALID);
+    assert_null(out);
+    assert_non_null(strstr(err.msg, "principals"));
+
+    rin.op = KF_OP_COMMIT;
+    rin.version = 3;
+    rin.count = 2;
+    rout = response_round_trip(&rin);
+    assert_int_equal(rout->count, 2);
+    kf_proto_response_free(rout);
+
+    assert_int_equal(kf_agent_state_commit(cs, p1, 8, 100, 10, NULL, princ, 2, NULL, 0, &err), KF_OK);
+    assert_int_equal(kf_agent_state_commit(cs, p1, 9, 200, 10, NULL, princ, 2, NULL, 0, &err), KF_OK);
+    memset(&rin, 0, sizeof(rin));
+    rin.op = KF_OP_STATUS;
+    rin.version = 3;
+    st.version = empty;
+    st.principal = empty;
+    st.keytab = empty;
+    st.group = empty;
+    st.committed = cs;
+    rin.status = &st;
+    rout = response_round_trip(&rin);
+    assert_non_null(rout->status->committed);
+    assert_int_equal(rout->status->committed->n, 1);
+    assert_string_equal(rout->status->committed->v[0].account, p1);
+    assert_int_equal(rout->status->committed->v[0].n_commits, 2);
+    assert_int_equal(rout->status->committed->v[0].commits[1].kvno, 9);
+    assert_int_equal(rout->status->committed->v[0].commits[1].at, 200);
+    kf_proto_response_free(rout);
+    /* a version 2 STATUS has no committed list, and decodes as it always did */
+    rin.version = 2;
+    rout = response_round_trip(&rin);
+    assert_null(rout->status->committed);
+    kf_proto_response_free(rout);
+    kf_agent_state_free(cs);
+}
+
 static void
 test_malformed(void **state)
 {
@@ -539,6 +628,7 @@ main(void)
         cmocka_unit_test(test_malformed),     cmocka_unit_test(test_encoder_bounds),
         cmocka_unit_test(test_frames),        cmocka_unit_test(test_token_apreq),
         cmocka_unit_test(test_versions),      cmocka_unit_test(test_hs_open),
+        cmocka_unit_test(test_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
