@@ -313,9 +313,12 @@ rotate_verify(struct rotation *rt, kf_status rc, struct kf_err *err)
     kf_fleet_verify_all(&c->run);
     record(c, rt->actual);
     kf_rotctx_journal(c->st, c->res->run_id, c->acct->name, "verified", "kvno %u", rt->actual);
-    /* 4'. The directory uses K': tell every staged server (issue 11) */
+    /* 4'. The directory uses K': tell every staged server that passed its
+     * login (issue 11); one that failed keeps its login's error, and sync
+     * commits it once it is repaired, as sync does for every server. */
     for (size_t i = 0; i < c->run.n; i++)
-        c->run.srv[i].commit = c->run.srv[i].staged;
+        c->run.srv[i].commit =
+            c->run.srv[i].staged && c->res->servers[i].state == KF_SERVER_OK;
     kf_rotctx_mark_committed(c, rt->actual);
     return KF_OK;
 }

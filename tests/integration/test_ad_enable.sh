@@ -72,7 +72,7 @@ expect_fail 1 'has no Kerberos account assignment yet' kf assignment set --site 
 expect_fail 1 'site "nosite" does not exist' kf assignment new --site nosite --account kerbauth
 expect_fail 1 'is not managed by krbfleet' kf assignment new --site redmond --account nobody
 expect_fail 1 'is in domain LAB, not OTHER' kf assignment set --site redmond --account 'OTHER\kerbauth'
-expect_fail 2 '--site and --account are required' kf assignment new --site redmond
+expect_fail 2 '--account is required' kf assignment new --site redmond
 run_ok "assignment get" kf assignment get
 expect_out "assignment get shows dublin" "dublin   LAB\\kerbauth2"
 run_ok "assignment get --site --json" kf assignment get --site redmond --json
