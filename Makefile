@@ -67,7 +67,7 @@ clean:
 # The CLI and agent integration tests with every krbfleet, krbfleetd and
 # kf-agent-probe under valgrind memcheck: zero errors, zero definitely lost
 # blocks (tests/valgrind.supp: one-time allocations in system libraries only).
-# `make check` runs it too, in two halves side by side (scripts/check.sh).
+# `make check` runs the agent test of this list (scripts/check.sh).
 .PHONY: memcheck
 memcheck: build
 	@./scripts/memcheck.sh $(BUILD)
