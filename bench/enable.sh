@@ -19,6 +19,7 @@ fi
 T=$(mktemp -d /tmp/kf-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export KRBFLEET_STORE=$T/store.db
+export KRBFLEET_TICKET_CACHE=$T/tickets  # not the admin's /var/cache/krbfleet
 kf() { "$KRBFLEET" "$@"; }
 
 python3 - "$POOLS" "$SITES" >"$T/topo.json" <<'PY'

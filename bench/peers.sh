@@ -34,6 +34,7 @@ fi
 T=$(mktemp -d /tmp/kf-bench.XXXXXX)
 P=$LAB_DIR/peers                     # keytabs of all three tools (Apache reads krbfleet's)
 export KRBFLEET_STORE=$T/store.db
+export KRBFLEET_TICKET_CACHE=$T/tickets  # not the admin's /var/cache/krbfleet
 cleanup() {
   trap '' INT TERM
   [ -f "$T/agent.pids" ] && xargs kill <"$T/agent.pids" 2>/dev/null

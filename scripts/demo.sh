@@ -14,6 +14,7 @@ if [ "${1:-}" = --inside ]; then
   T=$(mktemp -d /tmp/kf-demo.XXXXXX)
   trap '"$ROOT/tests/lab/fleet.sh" down >/dev/null 2>&1; rm -rf "$T"' EXIT
   export KRBFLEET_STORE="$T/krbfleet.db"
+  export KRBFLEET_TICKET_CACHE="$T/tickets"  # not the admin's /var/cache/krbfleet
   step() { printf '\n\033[1m$ krbfleet %s\033[0m\n' "$*"; "$KRBFLEET" "$@"; }
   note() { printf '\n\033[36m# %s\033[0m\n' "$*"; }
   TOPO=$LAB_DIR/fleet/topology.json
